@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds (or finds in the cache) a Debian 13 (trixie) root filesystem.
+#
+#   scripts/rootfs.sh PROFILE      prints the rootfs path on stdout
+#
+# PROFILE names a package list in scripts/rootfs/PROFILE.pkgs. The result is
+# cached under $PEARVISOR_CACHE (default ~/.cache/pearvisor), keyed by the
+# sha256 of this script and the package list, so a changed recipe gives a
+# new tree and an unchanged one is reused. The mirror comes from the host's
+# apt sources at run time (scripts/debian-mirror.sh). Needs root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+profile=${1:?usage: rootfs.sh PROFILE}
+pkgs_file="$here/rootfs/$profile.pkgs"
+[ -f "$pkgs_file" ] || { echo "rootfs: no package list $pkgs_file" >&2; exit 1; }
+cache=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
+key=$(cat "$0" "$pkgs_file" | sha256sum | cut -c1-16)
+dest="$cache/rootfs/trixie-$profile-$key"
+if [ -f "$dest/.pearvisor-complete" ]; then echo "$dest"; exit 0; fi
+
+[ "$(id -u)" = 0 ] || { echo "rootfs: building a root filesystem needs root (debootstrap)" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "rootfs: debootstrap missing: apt-get install debootstrap" >&2; exit 1; }
+mirror=$("$here/debian-mirror.sh")
+mkdir -p "$cache/rootfs"
+tmp="$dest.tmp.$$"
+cleanup() { for m in proc dev; do umount -l "$tmp/$m" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+log="$cache/rootfs/$profile.log"
+echo "rootfs: building Debian 13 '$profile' at $dest (log: $log)" >&2
+echo "rootfs: [1/3] debootstrap trixie (a few minutes)" >&2
+debootstrap --variant=minbase --include=ca-certificates trixie "$tmp" "$mirror" >"$log" 2>&1 \
+    || { tail -20 "$log" >&2; exit 1; }
+echo "deb $mirror trixie main" >"$tmp/etc/apt/sources.list"
+mount -t proc proc "$tmp/proc"; mount --bind /dev "$tmp/dev"
+echo "rootfs: [2/3] installing $(grep -v '^#' "$pkgs_file" | wc -w) packages" >&2
+chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update >>"$log" 2>&1
+# shellcheck disable=SC2046
+chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    $(grep -v '^#' "$pkgs_file") >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
+chroot "$tmp" apt-get clean
+umount -l "$tmp/proc" "$tmp/dev"
+echo "rootfs: [3/3] done" >&2
+touch "$tmp/.pearvisor-complete"
+mv "$tmp" "$dest"
+trap - EXIT
+echo "$dest"
