@@ -1,0 +1,177 @@
+/* cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--verbose]`. */
+#include "cli.h"
+
+#include "renderer.h"
+#include "vtest.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char gpu_usage[] =
+    "Usage: pearvisor gpu <subcommand> [<args>]\n"
+    "\n"
+    "Subcommands:\n"
+    "  serve     serve the host GPU to Mesa Venus (Vulkan) clients over vtest\n"
+    "\n"
+    "Run 'pearvisor gpu <subcommand> --help' for its options.\n";
+
+static const char serve_usage[] =
+    "Usage: pearvisor gpu serve [--socket PATH] [--verbose]\n"
+    "\n"
+    "Serves the host's Vulkan device to unmodified Mesa Venus clients over the\n"
+    "vtest socket protocol. Point a client at it with:\n"
+    "  VN_DEBUG=vtest VTEST_SOCKET_NAME=PATH \\\n"
+    "  VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json vulkaninfo\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket PATH  listen on PATH (default: $VTEST_SOCKET_NAME,\n"
+    "                     else " PV_VTEST_DEFAULT_SOCKET ")\n"
+    "  -v, --verbose      log every vtest message (as PEARVISOR_LOG=debug)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "SIGINT or SIGTERM stops the server: clients are disconnected, their\n"
+    "contexts destroyed and the socket removed.\n";
+
+/* The server the signal handlers stop (one per process). */
+static struct pv_vtest_server *serving_singleton;
+
+static void
+on_stop_signal(int sig)
+{
+    (void)sig;
+    struct pv_vtest_server *s = __atomic_load_n(&serving_singleton, __ATOMIC_ACQUIRE);
+    if (s)
+        pv_vtest_server_stop(s); /* async-signal-safe */
+}
+
+static int
+install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop_signal;
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+        return -errno;
+    sa.sa_handler = SIG_IGN; /* a vanished client must not kill the server */
+    if (sigaction(SIGPIPE, &sa, NULL))
+        return -errno;
+    return 0;
+}
+
+static const char *
+listen_error(int err)
+{
+    switch (err) {
+    case -EADDRINUSE:
+        return "another server is already listening there";
+    case -EEXIST:
+        return "the path exists and is not a socket; refusing to replace it";
+    case -ENAMETOOLONG:
+        return "the path is too long for a Unix socket";
+    default:
+        return strerror(-err);
+    }
+}
+
+static int
+gpu_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct pv_vtest_opts vopts = {0};
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":s:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            vopts.socket_path = optarg;
+            break;
+        case 'v':
+            /* Read by the logger on its first line; nothing has logged yet. */
+            setenv("PEARVISOR_LOG", "debug", 1);
+            break;
+        case 'h':
+            fputs(serve_usage, stdout);
+            return PV_EXIT_OK;
+        case ':':
+            fprintf(stderr, "pearvisor gpu serve: option '%s' needs a value\n"
+                            "Try 'pearvisor gpu serve --help'.\n", argv[optind - 1]);
+            return PV_EXIT_USAGE;
+        default:
+            fprintf(stderr, "pearvisor gpu serve: unknown option '%s'\n"
+                            "Try 'pearvisor gpu serve --help'.\n", argv[optind - 1]);
+            return PV_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pearvisor gpu serve: unexpected argument '%s'\n"
+                        "Try 'pearvisor gpu serve --help'.\n", argv[optind]);
+        return PV_EXIT_USAGE;
+    }
+
+    struct pv_renderer *renderer;
+    const struct pv_renderer_opts ropts = {0};
+    int err = pv_renderer_create(&ropts, &renderer);
+    if (err) {
+        fprintf(stderr, "pearvisor: cannot start the Venus renderer: %s\n", strerror(-err));
+        return PV_EXIT_FAIL;
+    }
+
+    struct pv_vtest_server *server;
+    err = pv_vtest_server_create(&vopts, renderer, &server);
+    if (err) {
+        const char *path = vopts.socket_path ? vopts.socket_path : getenv("VTEST_SOCKET_NAME");
+        fprintf(stderr, "pearvisor: cannot listen on %s: %s\n",
+                path ? path : PV_VTEST_DEFAULT_SOCKET, listen_error(err));
+        pv_renderer_destroy(renderer);
+        return PV_EXIT_FAIL;
+    }
+
+    __atomic_store_n(&serving_singleton, server, __ATOMIC_RELEASE);
+    err = install_signals();
+    if (err) {
+        fprintf(stderr, "pearvisor: cannot install signal handlers: %s\n", strerror(-err));
+    } else {
+        printf("pearvisor: serving Venus over vtest on %s\n", pv_vtest_server_path(server));
+        fflush(stdout);
+        err = pv_vtest_server_run(server);
+        if (err)
+            fprintf(stderr, "pearvisor: vtest server failed: %s\n", strerror(-err));
+    }
+    __atomic_store_n(&serving_singleton, NULL, __ATOMIC_RELEASE);
+    pv_vtest_server_destroy(server);
+    pv_renderer_destroy(renderer);
+    return err ? PV_EXIT_FAIL : PV_EXIT_OK;
+}
+
+int
+pv_cli_gpu(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "pearvisor gpu: no subcommand given\nTry 'pearvisor gpu --help'.\n");
+        return PV_EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        fputs(gpu_usage, stdout);
+        return PV_EXIT_OK;
+    }
+    if (!strcmp(sub, "serve"))
+        return gpu_serve(argc - 1, argv + 1);
+    if (sub[0] == '-')
+        fprintf(stderr, "pearvisor gpu: unknown option '%s'\n", sub);
+    else
+        fprintf(stderr, "pearvisor gpu: unknown subcommand '%s'\n", sub);
+    fprintf(stderr, "Try 'pearvisor gpu --help'.\n");
+    return PV_EXIT_USAGE;
+}

@@ -1,0 +1,75 @@
+/* cli/main: `pearvisor [--version] [--help] <command> ...`; see cli.h. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PV_VERSION
+#define PV_VERSION "unknown"
+#endif
+
+static const char usage[] =
+    "Usage: pearvisor [--version] [--help] <command> [<args>]\n"
+    "\n"
+    "Commands:\n"
+    "  gpu       the GPU renderer and its front doors (pearvisor gpu serve)\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help\n"
+    "  -V, --version  print the version\n"
+    "\n"
+    "Run 'pearvisor <command> --help' for a command's options.\n";
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"gpu", pv_cli_gpu},
+};
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int c;
+    /* '+': stop at the command name; its options are the command's. */
+    while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            exit(PV_EXIT_OK);
+        case 'V':
+            printf("pearvisor %s\n", PV_VERSION);
+            exit(PV_EXIT_OK);
+        default:
+            fprintf(stderr, "pearvisor: unknown option '%s'\nTry 'pearvisor --help'.\n",
+                    argv[optind - 1]);
+            exit(PV_EXIT_USAGE);
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "pearvisor: no command given\nTry 'pearvisor --help'.\n");
+        exit(PV_EXIT_USAGE);
+    }
+
+    const char *name = argv[optind];
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(name, commands[i].name)) {
+            int argc_sub = argc - optind;
+            char **argv_sub = argv + optind;
+            optind = 0; /* the command restarts getopt on its own argv */
+            exit(commands[i].run(argc_sub, argv_sub));
+        }
+    }
+    fprintf(stderr, "pearvisor: unknown command '%s'\nTry 'pearvisor --help'.\n", name);
+    exit(PV_EXIT_USAGE);
+}

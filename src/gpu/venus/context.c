@@ -1,0 +1,383 @@
+/* gpu/venus/context: contexts, resources, fences. See context.h. */
+#include "context.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CHANNEL_ARENA_LIMIT (256u << 20)
+
+void
+pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring)
+{
+    memset(ch, 0, sizeof(*ch));
+    ch->ctx = ctx;
+    ch->ring = ring;
+    pv_arena_init(&ch->arena, CHANNEL_ARENA_LIMIT);
+}
+
+void
+pv_channel_fini(struct pv_channel *ch)
+{
+    if (ch->reply.res)
+        pv_resource_put(ch->reply.res);
+    ch->reply.res = NULL;
+    pv_arena_fini(&ch->arena);
+}
+
+void
+pv_ctx_fatal(struct pv_ctx *ctx, const char *why)
+{
+    bool was = atomic_exchange(&ctx->fatal, true);
+    if (!was)
+        pv_warn("venus", "context %u (%s): fatal: %s; the context is disabled", ctx->id, ctx->name,
+                why);
+    pthread_mutex_lock(&ctx->lock);
+    for (struct pv_ring *ring = ctx->rings; ring; ring = ring->next)
+        pv_ring_set_fatal(ring);
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+bool
+pv_ctx_is_fatal(const struct pv_ctx *ctx)
+{
+    return atomic_load(&((struct pv_ctx *)ctx)->fatal);
+}
+
+static void
+sanitize_name(char *dst, size_t size, const char *src)
+{
+    size_t n = 0;
+    for (; src && src[n] && n + 1 < size; n++) {
+        char c = src[n];
+        dst[n] = (c >= 0x20 && c < 0x7f && c != '%') ? c : '?';
+    }
+    dst[n] = '\0';
+}
+
+static void *fence_thread_main(void *arg);
+
+int
+pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
+              const struct pv_ctx_callbacks *cbs, struct pv_ctx **out)
+{
+    struct pv_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return -ENOMEM;
+    ctx->r = r;
+    ctx->id = ctx_id;
+    sanitize_name(ctx->name, sizeof(ctx->name), name ? name : "unnamed");
+    if (cbs)
+        ctx->cbs = *cbs;
+    int err = pv_objtab_init(&ctx->objs);
+    if (err) {
+        free(ctx);
+        return err;
+    }
+    pthread_mutex_init(&ctx->lock, NULL);
+    pthread_cond_init(&ctx->fence_cond, NULL);
+    pthread_cond_init(&ctx->monitor_cond, NULL);
+    pv_channel_init(&ctx->chan, ctx, NULL);
+    atomic_fetch_add(&r->ctx_count, 1);
+    pv_dbg("venus", "context %u (%s) created", ctx->id, ctx->name);
+    *out = ctx;
+    return 0;
+}
+
+void
+pv_ctx_destroy(struct pv_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    /* Stop the rings first: nothing may dispatch while objects go away. */
+    for (;;) {
+        pthread_mutex_lock(&ctx->lock);
+        struct pv_ring *ring = ctx->rings;
+        pthread_mutex_unlock(&ctx->lock);
+        if (!ring)
+            break;
+        pv_ring_destroy(ring);
+    }
+    pthread_mutex_lock(&ctx->lock);
+    ctx->stopping = true;
+    pthread_cond_broadcast(&ctx->fence_cond);
+    pthread_cond_broadcast(&ctx->monitor_cond);
+    pthread_mutex_unlock(&ctx->lock);
+    if (ctx->fence_thread_started)
+        pthread_join(ctx->fence_thread, NULL);
+    if (ctx->monitor_started)
+        pthread_join(ctx->monitor_thread, NULL);
+    /* Fences still queued belong to devices about to go away. */
+    for (uint32_t i = ctx->fence_head; i != ctx->fence_tail; i = (i + 1) % PV_FENCE_QUEUE_MAX) {
+        struct pv_fence_req *f = &ctx->fences[i];
+        if (f->host)
+            f->dev->t.DestroyFence(f->dev->host, f->host, NULL);
+    }
+    pv_venus_destroy_all(ctx);
+    pv_channel_fini(&ctx->chan);
+    struct pv_resource *res = ctx->resources;
+    while (res) {
+        struct pv_resource *next = res->next;
+        pv_resource_put(res);
+        res = next;
+    }
+    pv_objtab_fini(&ctx->objs);
+    pthread_cond_destroy(&ctx->fence_cond);
+    pthread_cond_destroy(&ctx->monitor_cond);
+    pthread_mutex_destroy(&ctx->lock);
+    atomic_fetch_sub(&ctx->r->ctx_count, 1);
+    pv_dbg("venus", "context %u destroyed", ctx->id);
+    free(ctx);
+}
+
+int
+pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
+{
+    if (pv_ctx_is_fatal(ctx))
+        return -EINVAL;
+    if (size % 4) {
+        pv_ctx_fatal(ctx, "submit size is not a multiple of 4");
+        return -EINVAL;
+    }
+    if (!pv_venus_dispatch_stream(&ctx->chan, cmds, size, NULL) || pv_ctx_is_fatal(ctx))
+        return -EINVAL;
+    return 0;
+}
+
+/* ---- resources ---- */
+
+void *
+pv_resource_slice(const struct pv_resource *res, uint64_t off, uint64_t len)
+{
+    if (!res->base || off > res->size || len > res->size - off)
+        return NULL;
+    return (uint8_t *)res->base + off;
+}
+
+void
+pv_resource_put(struct pv_resource *res)
+{
+    if (atomic_fetch_sub(&res->refs, 1) != 1)
+        return;
+    if (res->kind == PV_RESOURCE_SHM && res->base)
+        munmap(res->base, res->size);
+    if (res->fd >= 0)
+        close(res->fd);
+    free(res);
+}
+
+struct pv_resource *
+pv_ctx_get_resource(struct pv_ctx *ctx, uint32_t res_id)
+{
+    pthread_mutex_lock(&ctx->lock);
+    struct pv_resource *res = ctx->resources;
+    while (res && res->id != res_id)
+        res = res->next;
+    if (res)
+        atomic_fetch_add(&res->refs, 1);
+    pthread_mutex_unlock(&ctx->lock);
+    return res;
+}
+
+static int
+add_resource(struct pv_ctx *ctx, struct pv_resource *res)
+{
+    pthread_mutex_lock(&ctx->lock);
+    for (struct pv_resource *it = ctx->resources; it; it = it->next) {
+        if (it->id == res->id) {
+            pthread_mutex_unlock(&ctx->lock);
+            return -EEXIST;
+        }
+    }
+    res->next = ctx->resources;
+    ctx->resources = res;
+    pthread_mutex_unlock(&ctx->lock);
+    return 0;
+}
+
+/* Largest shared-memory blob one request may create (rings, streams, replies). */
+#define PV_SHM_MAX_SIZE (1ull << 30)
+
+int
+pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size,
+                   uint32_t flags, int *fd_out, uint32_t *map_info)
+{
+    if (pv_ctx_is_fatal(ctx))
+        return -EINVAL;
+    if (map_info)
+        *map_info = 0;
+    if (blob_id)
+        return pv_memory_export(ctx, blob_id, size, flags, fd_out);
+    if (!(flags & PV_BLOB_FLAG_MAPPABLE) || !size || size > PV_SHM_MAX_SIZE)
+        return -EINVAL;
+    struct pv_resource *res = calloc(1, sizeof(*res));
+    if (!res)
+        return -ENOMEM;
+    res->id = res_id;
+    res->kind = PV_RESOURCE_SHM;
+    res->size = size;
+    res->fd = memfd_create("pearvisor-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int err;
+    if (res->fd < 0 || ftruncate(res->fd, (off_t)size) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    /* The client must not shrink it under us. */
+    fcntl(res->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+    res->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, res->fd, 0);
+    if (res->base == MAP_FAILED) {
+        res->base = NULL;
+        err = -errno;
+        goto fail;
+    }
+    atomic_init(&res->refs, 1);
+    int fd = fcntl(res->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        err = -errno;
+        goto fail;
+    }
+    err = add_resource(ctx, res);
+    if (err) {
+        close(fd);
+        goto fail;
+    }
+    *fd_out = fd;
+    if (map_info)
+        *map_info = 0x2; /* VIRTIO_GPU_MAP_CACHE_CACHED */
+    return 0;
+fail:
+    if (res->base)
+        munmap(res->base, size);
+    if (res->fd >= 0)
+        close(res->fd);
+    free(res);
+    return err;
+}
+
+int
+pv_ctx_import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t size)
+{
+    struct pv_resource *res = calloc(1, sizeof(*res));
+    if (!res)
+        return -ENOMEM;
+    res->id = res_id;
+    res->kind = PV_RESOURCE_IMPORTED;
+    res->base = base;
+    res->size = size;
+    res->fd = -1;
+    atomic_init(&res->refs, 1);
+    int err = add_resource(ctx, res);
+    if (err)
+        free(res);
+    return err;
+}
+
+void
+pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
+{
+    pthread_mutex_lock(&ctx->lock);
+    struct pv_resource **pp = &ctx->resources;
+    while (*pp && (*pp)->id != res_id)
+        pp = &(*pp)->next;
+    struct pv_resource *res = *pp;
+    if (res)
+        *pp = res->next;
+    pthread_mutex_unlock(&ctx->lock);
+    if (res)
+        pv_resource_put(res);
+}
+
+/* ---- fences ---- */
+
+void
+pv_ctx_fence_start(struct pv_ctx *ctx)
+{
+    /* Called with ctx->lock held. */
+    if (ctx->fence_thread_started)
+        return;
+    if (pthread_create(&ctx->fence_thread, NULL, fence_thread_main, ctx) == 0)
+        ctx->fence_thread_started = true;
+}
+
+int
+pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
+{
+    if (ring_idx >= PV_MAX_TIMELINES)
+        return -EINVAL;
+    struct pv_fence_req req = {.ring_idx = ring_idx, .fence_id = fence_id};
+    pthread_mutex_lock(&ctx->lock);
+    struct pv_queue *q = ctx->timelines[ring_idx];
+    if (q && !pv_ctx_is_fatal(ctx)) {
+        struct pv_device *dev = q->dev;
+        VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        VkFence fence = VK_NULL_HANDLE;
+        if (dev->t.CreateFence(dev->host, &fci, NULL, &fence) == VK_SUCCESS) {
+            /* An empty submit signals the fence once all earlier work on the queue is done. */
+            pthread_mutex_lock(&q->lock);
+            VkResult res = dev->t.QueueSubmit(q->host, 0, NULL, fence);
+            pthread_mutex_unlock(&q->lock);
+            if (res == VK_SUCCESS) {
+                req.host = fence;
+                req.dev = dev;
+            } else {
+                dev->t.DestroyFence(dev->host, fence, NULL);
+            }
+        }
+    }
+    uint32_t next = (ctx->fence_tail + 1) % PV_FENCE_QUEUE_MAX;
+    if (next == ctx->fence_head) {
+        pthread_mutex_unlock(&ctx->lock);
+        if (req.host)
+            req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
+        return -EBUSY;
+    }
+    ctx->fences[ctx->fence_tail] = req;
+    ctx->fence_tail = next;
+    pv_ctx_fence_start(ctx);
+    pthread_cond_signal(&ctx->fence_cond);
+    pthread_mutex_unlock(&ctx->lock);
+    return 0;
+}
+
+/*
+ * Retires fences in order. A fence of a ring with work waits for its host
+ * fence; one without retires at once, but only after the fences queued
+ * before it (callers rely on in-order retirement per ring).
+ */
+static void *
+fence_thread_main(void *arg)
+{
+    struct pv_ctx *ctx = arg;
+    pthread_mutex_lock(&ctx->lock);
+    while (!ctx->stopping) {
+        if (ctx->fence_head == ctx->fence_tail) {
+            pthread_cond_wait(&ctx->fence_cond, &ctx->lock);
+            continue;
+        }
+        struct pv_fence_req req = ctx->fences[ctx->fence_head];
+        pthread_mutex_unlock(&ctx->lock);
+        if (req.host) {
+            VkResult res;
+            do {
+                res = req.dev->t.WaitForFences(req.dev->host, 1, &req.host, VK_TRUE, 100000000ull);
+            } while (res == VK_TIMEOUT && !__atomic_load_n(&ctx->stopping, __ATOMIC_RELAXED));
+            if (res == VK_TIMEOUT) {
+                pthread_mutex_lock(&ctx->lock);
+                break; /* stopping: the destroy path frees the fence */
+            }
+            req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
+        }
+        if (ctx->cbs.fence_retired)
+            ctx->cbs.fence_retired(ctx->cbs.data, req.ring_idx, req.fence_id);
+        pthread_mutex_lock(&ctx->lock);
+        ctx->fence_head = (ctx->fence_head + 1) % PV_FENCE_QUEUE_MAX;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return NULL;
+}

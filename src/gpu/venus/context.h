@@ -1,0 +1,218 @@
+/*
+ * gpu/venus/context: what one Venus context owns (resources, rings, the
+ * object table, Vulkan instance and devices, fences) and the internal
+ * interfaces between the renderer's files.
+ *
+ * Trust:   everything a client names (resource ids, offsets, sizes, object
+ *          ids, ring layouts) is checked here before use. A violation calls
+ *          pv_ctx_fatal(): one log line, sticky flag, FATAL in every ring.
+ * Threads: the front door's thread calls the renderer.h entry points; one
+ *          thread per ring decodes and dispatches ring commands; one fence
+ *          thread per context retires timelines; one monitor thread sets the
+ *          rings' ALIVE bits. ctx->lock guards resources, rings and
+ *          timelines; the object table has its own lock.
+ */
+#ifndef PV_VENUS_CONTEXT_H
+#define PV_VENUS_CONTEXT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cs.h"
+#include "objects.h"
+#include "renderer.h"
+#include "pvg_venus.gen.h"
+
+struct pv_ring;
+struct pv_channel;
+
+struct pv_renderer {
+    PFN_vkGetInstanceProcAddr gipa;
+    uint32_t instance_version;       /* host loader's version */
+    atomic_uint ctx_count;
+};
+
+enum pv_resource_kind {
+    PV_RESOURCE_SHM,       /* memfd we created (blob_id 0) */
+    PV_RESOURCE_MEMORY,    /* export of a VkDeviceMemory */
+    PV_RESOURCE_IMPORTED,  /* caller-owned memory (virtio-gpu) */
+};
+
+struct pv_resource {
+    uint32_t id;
+    enum pv_resource_kind kind;
+    void *base;            /* host mapping (SHM, IMPORTED); NULL otherwise */
+    uint64_t size;
+    int fd;                /* SHM: the memfd; else -1 */
+    atomic_uint refs;      /* the context's reference + users (rings, streams) */
+    struct pv_resource *next;
+};
+
+/* A byte range inside a resource that the renderer writes replies to. */
+struct pv_reply_stream {
+    struct pv_resource *res;
+    uint8_t *base;
+    uint64_t size;
+    uint64_t pos;
+};
+
+/* Where a command came from: a ring, or the context channel (ring == NULL). */
+struct pv_channel {
+    struct pv_ctx *ctx;
+    struct pv_ring *ring;
+    struct pv_reply_stream reply;
+    struct pv_arena arena;
+    bool in_execute;       /* decoding an ExecuteCommandStreams stream */
+};
+
+/* One shared-memory command ring (ring.c). */
+struct pv_ring {
+    struct pv_ring *next;          /* ctx->rings list, under ctx->lock */
+    struct pv_ctx *ctx;
+    uint64_t id;                   /* client's name for it, opaque */
+    struct pv_resource *res;       /* holds a reference */
+    atomic_uint *head;             /* written by us */
+    atomic_uint *tail;             /* written by the client */
+    atomic_uint *status;
+    const uint8_t *buf;
+    uint32_t buf_size;             /* power of two */
+    uint8_t *extra;
+    uint64_t extra_size;
+    uint64_t idle_timeout_ns;
+    uint32_t monitor_period_us;    /* 0: not monitored */
+
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;           /* notify, stop, vq seqno, head progress */
+    bool notified;
+    bool stop;
+    bool sleeping;                 /* idle, waiting for a notify */
+    uint32_t cur;                  /* bytes consumed (free-running, like head) */
+    uint64_t vq_seqno;             /* last vkSubmitVirtqueueSeqnoMESA value */
+    uint32_t head_waiters;
+    uint8_t *scratch;              /* contiguous copy of the bytes being decoded */
+    struct pv_channel chan;
+};
+
+struct pv_instance {
+    VkInstance host;
+    uint64_t id;
+    uint32_t api_version;
+    struct pvg_instance_table t;
+    VkPhysicalDevice *phys;        /* host physical devices */
+    uint64_t *phys_ids;            /* client ids bound to them, 0 = not yet */
+    uint32_t phys_count;
+};
+
+struct pv_queue {
+    VkQueue host;
+    uint64_t id;
+    uint32_t ring_idx;             /* timeline bound at vkGetDeviceQueue2; 0 = none */
+    pthread_mutex_t lock;          /* host queues need external synchronization */
+    struct pv_device *dev;
+};
+
+struct pv_device {
+    VkDevice host;
+    uint64_t id;
+    VkPhysicalDevice phys;
+    struct pvg_device_table t;
+    VkPhysicalDeviceMemoryProperties mem_props;
+    bool has_host_ptr;             /* VK_EXT_external_memory_host enabled */
+    VkDeviceSize host_ptr_align;   /* minImportedHostPointerAlignment */
+};
+
+/* Host-visible memory the renderer backs with a memfd so it can be exported. */
+struct pv_memory {
+    VkDeviceMemory host;
+    int fd;                        /* -1 when not exportable */
+    void *map;
+    uint64_t map_size;
+    uint64_t size;                 /* allocationSize the client asked for */
+    uint32_t type_index;
+};
+
+#define PV_FENCE_QUEUE_MAX 4096
+
+struct pv_fence_req {
+    uint32_t ring_idx;
+    uint64_t fence_id;
+    VkFence host;                  /* VK_NULL_HANDLE: retire right away */
+    struct pv_device *dev;
+};
+
+struct pv_ctx {
+    struct pv_renderer *r;
+    uint32_t id;
+    char name[64];
+    struct pv_ctx_callbacks cbs;
+    atomic_bool fatal;
+    bool fatal_flag;               /* the decoders' sticky flag (context channel) */
+
+    pthread_mutex_t lock;
+    struct pv_resource *resources;
+    struct pv_ring *rings;
+    struct pv_queue *timelines[PV_MAX_TIMELINES];
+
+    struct pv_objtab objs;
+    struct pv_instance *instance;
+    struct pv_channel chan;        /* the context channel */
+
+    /* fence thread */
+    pthread_t fence_thread;
+    bool fence_thread_started;
+    pthread_cond_t fence_cond;
+    struct pv_fence_req fences[PV_FENCE_QUEUE_MAX];
+    uint32_t fence_head, fence_tail;
+    bool stopping;
+
+    /* ring monitor thread */
+    pthread_t monitor_thread;
+    bool monitor_started;
+    pthread_cond_t monitor_cond;
+    uint32_t monitor_period_us;
+};
+
+/* Marks the context fatal, logs `why` once, sets FATAL in every ring. */
+void pv_ctx_fatal(struct pv_ctx *ctx, const char *why);
+
+/* Resource lookup with a reference; release with pv_resource_put(). */
+struct pv_resource *pv_ctx_get_resource(struct pv_ctx *ctx, uint32_t res_id);
+void pv_resource_put(struct pv_resource *res);
+/* Host pointer for [off, off + len) of a mapped resource, NULL when outside. */
+void *pv_resource_slice(const struct pv_resource *res, uint64_t off, uint64_t len);
+
+/* Decodes and dispatches every command in [data, data + size). */
+bool pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
+                              void (*progress)(struct pv_channel *, size_t consumed));
+void pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring);
+void pv_channel_fini(struct pv_channel *ch);
+
+/* Transport commands (transport.c). */
+bool pv_transport_dispatch(struct pv_channel *ch, uint32_t cmd, struct pv_cs_dec *dec);
+
+/* Rings (ring.c). */
+int pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA *info);
+void pv_ring_destroy(struct pv_ring *ring);
+struct pv_ring *pv_ctx_find_ring(struct pv_ctx *ctx, uint64_t ring_id);
+void pv_ring_notify(struct pv_ring *ring);
+void pv_ring_set_fatal(struct pv_ring *ring);
+void pv_ring_set_alive(struct pv_ring *ring);
+bool pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno);
+void pv_ring_submit_vq_seqno(struct pv_ring *ring, uint64_t seqno);
+bool pv_ring_wait_vq_seqno(struct pv_ring *ring, uint64_t seqno);
+uint32_t pv_ring_monitor_period(struct pv_ring *ring);
+
+/* Vulkan objects (dispatch.c, memory.c). */
+void pv_venus_destroy_all(struct pv_ctx *ctx);
+void pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev);
+void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);
+int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags,
+                     int *fd);
+
+/* Fences (context.c). */
+void pv_ctx_fence_start(struct pv_ctx *ctx);
+
+#endif /* PV_VENUS_CONTEXT_H */

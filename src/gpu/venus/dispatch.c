@@ -1,0 +1,161 @@
+/*
+ * gpu/venus/dispatch: decodes Venus commands and runs them on the host.
+ *
+ * Most commands go through one generic path driven by the generated command
+ * table: decode (ids become host handles, type-checked), call the host
+ * driver through the owning instance's or device's dispatch table, record
+ * created objects, forget destroyed ones, encode the reply when asked. The
+ * commands that need policy (instance and device creation, queues, memory,
+ * pools, extension filtering) have handlers here and in memory.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "dispatch.h"
+#include "log.h"
+
+bool
+pv_dispatch_fail(struct pv_cs_dec *dec, const char *why)
+{
+    pv_cs_dec_set_fatal(dec, why);
+    return false;
+}
+
+/* ---- replies ---- */
+
+bool
+pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, const void *args)
+{
+    const struct pvg_command_info *info = &pvg_command_infos[cmd];
+    struct pv_reply_stream *rs = &ch->reply;
+    if (!rs->res)
+        return pv_dispatch_fail(dec, "reply requested but no reply stream is set");
+    bool enc_fatal = false;
+    struct pv_cs_enc enc = {rs->base + rs->pos, rs->base + rs->size, &enc_fatal};
+    if (!info->encode_reply(&enc, args) || enc_fatal)
+        return pv_dispatch_fail(dec, "reply does not fit in the reply stream");
+    rs->pos = (uint64_t)(enc.cur - rs->base);
+    return true;
+}
+
+/* ---- the generic path ---- */
+
+struct pv_obj *
+pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectType type)
+{
+    uint64_t id;
+    if (!pv_cs_dec_peek(dec, &id, sizeof(id)))
+        return NULL;
+    struct pv_obj *obj = pv_objtab_get(&ch->ctx->objs, id, type);
+    if (!obj)
+        pv_cs_dec_set_fatal(dec, "invalid dispatchable handle");
+    return obj;
+}
+
+const void *
+pv_dispatch_table_for(struct pv_channel *ch, const struct pvg_command_info *info,
+                      struct pv_obj *obj)
+{
+    if (info->device_level)
+        return obj->dev ? (const void *)&obj->dev->t : NULL;
+    return ch->ctx->instance ? (const void *)&ch->ctx->instance->t : NULL;
+}
+
+bool
+pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, uint32_t flags)
+{
+    const struct pvg_command_info *info = &pvg_command_infos[cmd];
+    struct pv_ctx *ctx = ch->ctx;
+    if (!info->call || info->dispatch_type == VK_OBJECT_TYPE_UNKNOWN)
+        return pv_dispatch_fail(dec, "command not supported by the renderer");
+    struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
+    if (!owner)
+        return false;
+    const void *table = pv_dispatch_table_for(ch, info, owner);
+    if (!table)
+        return pv_dispatch_fail(dec, "command before its instance or device exists");
+    if (!pvg_table_has(table, info))
+        return pv_dispatch_fail(dec, "command not supported by the host driver");
+
+    void *args = pv_cs_dec_alloc(dec, 1, info->args_size);
+    if (!args || !info->decode_args(dec, args) || *dec->fatal)
+        return false;
+
+    uint64_t new_id = 0;
+    uint64_t *new_slot = NULL;
+    if (info->created_type != VK_OBJECT_TYPE_UNKNOWN) {
+        new_slot = *(uint64_t **)((uint8_t *)args + info->created_ptr_offset);
+        if (!new_slot)
+            return pv_dispatch_fail(dec, "missing output handle");
+        new_id = *new_slot;
+        if (!new_id || pv_objtab_contains(&ctx->objs, new_id))
+            return pv_dispatch_fail(dec, "object id is 0 or already in use");
+        *new_slot = 0;
+    }
+
+    info->call(table, args);
+
+    if (new_slot && *new_slot && pvg_args_result(info, args) == VK_SUCCESS) {
+        struct pv_obj obj = {
+            .id = new_id, .host = *new_slot, .type = info->created_type, .dev = owner->dev};
+        if (pv_objtab_insert(&ctx->objs, &obj, NULL))
+            return pv_dispatch_fail(dec, "out of memory for the object table");
+    }
+    if (new_slot)
+        *new_slot = new_id; /* replies echo the client's id */
+    if (info->destroyed_type != VK_OBJECT_TYPE_UNKNOWN) {
+        uint64_t id = *(uint64_t *)((uint8_t *)args + info->destroyed_id_offset);
+        free(pv_objtab_remove(&ctx->objs, id, info->destroyed_type));
+    }
+    if (flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)
+        return pv_dispatch_reply(ch, dec, cmd, args);
+    return true;
+}
+
+/* ---- the stream loop ---- */
+
+bool
+pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
+                         void (*progress)(struct pv_channel *, size_t consumed))
+{
+    struct pv_ctx *ctx = ch->ctx;
+    bool fatal = false;
+    struct pv_cs_dec dec;
+    pv_cs_dec_init(&dec, data, size, &fatal, &ch->arena);
+    dec.lookup = pv_objtab_lookup_host;
+    dec.lookup_data = &ctx->objs;
+
+    while (pv_cs_dec_remaining(&dec) && !fatal) {
+        int32_t cmd = -1;
+        uint32_t flags = 0;
+        if (!pv_cs_dec_read(&dec, &cmd, 4) || !pv_cs_dec_read(&dec, &flags, 4))
+            break;
+        bool ok;
+        if (cmd < 0 || cmd >= PVG_CMD_COUNT || !pvg_command_infos[cmd].name) {
+            ok = pv_dispatch_fail(&dec, "unknown command type");
+        } else {
+            pv_dispatch_fn fn = pv_dispatch_handlers[cmd];
+            ok = fn ? fn(ch, &dec, (uint32_t)cmd, flags)
+                    : pv_dispatch_generic(ch, &dec, (uint32_t)cmd, flags);
+        }
+        pv_arena_reset(&ch->arena);
+        if (!ok || fatal || pv_ctx_is_fatal(ctx)) {
+            fatal = true;
+            char why[160];
+            const char *name = cmd >= 0 && cmd < PVG_CMD_COUNT ? pvg_command_infos[cmd].name : NULL;
+            snprintf(why, sizeof(why), "%s (command type %d, offset %zu): %s",
+                     name ? name : "unknown command", cmd,
+                     (size_t)(dec.cur - (const uint8_t *)data),
+                     dec.fatal_reason ? dec.fatal_reason : "failed");
+            if (!pv_ctx_is_fatal(ctx))
+                pv_ctx_fatal(ctx, why);
+            break;
+        }
+        if (progress)
+            progress(ch, (size_t)(dec.cur - (const uint8_t *)data));
+    }
+    return !fatal;
+}

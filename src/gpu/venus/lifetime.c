@@ -1,0 +1,537 @@
+/*
+ * gpu/venus/lifetime: objects that own other objects. Pools free their
+ * command buffers and descriptor sets, devices everything created from
+ * them, and a context that goes away (a client that vanished mid-frame)
+ * everything it still had: the host must end up with nothing of it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "log.h"
+
+#define ARGS(name) struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd); if (!a) return false
+#define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
+
+struct obj_list {
+    struct pv_obj **v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void
+collect(struct pv_obj *o, void *data)
+{
+    struct obj_list *l = ((void **)data)[1];
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct pv_obj **v = realloc(l->v, cap * sizeof(*v));
+        if (!v) {
+            l->oom = true;
+            free(o); /* leaks the host object, but never crashes */
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = o;
+}
+
+struct match_args {
+    struct pv_device *dev;
+    uint64_t parent;
+    VkObjectType type;
+};
+
+static bool
+match_children(const struct pv_obj *o, void *data)
+{
+    struct match_args *m = ((void **)data)[0];
+    return o->parent == m->parent && o->type == m->type;
+}
+
+static bool
+match_device(const struct pv_obj *o, void *data)
+{
+    struct match_args *m = ((void **)data)[0];
+    return o->dev == m->dev && o->type != VK_OBJECT_TYPE_DEVICE;
+}
+
+static void
+remove_matching(struct pv_ctx *ctx, bool (*match)(const struct pv_obj *, void *),
+                struct match_args *m, struct obj_list *out)
+{
+    void *data[2] = {m, out};
+    pv_objtab_remove_if(&ctx->objs, match, collect, data);
+}
+
+static void
+free_list(struct obj_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+/* ---- pools ---- */
+
+/*
+ * Creates `n` objects at once (command buffers, descriptor sets, pipelines):
+ * checks every client id first, calls the host, then records each handle.
+ * `handles` holds the ids on entry and the ids again on return (replies
+ * echo them); the host handles go to the table.
+ */
+static bool
+create_many(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, VkObjectType type,
+            uint64_t parent, uint32_t n, uint64_t *handles, VkResult (*call)(void *), void *call_data,
+            VkResult *ret)
+{
+    uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(uint64_t));
+    if (n && !ids)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = handles[i];
+        if (!ids[i] || pv_objtab_contains(&ch->ctx->objs, ids[i]))
+            return pv_dispatch_fail(dec, "object id is 0 or already in use");
+        for (uint32_t j = 0; j < i; j++)
+            if (ids[j] == ids[i])
+                return pv_dispatch_fail(dec, "object id repeated");
+        handles[i] = 0;
+    }
+    *ret = call(call_data);
+    for (uint32_t i = 0; i < n; i++) {
+        /* Pipelines may be created partially: record those that exist. */
+        if (handles[i] && *ret >= 0) {
+            struct pv_obj obj = {.id = ids[i], .host = handles[i], .type = type, .dev = dev,
+                                 .parent = parent};
+            if (pv_objtab_insert(&ch->ctx->objs, &obj, NULL))
+                return pv_dispatch_fail(dec, "out of memory");
+        }
+        handles[i] = ids[i];
+    }
+    return true;
+}
+
+static struct pv_device *
+device_arg(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
+{
+    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, id, VK_OBJECT_TYPE_DEVICE);
+    if (!o)
+        pv_dispatch_fail(dec, "unknown device");
+    return o ? o->dev : NULL;
+}
+
+static VkResult
+call_alloc_cmd(void *p)
+{
+    struct pvg_args_vkAllocateCommandBuffers *a = ((void **)p)[1];
+    struct pv_device *dev = ((void **)p)[0];
+    return dev->t.AllocateCommandBuffers(dev->host, a->pAllocateInfo, a->pCommandBuffers);
+}
+
+PV_DECLARE_HANDLER(vkAllocateCommandBuffers)
+{
+    ARGS(vkAllocateCommandBuffers);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev || !a->pAllocateInfo || !a->pCommandBuffers)
+        return pv_dispatch_fail(dec, "vkAllocateCommandBuffers: bad arguments");
+    void *data[2] = {dev, a};
+    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_COMMAND_BUFFER,
+                     (uint64_t)(uintptr_t)a->pAllocateInfo->commandPool,
+                     a->pAllocateInfo->commandBufferCount, (uint64_t *)a->pCommandBuffers,
+                     call_alloc_cmd, data, &a->ret))
+        return false;
+    return REPLY();
+}
+
+static VkResult
+call_alloc_sets(void *p)
+{
+    struct pvg_args_vkAllocateDescriptorSets *a = ((void **)p)[1];
+    struct pv_device *dev = ((void **)p)[0];
+    return dev->t.AllocateDescriptorSets(dev->host, a->pAllocateInfo, a->pDescriptorSets);
+}
+
+PV_DECLARE_HANDLER(vkAllocateDescriptorSets)
+{
+    ARGS(vkAllocateDescriptorSets);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev || !a->pAllocateInfo || !a->pDescriptorSets)
+        return pv_dispatch_fail(dec, "vkAllocateDescriptorSets: bad arguments");
+    void *data[2] = {dev, a};
+    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_DESCRIPTOR_SET,
+                     (uint64_t)(uintptr_t)a->pAllocateInfo->descriptorPool,
+                     a->pAllocateInfo->descriptorSetCount, (uint64_t *)a->pDescriptorSets,
+                     call_alloc_sets, data, &a->ret))
+        return false;
+    return REPLY();
+}
+
+static VkResult
+call_compute_pipelines(void *p)
+{
+    struct pvg_args_vkCreateComputePipelines *a = ((void **)p)[1];
+    struct pv_device *dev = ((void **)p)[0];
+    return dev->t.CreateComputePipelines(dev->host, a->pipelineCache, a->createInfoCount,
+                                         a->pCreateInfos, NULL, a->pPipelines);
+}
+
+PV_DECLARE_HANDLER(vkCreateComputePipelines)
+{
+    ARGS(vkCreateComputePipelines);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev || (a->createInfoCount && (!a->pCreateInfos || !a->pPipelines)))
+        return pv_dispatch_fail(dec, "vkCreateComputePipelines: bad arguments");
+    void *data[2] = {dev, a};
+    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_PIPELINE, 0, a->createInfoCount,
+                     (uint64_t *)a->pPipelines, call_compute_pipelines, data, &a->ret))
+        return false;
+    return REPLY();
+}
+
+static VkResult
+call_graphics_pipelines(void *p)
+{
+    struct pvg_args_vkCreateGraphicsPipelines *a = ((void **)p)[1];
+    struct pv_device *dev = ((void **)p)[0];
+    return dev->t.CreateGraphicsPipelines(dev->host, a->pipelineCache, a->createInfoCount,
+                                          a->pCreateInfos, NULL, a->pPipelines);
+}
+
+PV_DECLARE_HANDLER(vkCreateGraphicsPipelines)
+{
+    ARGS(vkCreateGraphicsPipelines);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev || (a->createInfoCount && (!a->pCreateInfos || !a->pPipelines)))
+        return pv_dispatch_fail(dec, "vkCreateGraphicsPipelines: bad arguments");
+    void *data[2] = {dev, a};
+    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_PIPELINE, 0, a->createInfoCount,
+                     (uint64_t *)a->pPipelines, call_graphics_pipelines, data, &a->ret))
+        return false;
+    return REPLY();
+}
+
+/* Forgets the client ids of objects freed in bulk; the host frees them itself. */
+static void
+forget_ids(struct pv_ctx *ctx, VkObjectType type, uint32_t n, const uint64_t *ids)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i])
+            free(pv_objtab_remove(&ctx->objs, ids[i], type));
+}
+
+static void
+forget_children(struct pv_ctx *ctx, VkObjectType type, uint64_t parent)
+{
+    struct match_args m = {.parent = parent, .type = type};
+    struct obj_list l = {0};
+    remove_matching(ctx, match_children, &m, &l);
+    free_list(&l);
+}
+
+/*
+ * Decodes with ids left as they are (no lookup), so the handler knows which
+ * ids to forget; it then translates each id itself, type-checked.
+ */
+static void *
+decode_raw(struct pv_cs_dec *dec, uint32_t cmd)
+{
+    pv_cs_lookup_fn lookup = dec->lookup;
+    dec->lookup = NULL;
+    void *args = pv_dispatch_decode(dec, cmd);
+    dec->lookup = lookup;
+    return args;
+}
+
+static bool
+translate(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *handle, VkObjectType type)
+{
+    if (!*handle)
+        return true;
+    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, *handle, type);
+    if (!o)
+        return pv_dispatch_fail(dec, "invalid object id");
+    *handle = o->host;
+    return true;
+}
+
+/* Translates `n` ids in place, keeping a copy of the ids in *ids_out. */
+static bool
+translate_array(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *v, uint32_t n,
+                VkObjectType type, uint64_t **ids_out)
+{
+    uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(*ids));
+    if (n && !ids)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = v[i];
+        if (!translate(ch, dec, &v[i], type))
+            return false;
+    }
+    *ids_out = ids;
+    return true;
+}
+
+PV_DECLARE_HANDLER(vkFreeCommandBuffers)
+{
+    struct pvg_args_vkFreeCommandBuffers *a = decode_raw(dec, cmd);
+    if (!a)
+        return false;
+    struct pv_device *dev = device_arg(ch, dec, (uint64_t)(uintptr_t)a->device);
+    uint64_t *ids;
+    if (!dev || !translate(ch, dec, (uint64_t *)&a->commandPool, VK_OBJECT_TYPE_COMMAND_POOL) ||
+        !a->pCommandBuffers ||
+        !translate_array(ch, dec, (uint64_t *)a->pCommandBuffers, a->commandBufferCount,
+                         VK_OBJECT_TYPE_COMMAND_BUFFER, &ids))
+        return pv_dispatch_fail(dec, "vkFreeCommandBuffers: bad arguments");
+    dev->t.FreeCommandBuffers(dev->host, a->commandPool, a->commandBufferCount,
+                              a->pCommandBuffers);
+    forget_ids(ch->ctx, VK_OBJECT_TYPE_COMMAND_BUFFER, a->commandBufferCount, ids);
+    return true;
+}
+
+PV_DECLARE_HANDLER(vkFreeDescriptorSets)
+{
+    struct pvg_args_vkFreeDescriptorSets *a = decode_raw(dec, cmd);
+    if (!a)
+        return false;
+    struct pv_device *dev = device_arg(ch, dec, (uint64_t)(uintptr_t)a->device);
+    uint64_t *ids;
+    if (!dev ||
+        !translate(ch, dec, (uint64_t *)&a->descriptorPool, VK_OBJECT_TYPE_DESCRIPTOR_POOL) ||
+        !a->pDescriptorSets ||
+        !translate_array(ch, dec, (uint64_t *)a->pDescriptorSets, a->descriptorSetCount,
+                         VK_OBJECT_TYPE_DESCRIPTOR_SET, &ids))
+        return pv_dispatch_fail(dec, "vkFreeDescriptorSets: bad arguments");
+    a->ret = dev->t.FreeDescriptorSets(dev->host, a->descriptorPool, a->descriptorSetCount,
+                                       a->pDescriptorSets);
+    forget_ids(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->descriptorSetCount, ids);
+    return REPLY();
+}
+
+PV_DECLARE_HANDLER(vkDestroyCommandPool)
+{
+    ARGS(vkDestroyCommandPool);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev)
+        return false;
+    if (!a->commandPool)
+        return true;
+    forget_children(ch->ctx, VK_OBJECT_TYPE_COMMAND_BUFFER, (uint64_t)(uintptr_t)a->commandPool);
+    dev->t.DestroyCommandPool(dev->host, a->commandPool, NULL);
+    free(pv_objtab_remove(&ch->ctx->objs, a->id_commandPool, VK_OBJECT_TYPE_COMMAND_POOL));
+    return true;
+}
+
+PV_DECLARE_HANDLER(vkDestroyDescriptorPool)
+{
+    ARGS(vkDestroyDescriptorPool);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev)
+        return false;
+    if (!a->descriptorPool)
+        return true;
+    forget_children(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
+                    (uint64_t)(uintptr_t)a->descriptorPool);
+    dev->t.DestroyDescriptorPool(dev->host, a->descriptorPool, NULL);
+    free(pv_objtab_remove(&ch->ctx->objs, a->id_descriptorPool, VK_OBJECT_TYPE_DESCRIPTOR_POOL));
+    return true;
+}
+
+PV_DECLARE_HANDLER(vkResetDescriptorPool)
+{
+    ARGS(vkResetDescriptorPool);
+    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    if (!dev)
+        return false;
+    forget_children(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
+                    (uint64_t)(uintptr_t)a->descriptorPool);
+    a->ret = dev->t.ResetDescriptorPool(dev->host, a->descriptorPool, a->flags);
+    return REPLY();
+}
+
+/* ---- teardown ---- */
+
+/* Order in which a device's leftovers are destroyed: users before what they use. */
+static int
+destroy_rank(VkObjectType t)
+{
+    switch (t) {
+    case VK_OBJECT_TYPE_COMMAND_BUFFER:
+    case VK_OBJECT_TYPE_DESCRIPTOR_SET:
+    case VK_OBJECT_TYPE_QUEUE:
+        return 0; /* not destroyed on their own */
+    case VK_OBJECT_TYPE_COMMAND_POOL:
+        return 1;
+    case VK_OBJECT_TYPE_PIPELINE:
+    case VK_OBJECT_TYPE_FRAMEBUFFER:
+    case VK_OBJECT_TYPE_FENCE:
+    case VK_OBJECT_TYPE_SEMAPHORE:
+    case VK_OBJECT_TYPE_EVENT:
+    case VK_OBJECT_TYPE_QUERY_POOL:
+    case VK_OBJECT_TYPE_DESCRIPTOR_POOL:
+    case VK_OBJECT_TYPE_DESCRIPTOR_UPDATE_TEMPLATE:
+    case VK_OBJECT_TYPE_PRIVATE_DATA_SLOT:
+        return 2;
+    case VK_OBJECT_TYPE_PIPELINE_LAYOUT:
+    case VK_OBJECT_TYPE_PIPELINE_CACHE:
+    case VK_OBJECT_TYPE_SHADER_MODULE:
+    case VK_OBJECT_TYPE_RENDER_PASS:
+    case VK_OBJECT_TYPE_BUFFER_VIEW:
+    case VK_OBJECT_TYPE_IMAGE_VIEW:
+        return 3;
+    case VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT:
+    case VK_OBJECT_TYPE_SAMPLER:
+        return 4;
+    case VK_OBJECT_TYPE_SAMPLER_YCBCR_CONVERSION:
+    case VK_OBJECT_TYPE_BUFFER:
+    case VK_OBJECT_TYPE_IMAGE:
+        return 5;
+    case VK_OBJECT_TYPE_DEVICE_MEMORY:
+        return 6;
+    default:
+        return 7;
+    }
+}
+
+static void
+destroy_host_object(struct pv_device *dev, struct pv_obj *o)
+{
+    const struct pvg_device_table *t = &dev->t;
+    VkDevice d = dev->host;
+#define H(type) ((type)(uintptr_t)o->host)
+    switch (o->type) {
+    case VK_OBJECT_TYPE_COMMAND_POOL: t->DestroyCommandPool(d, H(VkCommandPool), NULL); break;
+    case VK_OBJECT_TYPE_PIPELINE: t->DestroyPipeline(d, H(VkPipeline), NULL); break;
+    case VK_OBJECT_TYPE_FRAMEBUFFER: t->DestroyFramebuffer(d, H(VkFramebuffer), NULL); break;
+    case VK_OBJECT_TYPE_FENCE: t->DestroyFence(d, H(VkFence), NULL); break;
+    case VK_OBJECT_TYPE_SEMAPHORE: t->DestroySemaphore(d, H(VkSemaphore), NULL); break;
+    case VK_OBJECT_TYPE_EVENT: t->DestroyEvent(d, H(VkEvent), NULL); break;
+    case VK_OBJECT_TYPE_QUERY_POOL: t->DestroyQueryPool(d, H(VkQueryPool), NULL); break;
+    case VK_OBJECT_TYPE_DESCRIPTOR_POOL:
+        t->DestroyDescriptorPool(d, H(VkDescriptorPool), NULL);
+        break;
+    case VK_OBJECT_TYPE_DESCRIPTOR_UPDATE_TEMPLATE:
+        t->DestroyDescriptorUpdateTemplate(d, H(VkDescriptorUpdateTemplate), NULL);
+        break;
+    case VK_OBJECT_TYPE_PRIVATE_DATA_SLOT:
+        if (t->DestroyPrivateDataSlot)
+            t->DestroyPrivateDataSlot(d, H(VkPrivateDataSlot), NULL);
+        break;
+    case VK_OBJECT_TYPE_PIPELINE_LAYOUT:
+        t->DestroyPipelineLayout(d, H(VkPipelineLayout), NULL);
+        break;
+    case VK_OBJECT_TYPE_PIPELINE_CACHE: t->DestroyPipelineCache(d, H(VkPipelineCache), NULL); break;
+    case VK_OBJECT_TYPE_SHADER_MODULE: t->DestroyShaderModule(d, H(VkShaderModule), NULL); break;
+    case VK_OBJECT_TYPE_RENDER_PASS: t->DestroyRenderPass(d, H(VkRenderPass), NULL); break;
+    case VK_OBJECT_TYPE_BUFFER_VIEW: t->DestroyBufferView(d, H(VkBufferView), NULL); break;
+    case VK_OBJECT_TYPE_IMAGE_VIEW: t->DestroyImageView(d, H(VkImageView), NULL); break;
+    case VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT:
+        t->DestroyDescriptorSetLayout(d, H(VkDescriptorSetLayout), NULL);
+        break;
+    case VK_OBJECT_TYPE_SAMPLER: t->DestroySampler(d, H(VkSampler), NULL); break;
+    case VK_OBJECT_TYPE_SAMPLER_YCBCR_CONVERSION:
+        t->DestroySamplerYcbcrConversion(d, H(VkSamplerYcbcrConversion), NULL);
+        break;
+    case VK_OBJECT_TYPE_BUFFER: t->DestroyBuffer(d, H(VkBuffer), NULL); break;
+    case VK_OBJECT_TYPE_IMAGE: t->DestroyImage(d, H(VkImage), NULL); break;
+    case VK_OBJECT_TYPE_DEVICE_MEMORY: pv_memory_free(dev, o->priv); break;
+    case VK_OBJECT_TYPE_QUEUE: {
+        struct pv_queue *q = o->priv;
+        if (q)
+            pthread_mutex_destroy(&q->lock);
+        free(q);
+        break;
+    }
+    default:
+        break;
+    }
+#undef H
+}
+
+static int
+by_rank(const void *x, const void *y)
+{
+    const struct pv_obj *a = *(struct pv_obj *const *)x, *b = *(struct pv_obj *const *)y;
+    return destroy_rank(a->type) - destroy_rank(b->type);
+}
+
+static bool
+fence_pending_on(struct pv_ctx *ctx, struct pv_device *dev)
+{
+    for (uint32_t i = ctx->fence_head; i != ctx->fence_tail; i = (i + 1) % PV_FENCE_QUEUE_MAX)
+        if (ctx->fences[i].dev == dev)
+            return true;
+    return false;
+}
+
+void
+pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev)
+{
+    dev->t.DeviceWaitIdle(dev->host);
+    /* The fence thread may still hold fences of this device: let it finish them. */
+    pthread_mutex_lock(&ctx->lock);
+    for (uint32_t i = 0; i < PV_MAX_TIMELINES; i++)
+        if (ctx->timelines[i] && ctx->timelines[i]->dev == dev)
+            ctx->timelines[i] = NULL;
+    while (fence_pending_on(ctx, dev) && ctx->fence_thread_started && !ctx->stopping) {
+        pthread_mutex_unlock(&ctx->lock);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&ctx->lock);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+
+    struct match_args m = {.dev = dev};
+    struct obj_list l = {0};
+    remove_matching(ctx, match_device, &m, &l);
+    qsort(l.v, l.n, sizeof(*l.v), by_rank);
+    for (size_t i = 0; i < l.n; i++)
+        destroy_host_object(dev, l.v[i]);
+    free_list(&l);
+    dev->t.DestroyDevice(dev->host, NULL);
+    free(pv_objtab_remove(&ctx->objs, dev->id, VK_OBJECT_TYPE_DEVICE));
+    free(dev);
+}
+
+static bool
+match_type(const struct pv_obj *o, void *data)
+{
+    struct match_args *m = ((void **)data)[0];
+    return o->type == m->type;
+}
+
+void
+pv_venus_destroy_all(struct pv_ctx *ctx)
+{
+    for (;;) {
+        struct match_args m = {.type = VK_OBJECT_TYPE_DEVICE};
+        struct obj_list l = {0};
+        remove_matching(ctx, match_type, &m, &l);
+        if (!l.n) {
+            free_list(&l);
+            break;
+        }
+        /* pv_device_destroy removes the device's entry itself: put them back first. */
+        for (size_t i = 0; i < l.n; i++) {
+            struct pv_device *dev = l.v[i]->dev;
+            pv_objtab_insert(&ctx->objs, l.v[i], NULL);
+            pv_device_destroy(ctx, dev);
+        }
+        free_list(&l);
+    }
+    struct pv_instance *inst = ctx->instance;
+    if (!inst)
+        return;
+    struct match_args m = {.type = VK_OBJECT_TYPE_PHYSICAL_DEVICE};
+    struct obj_list l = {0};
+    remove_matching(ctx, match_type, &m, &l);
+    free_list(&l);
+    inst->t.DestroyInstance(inst->host, NULL);
+    free(pv_objtab_remove(&ctx->objs, inst->id, VK_OBJECT_TYPE_INSTANCE));
+    free(inst->phys);
+    free(inst->phys_ids);
+    free(inst);
+    ctx->instance = NULL;
+}

@@ -1,0 +1,182 @@
+/*
+ * gpu/venus/memory: device memory, and how host-visible memory reaches the
+ * client as a file descriptor it can mmap.
+ *
+ * The Venus client maps host-visible memory by asking for a blob of it and
+ * mmap()ing the fd it gets; writes on either side must be seen by the other
+ * without flushes (the client treats the mapping as coherent). Drivers
+ * differ in what they can export (lavapipe without udmabuf and NVIDIA's
+ * datacenter driver export no dma-buf), so the renderer does not ask the
+ * driver for an fd at all: it backs every host-visible allocation with a
+ * memfd of its own, maps it, and imports that mapping with
+ * VK_EXT_external_memory_host. The same memfd is what the client maps.
+ * Without that extension, host-visible memory cannot be shared and blob
+ * creation fails with a clear log line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "log.h"
+
+#define ARGS(name) struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd); if (!a) return false
+#define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
+
+void
+pv_memory_free(struct pv_device *dev, struct pv_memory *mem)
+{
+    if (!mem)
+        return;
+    if (mem->host)
+        dev->t.FreeMemory(dev->host, mem->host, NULL);
+    if (mem->map)
+        munmap(mem->map, mem->map_size);
+    if (mem->fd >= 0)
+        close(mem->fd);
+    free(mem);
+}
+
+/* A memfd of `size` bytes mapped here, for import as host memory. */
+static VkResult
+memfd_backing(struct pv_device *dev, struct pv_memory *mem, VkDeviceSize size)
+{
+    VkDeviceSize align = dev->host_ptr_align;
+    VkDeviceSize map_size = (size + align - 1) & ~(align - 1);
+    if (map_size < size)
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    mem->fd = memfd_create("pearvisor-memory", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mem->fd < 0)
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    if (ftruncate(mem->fd, (off_t)map_size) < 0)
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    fcntl(mem->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+    /* mmap aligns to pages; ask for more and trim when the driver wants more. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (align > page)
+        return VK_ERROR_OUT_OF_HOST_MEMORY; /* TODO: over-allocate and align */
+    void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, mem->fd, 0);
+    if (p == MAP_FAILED)
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    mem->map = p;
+    mem->map_size = map_size;
+    return VK_SUCCESS;
+}
+
+PV_DECLARE_HANDLER(vkAllocateMemory)
+{
+    ARGS(vkAllocateMemory);
+    struct pv_ctx *ctx = ch->ctx;
+    struct pv_obj *devo = pv_objtab_get(&ctx->objs, a->id_device, VK_OBJECT_TYPE_DEVICE);
+    if (!devo || !a->pAllocateInfo || !a->pMemory)
+        return pv_dispatch_fail(dec, "vkAllocateMemory: bad arguments");
+    struct pv_device *dev = devo->dev;
+    uint64_t id = (uint64_t)(uintptr_t)*a->pMemory;
+    if (!id || pv_objtab_contains(&ctx->objs, id))
+        return pv_dispatch_fail(dec, "vkAllocateMemory: memory id is 0 or in use");
+    VkMemoryAllocateInfo ai = *a->pAllocateInfo;
+    if (ai.memoryTypeIndex >= dev->mem_props.memoryTypeCount) {
+        a->ret = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+        return REPLY();
+    }
+    for (const VkBaseInStructure *s = ai.pNext; s; s = s->pNext) {
+        if (s->sType == VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA) {
+            a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
+            return REPLY();
+        }
+    }
+    struct pv_memory *mem = calloc(1, sizeof(*mem));
+    if (!mem)
+        return pv_dispatch_fail(dec, "out of memory");
+    mem->fd = -1;
+    mem->size = ai.allocationSize;
+    mem->type_index = ai.memoryTypeIndex;
+    VkMemoryPropertyFlags props = dev->mem_props.memoryTypes[ai.memoryTypeIndex].propertyFlags;
+    VkImportMemoryHostPointerInfoEXT import = {
+        .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+        .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+    };
+    a->ret = VK_SUCCESS;
+    if ((props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && dev->has_host_ptr && ai.allocationSize) {
+        a->ret = memfd_backing(dev, mem, ai.allocationSize);
+        if (a->ret == VK_SUCCESS) {
+            VkMemoryHostPointerPropertiesEXT hp = {
+                .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+            VkResult r = dev->t.GetMemoryHostPointerPropertiesEXT(
+                dev->host, import.handleType, mem->map, &hp);
+            if (r == VK_SUCCESS && (hp.memoryTypeBits & (1u << ai.memoryTypeIndex))) {
+                import.pHostPointer = mem->map;
+                import.pNext = ai.pNext;
+                ai.pNext = &import;
+                ai.allocationSize = mem->map_size;
+            } else {
+                /* Not importable into this type: allocate normally, unshareable. */
+                munmap(mem->map, mem->map_size);
+                close(mem->fd);
+                mem->map = NULL;
+                mem->fd = -1;
+            }
+        }
+    }
+    if (a->ret == VK_SUCCESS)
+        a->ret = dev->t.AllocateMemory(dev->host, &ai, NULL, &mem->host);
+    if (a->ret != VK_SUCCESS) {
+        mem->host = VK_NULL_HANDLE;
+        pv_memory_free(dev, mem);
+        return REPLY();
+    }
+    struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)mem->host,
+                         .type = VK_OBJECT_TYPE_DEVICE_MEMORY, .dev = dev, .priv = mem};
+    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
+        pv_memory_free(dev, mem);
+        return pv_dispatch_fail(dec, "out of memory");
+    }
+    return REPLY();
+}
+
+PV_DECLARE_HANDLER(vkFreeMemory)
+{
+    ARGS(vkFreeMemory);
+    struct pv_obj *devo = pv_objtab_get(&ch->ctx->objs, a->id_device, VK_OBJECT_TYPE_DEVICE);
+    if (!devo)
+        return pv_dispatch_fail(dec, "vkFreeMemory: unknown device");
+    if (!a->id_memory)
+        return true;
+    struct pv_obj *o = pv_objtab_remove(&ch->ctx->objs, a->id_memory,
+                                        VK_OBJECT_TYPE_DEVICE_MEMORY);
+    if (!o)
+        return pv_dispatch_fail(dec, "vkFreeMemory: unknown memory");
+    /* The client unmapped its view first; our mapping and memfd go with the memory. */
+    pv_memory_free(devo->dev, o->priv);
+    free(o);
+    return true;
+}
+
+int
+pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags, int *fd)
+{
+    struct pv_obj *o = pv_objtab_get(&ctx->objs, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
+    if (!o) {
+        pv_ctx_fatal(ctx, "blob for an unknown VkDeviceMemory id");
+        return -EINVAL;
+    }
+    struct pv_memory *mem = o->priv;
+    if (flags & PV_BLOB_FLAG_CROSS_DEVICE)
+        return -EINVAL;
+    if (mem->fd < 0) {
+        pv_warn("venus", "context %u: memory type %u cannot be shared with the client "
+                "(the host driver lacks VK_EXT_external_memory_host for it)", ctx->id,
+                mem->type_index);
+        return -ENOTSUP;
+    }
+    if (size > mem->map_size)
+        return -EINVAL;
+    int dup = fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0)
+        return -errno;
+    *fd = dup;
+    return 0;
+}

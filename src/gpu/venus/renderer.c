@@ -1,0 +1,84 @@
+/* gpu/venus/renderer: the renderer object and the Venus capset. See renderer.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "log.h"
+
+/* Protocol versions we speak (venus-wire.md section 2). */
+#define PV_WIRE_FORMAT_VERSION 1u
+#define PV_COMMAND_SERIALIZATION_SPEC_VERSION 1u
+#define PV_VENUS_PROTOCOL_SPEC_VERSION 2u
+
+struct venus_capset {
+    uint32_t wire_format_version;
+    uint32_t vk_xml_version;
+    uint32_t vk_ext_command_serialization_spec_version;
+    uint32_t vk_mesa_venus_protocol_spec_version;
+    uint32_t supports_blob_id_0;
+    uint32_t vk_extension_mask1[32];
+    uint32_t allow_vk_wait_syncs;
+    uint32_t supports_multiple_timelines;
+    uint32_t use_guest_vram;
+};
+_Static_assert(sizeof(struct venus_capset) == PV_VENUS_CAPSET_SIZE, "capset layout");
+
+int
+pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out)
+{
+    (void)opts;
+    struct pv_renderer *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->gipa = vkGetInstanceProcAddr;
+    PFN_vkEnumerateInstanceVersion ver =
+        (PFN_vkEnumerateInstanceVersion)r->gipa(VK_NULL_HANDLE, "vkEnumerateInstanceVersion");
+    r->instance_version = VK_API_VERSION_1_0;
+    if (ver)
+        ver(&r->instance_version);
+    if (r->instance_version < VK_API_VERSION_1_1) {
+        pv_err("venus", "the host Vulkan loader offers only Vulkan %u.%u; Venus needs 1.1",
+               VK_API_VERSION_MAJOR(r->instance_version),
+               VK_API_VERSION_MINOR(r->instance_version));
+        free(r);
+        return -ENODEV;
+    }
+    atomic_init(&r->ctx_count, 0);
+    *out = r;
+    return 0;
+}
+
+void
+pv_renderer_destroy(struct pv_renderer *r)
+{
+    free(r);
+}
+
+size_t
+pv_renderer_get_capset(struct pv_renderer *r, uint32_t id, uint32_t version, void *buf,
+                       size_t size)
+{
+    (void)r;
+    if (id != PV_CAPSET_VENUS || version != 0)
+        return 0;
+    struct venus_capset c = {
+        .wire_format_version = PV_WIRE_FORMAT_VERSION,
+        .vk_xml_version = PVG_VK_XML_VERSION,
+        .vk_ext_command_serialization_spec_version = PV_COMMAND_SERIALIZATION_SPEC_VERSION,
+        .vk_mesa_venus_protocol_spec_version = PV_VENUS_PROTOCOL_SPEC_VERSION,
+        .supports_blob_id_0 = 1,
+        .allow_vk_wait_syncs = 1,
+        .supports_multiple_timelines = 1,
+    };
+    /* Bit 0 says the mask is valid; then one bit per extension number we decode. */
+    c.vk_extension_mask1[0] = 1;
+    for (uint32_t i = 0; i < pvg_extension_count; i++) {
+        uint32_t n = pvg_extensions[i].number;
+        if (n < 32 * 32)
+            c.vk_extension_mask1[n / 32] |= 1u << (n % 32);
+    }
+    if (buf)
+        memcpy(buf, &c, size < sizeof(c) ? size : sizeof(c));
+    return sizeof(c);
+}

@@ -1,0 +1,131 @@
+# Shared by the vtest suite's scripts (sourced, bash). Starts `pearvisor gpu
+# serve` on a unique socket, runs clients through Mesa's Venus ICD over vtest,
+# and always stops the server (trap), checking how it ended.
+#
+# Environment knobs (defaults fit the Debian 13 environment):
+#   PV_VIRTIO_ICD   Venus ICD manifest   (/usr/share/vulkan/icd.d/virtio_icd.json)
+#   PV_NATIVE_ICD   native ICD manifest  (/usr/share/vulkan/icd.d/lvp_icd.json)
+#   PV_TEST_TIMEOUT seconds for one client run (default 300)
+set -u
+
+test_name=$(basename "$0" .sh)
+VIRTIO_ICD=${PV_VIRTIO_ICD:-/usr/share/vulkan/icd.d/virtio_icd.json}
+NATIVE_ICD=${PV_NATIVE_ICD:-/usr/share/vulkan/icd.d/lvp_icd.json}
+CLIENT_TIMEOUT=${PV_TEST_TIMEOUT:-300}
+
+tmp=$(mktemp -d /tmp/pv-vtest-XXXXXX)
+server_pid=
+server_log=$tmp/server.log
+sock=
+bg_pids=()
+
+note() { echo "$test_name: $*" >&2; }
+skip() { echo "SKIP $test_name: $*" >&2; exit 77; }
+fail() {
+    echo "FAIL $test_name: $*" >&2
+    if [ -s "$server_log" ]; then
+        echo "---- server log (last 40 lines) ----" >&2
+        tail -n 40 "$server_log" >&2
+    fi
+    exit 1
+}
+
+cleanup() {
+    local p
+    for p in "${bg_pids[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -KILL "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+    [ -n "$sock" ] && rm -f "$sock"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# need_icds: skip (77) when the Venus or native ICD or vulkaninfo is missing.
+need_icds() {
+    [ -f "$VIRTIO_ICD" ] || skip "Venus ICD missing ($VIRTIO_ICD): install mesa-vulkan-drivers"
+    [ -f "$NATIVE_ICD" ] || skip "lavapipe ICD missing ($NATIVE_ICD): install mesa-vulkan-drivers"
+}
+
+need_exe() {
+    [ -x "$1" ] || fail "not an executable: $1"
+}
+
+# native_device_name: deviceName of the first native device (vulkaninfo --summary).
+native_device_name() {
+    VK_DRIVER_FILES=$NATIVE_ICD timeout 120 vulkaninfo --summary 2>/dev/null |
+        sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' | head -n 1
+}
+
+# start_server PEARVISOR: serve on a fresh socket, wait until it listens.
+start_server() {
+    local pv=$1 i
+    need_exe "$pv"
+    sock=$(mktemp -u /tmp/pv-XXXXXX.sock)
+    "$pv" gpu serve --socket "$sock" >"$server_log" 2>&1 &
+    server_pid=$!
+    venus_cmd=(env VN_DEBUG=vtest "VTEST_SOCKET_NAME=$sock" "VK_DRIVER_FILES=$VIRTIO_ICD"
+        timeout -k 5 "$CLIENT_TIMEOUT")
+    for i in $(seq 1 300); do
+        [ -S "$sock" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || {
+            wait "$server_pid"
+            fail "server exited with status $? before listening on $sock"
+        }
+        sleep 0.1
+    done
+    fail "server did not create $sock within 30 s"
+}
+
+server_alive() {
+    kill -0 "$server_pid" 2>/dev/null
+}
+
+# venus CMD...: run a client through the Venus ICD against our server.
+# For a background client use "${venus_cmd[@]}" CMD... & (then $! is the
+# client's timeout process) and add $! to bg_pids so the trap stops it.
+venus() {
+    "${venus_cmd[@]}" "$@"
+}
+
+# native CMD...: the same client on the native driver.
+native() {
+    VK_DRIVER_FILES=$NATIVE_ICD timeout -k 5 "$CLIENT_TIMEOUT" "$@"
+}
+
+# check_sanitizers: fail on any sanitizer report in the server's log.
+check_sanitizers() {
+    if grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' "$server_log"; then
+        fail "sanitizer report in the server log"
+    fi
+}
+
+# stop_server: the server must still be running; SIGTERM it, and it must end
+# within 15 s with status 0 or by SIGTERM (143), without sanitizer reports.
+stop_server() {
+    local st i
+    server_alive || { wait "$server_pid"; st=$?; server_pid=; fail "server died (status $st)"; }
+    kill -TERM "$server_pid"
+    for i in $(seq 1 150); do
+        server_alive || break
+        sleep 0.1
+    done
+    if server_alive; then
+        kill -KILL "$server_pid"
+        wait "$server_pid" 2>/dev/null
+        server_pid=
+        fail "server ignored SIGTERM for 15 s"
+    fi
+    wait "$server_pid"
+    st=$?
+    server_pid=
+    case $st in
+        0 | 143) ;;
+        *) fail "server exited with status $st after SIGTERM" ;;
+    esac
+    check_sanitizers
+}

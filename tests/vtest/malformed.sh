@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# vtest: two clients at once. pv-compute-test runs through Venus in a loop
+# while pv-malformed-client connects beside it and sends each malformed case.
+# For every case the malformed client must be dropped, the server log must
+# gain exactly one line matching FATAL_PATTERN (its context marked fatal),
+# the server must stay up, and the compute client must go on passing. The
+# control case "ping" must keep its connection and log no such line.
+#
+#   malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN
+. "$(dirname "$0")/lib.sh"
+usage="usage: malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN"
+pv=${1:?$usage}
+compute=${2:?$usage}
+malformed=${3:?$usage}
+pattern=${4:?$usage}
+need_icds
+need_exe "$compute"
+need_exe "$malformed"
+
+fatal_lines() { grep -ciE -- "$pattern" "$server_log"; }
+
+start_server "$pv"
+
+stop_file=$tmp/stop-compute
+"${venus_cmd[@]}" "$compute" --sizes 64K,1M --iterations 3 --repeat-until-exists "$stop_file" \
+    >"$tmp/compute.out" 2>&1 &
+compute_pid=$!
+bg_pids+=("$compute_pid")
+compute_alive() { kill -0 "$compute_pid" 2>/dev/null; }
+compute_failed() {
+    wait "$compute_pid"
+    local rc=$?
+    cat "$tmp/compute.out" >&2
+    fail "compute client ended early (status $rc) $*"
+}
+
+# Wait until the compute client has finished a dispatch through Venus.
+for i in $(seq 1 600); do
+    grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" && break
+    compute_alive || compute_failed "before its first dispatch"
+    sleep 0.1
+done
+grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" || fail "compute client made no dispatch within 60 s"
+grep -q '^device: Virtio-GPU Venus (' "$tmp/compute.out" || fail "compute client is not on the Venus device"
+
+# Control: a valid client beside it is served and logs nothing fatal.
+before=$(fatal_lines)
+"$malformed" --socket "$sock" --case ping || fail "control case ping failed"
+[ "$(fatal_lines)" -eq "$before" ] || fail "control case ping logged a line matching /$pattern/"
+
+cases=$("$malformed" --list) || fail "pv-malformed-client --list failed"
+for c in $cases; do
+    before=$(fatal_lines)
+    "$malformed" --socket "$sock" --case "$c" --timeout-ms 10000 ||
+        fail "case $c: the malformed client was not dropped"
+    # The log line may land just after the close: wait for it, then make sure
+    # no second one follows.
+    for i in $(seq 1 100); do
+        [ "$(fatal_lines)" -gt "$before" ] && break
+        sleep 0.1
+    done
+    sleep 0.5
+    got=$(($(fatal_lines) - before))
+    [ "$got" -eq 1 ] || fail "case $c: $got server log lines match /$pattern/, expected exactly 1"
+    note "case $c: dropped, one fatal line: $(grep -iE -- "$pattern" "$server_log" | tail -n 1)"
+    server_alive || fail "case $c: the server died"
+    compute_alive || compute_failed "during case $c"
+done
+
+touch "$stop_file"
+wait "$compute_pid"
+rc=$?
+cat "$tmp/compute.out" >&2
+[ $rc -eq 0 ] || fail "compute client exited $rc"
+grep -q 'FAIL' "$tmp/compute.out" && fail "compute client reported a mismatch"
+stop_server
+echo "PASS $test_name: $(echo $cases | wc -w) malformed cases dropped while compute passed"
