@@ -11,10 +11,28 @@
 #ifndef PV_CLI_H
 #define PV_CLI_H
 
+#include <getopt.h>
+
 /* Exit statuses: success, runtime failure, usage error. */
 #define PV_EXIT_OK 0
 #define PV_EXIT_FAIL 1
 #define PV_EXIT_USAGE 2
+
+/*
+ * The option getopt_long() just rejected with '?', as the user typed it:
+ * "-x" for a short option (possibly inside a "-abx" cluster), else the word.
+ */
+static inline const char *
+pv_cli_bad_option(char *const *argv, char buf[3])
+{
+    if (optopt > 0 && optopt < 128) {
+        buf[0] = '-';
+        buf[1] = (char)optopt;
+        buf[2] = '\0';
+        return buf;
+    }
+    return argv[optind - 1];
+}
 
 /* `pearvisor gpu ...`; argv[0] is "gpu". Returns the exit status. */
 int pv_cli_gpu(int argc, char **argv);

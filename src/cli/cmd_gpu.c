@@ -1,7 +1,7 @@
 /* cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--verbose]`. */
 #include "cli.h"
 
-#include "renderer.h"
+#include <pvgpu/pvgpu.h>
 #include "vtest.h"
 
 #include <errno.h>
@@ -107,10 +107,12 @@ gpu_serve(int argc, char **argv)
             fprintf(stderr, "pearvisor gpu serve: option '%s' needs a value\n"
                             "Try 'pearvisor gpu serve --help'.\n", argv[optind - 1]);
             return PV_EXIT_USAGE;
-        default:
+        default: {
+            char buf[3];
             fprintf(stderr, "pearvisor gpu serve: unknown option '%s'\n"
-                            "Try 'pearvisor gpu serve --help'.\n", argv[optind - 1]);
+                            "Try 'pearvisor gpu serve --help'.\n", pv_cli_bad_option(argv, buf));
             return PV_EXIT_USAGE;
+        }
         }
     }
     if (optind < argc) {

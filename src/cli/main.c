@@ -50,10 +50,12 @@ main(int argc, char **argv)
         case 'V':
             printf("pearvisor %s\n", PV_VERSION);
             exit(PV_EXIT_OK);
-        default:
+        default: {
+            char buf[3];
             fprintf(stderr, "pearvisor: unknown option '%s'\nTry 'pearvisor --help'.\n",
-                    argv[optind - 1]);
+                    pv_cli_bad_option(argv, buf));
             exit(PV_EXIT_USAGE);
+        }
         }
     }
     if (optind >= argc) {

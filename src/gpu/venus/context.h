@@ -23,7 +23,7 @@
 #include "cs.h"
 #include "objects.h"
 #include "renderer.h"
-#include "pvg_venus.gen.h"
+#include "pvg.gen.h"
 
 struct pv_ring;
 struct pv_channel;
@@ -121,6 +121,7 @@ struct pv_device {
     struct pvg_device_table t;
     VkPhysicalDeviceMemoryProperties mem_props;
     bool has_host_ptr;             /* VK_EXT_external_memory_host enabled */
+    PFN_vkGetMemoryHostPointerPropertiesEXT get_host_ptr_props;
     VkDeviceSize host_ptr_align;   /* minImportedHostPointerAlignment */
 };
 

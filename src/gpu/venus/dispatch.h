@@ -43,7 +43,7 @@ static inline VkResult
 pvg_args_result(const struct pvg_command_info *info, const void *args)
 {
     VkResult r = VK_SUCCESS;
-    if (info->has_result)
+    if (info->has_reply_result)
         memcpy(&r, (const uint8_t *)args + info->result_offset, sizeof(r));
     return r;
 }

@@ -104,21 +104,6 @@ PV_DECLARE_HANDLER(vkCreateInstance)
     return REPLY();
 }
 
-static bool
-match_any(const struct pv_obj *o, void *data)
-{
-    (void)o;
-    (void)data;
-    return true;
-}
-
-static void
-free_obj(struct pv_obj *o, void *data)
-{
-    (void)data;
-    free(o);
-}
-
 PV_DECLARE_HANDLER(vkDestroyInstance)
 {
     ARGS(vkDestroyInstance);
@@ -246,7 +231,7 @@ extension_hidden(const char *name)
 static const struct pvg_extension *
 known_extension(const char *name)
 {
-    for (uint32_t i = 0; i < pvg_extension_count; i++)
+    for (uint32_t i = 0; i < PVG_EXTENSION_COUNT; i++)
         if (!strcmp(pvg_extensions[i].name, name))
             return &pvg_extensions[i];
     return NULL;
@@ -404,11 +389,14 @@ PV_DECLARE_HANDLER(vkCreateDevice)
     dev->phys = a->physicalDevice;
     dev->has_host_ptr = have_host_ptr;
     PFN_vkGetDeviceProcAddr gdpa =
-        (PFN_vkGetDeviceProcAddr)inst->t.GetInstanceProcAddr(inst->host, "vkGetDeviceProcAddr");
+        (PFN_vkGetDeviceProcAddr)ctx->r->gipa(inst->host, "vkGetDeviceProcAddr");
     pvg_load_device_table(gdpa, host, &dev->t);
     inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
     dev->host_ptr_align = 4096;
     if (have_host_ptr) {
+        dev->get_host_ptr_props = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
+            host, "vkGetMemoryHostPointerPropertiesEXT");
+        dev->has_host_ptr = dev->get_host_ptr_props != NULL;
         VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
             .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
         VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,

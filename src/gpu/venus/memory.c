@@ -105,7 +105,7 @@ PV_DECLARE_HANDLER(vkAllocateMemory)
         if (a->ret == VK_SUCCESS) {
             VkMemoryHostPointerPropertiesEXT hp = {
                 .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
-            VkResult r = dev->t.GetMemoryHostPointerPropertiesEXT(
+            VkResult r = dev->get_host_ptr_props(
                 dev->host, import.handleType, mem->map, &hp);
             if (r == VK_SUCCESS && (hp.memoryTypeBits & (1u << ai.memoryTypeIndex))) {
                 import.pHostPointer = mem->map;

@@ -73,7 +73,7 @@ pv_renderer_get_capset(struct pv_renderer *r, uint32_t id, uint32_t version, voi
     };
     /* Bit 0 says the mask is valid; then one bit per extension number we decode. */
     c.vk_extension_mask1[0] = 1;
-    for (uint32_t i = 0; i < pvg_extension_count; i++) {
+    for (uint32_t i = 0; i < PVG_EXTENSION_COUNT; i++) {
         uint32_t n = pvg_extensions[i].number;
         if (n < 32 * 32)
             c.vk_extension_mask1[n / 32] |= 1u << (n % 32);

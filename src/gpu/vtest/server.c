@@ -17,7 +17,7 @@
 #include "sync.h"
 
 #include "log.h"
-#include "renderer.h"
+#include <pvgpu/pvgpu.h>
 
 #include <errno.h>
 #include <fcntl.h>

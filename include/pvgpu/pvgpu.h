@@ -1,0 +1,109 @@
+/*
+ * pvgpu.h: libpvgpu's public C API, the one interface every front door (vtest, the
+ * virglrenderer ABI) uses to drive libpvgpu's Venus renderer.
+ *
+ * Owner:   the renderer (src/gpu/venus/). Front doors call only this header.
+ * Trust:   every byte passed in (submits, ring memory, ids, sizes) comes from
+ *          a client. The renderer checks it; a violation marks that context
+ *          fatal (sticky, one log line) and never touches other contexts.
+ * Threads: a context's entry points may be called from one front-door
+ *          thread at a time. The renderer runs one thread per ring and one
+ *          per context for fence/timeline retirement; callbacks in
+ *          struct pv_ctx_callbacks arrive on those threads.
+ * Spec:    ../shared/docs/venus-wire.md.
+ */
+#ifndef PVGPU_PVGPU_H
+#define PVGPU_PVGPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pv_renderer;
+struct pv_ctx;
+
+#define PV_CAPSET_VENUS 4u
+#define PV_VENUS_CAPSET_SIZE 160u
+/* Timelines (ring_idx values) a context can use; 0 is the CPU timeline. */
+#define PV_MAX_TIMELINES 64u
+
+/* Blob flags, as vtest and virtio-gpu define them. */
+#define PV_BLOB_FLAG_MAPPABLE 0x1u
+#define PV_BLOB_FLAG_SHAREABLE 0x2u
+#define PV_BLOB_FLAG_CROSS_DEVICE 0x4u
+
+struct pv_renderer_opts {
+    /* Reserved for options (host device selection, debug flags). */
+    uint32_t flags;
+};
+
+/* Loads the Vulkan loader and probes the host; 0 or -errno. */
+int pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out);
+void pv_renderer_destroy(struct pv_renderer *r);
+
+/*
+ * Copies the capset `id` (version `version`) into buf (at most `size`
+ * bytes). Returns its full size, or 0 when the capset is not supported.
+ */
+size_t pv_renderer_get_capset(struct pv_renderer *r, uint32_t id, uint32_t version, void *buf,
+                              size_t size);
+
+struct pv_ctx_callbacks {
+    void *data;
+    /*
+     * A fence created with pv_ctx_create_fence() retired: all work the
+     * context submitted to `ring_idx` before it has completed. Fences of one
+     * ring retire in creation order. Called from a renderer thread.
+     */
+    void (*fence_retired)(void *data, uint32_t ring_idx, uint64_t fence_id);
+};
+
+/* `name` is only used in log lines (sanitized there). */
+int pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
+                  const struct pv_ctx_callbacks *cbs, struct pv_ctx **out);
+/* Stops the context's threads, frees every host object it still owns. */
+void pv_ctx_destroy(struct pv_ctx *ctx);
+
+/*
+ * Decodes and executes a Venus command stream sent on the context channel
+ * (vtest SUBMIT_CMD2 / virtio-gpu SUBMIT_3D): vkCreateRingMESA,
+ * vkNotifyRingMESA, vkSubmitVirtqueueSeqnoMESA, vkWaitRingSeqnoMESA, ... and,
+ * when sent this way, ordinary Vulkan commands. Returns 0, or -EINVAL once
+ * the context is fatal (it stays fatal).
+ */
+int pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size);
+
+/*
+ * Creates blob resource `res_id` (chosen by the front door, unique in the
+ * context). blob_id 0 with MAPPABLE: plain shared memory of `size` bytes
+ * (rings, command and reply streams). Otherwise blob_id names a
+ * VkDeviceMemory by its client id and the blob exports it. On success *fd is
+ * a new file descriptor the caller owns, mmap-able MAP_SHARED at offset 0
+ * for `size` bytes when MAPPABLE; *map_info gets VIRTIO_GPU_MAP_CACHE_*
+ * style caching info (0 = unknown). Returns 0 or -errno (the context goes
+ * fatal only for protocol violations, not for host allocation failures).
+ */
+int pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size,
+                       uint32_t flags, int *fd, uint32_t *map_info);
+
+/*
+ * Attaches caller-owned memory as resource `res_id` (virtio-gpu guest blobs
+ * or iovec-backed resources mapped into one range by the front door). The
+ * memory must stay valid until pv_ctx_destroy_resource().
+ */
+int pv_ctx_import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t size);
+
+/* Drops the context's reference to resource `res_id`; unknown ids are ignored. */
+void pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id);
+
+/*
+ * Asks for fence_retired(ring_idx, fence_id) once everything submitted so
+ * far to timeline `ring_idx` completes. ring_idx 0 (the CPU timeline) and
+ * rings with no queue bound retire right after the work already decoded.
+ * Returns -EINVAL for ring_idx >= PV_MAX_TIMELINES.
+ */
+int pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id);
+
+bool pv_ctx_is_fatal(const struct pv_ctx *ctx);
+
+#endif /* PVGPU_PVGPU_H */

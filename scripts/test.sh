@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The one test command: builds PearVisor in its Debian 13 environment and runs
+# every test suite twice, in a plain build (build/) and under ASan+UBSan
+# (build-asan/), then prints "N passed, N failed[, N skipped]" over both.
+#
+#   sudo scripts/test.sh [--quick]
+#
+#   --quick   plain build only (no ASan+UBSan build), for development
+#
+# Needs root (debootstrap and chroot). Installs debootstrap on the host when
+# missing; the environment itself is cached by scripts/rootfs.sh. With CI=true
+# a skipped test counts as a failure (CI installs everything, docs/STYLE.md
+# §B.10). Exit status: 0 only when nothing failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cd "$top"
+
+quick=0
+for arg in "$@"; do
+    case $arg in
+        --quick) quick=1 ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+ci=0
+case ${CI:-} in true | 1 | yes) ci=1 ;; esac
+
+say() { echo "==> $*" >&2; }
+
+[ "$(id -u)" = 0 ] || { echo "test.sh: needs root (debootstrap, chroot): sudo $0 $*" >&2; exit 1; }
+
+if [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
+    if ! command -v debootstrap >/dev/null; then
+        say "installing host package debootstrap"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y --no-install-recommends debootstrap >/dev/null 2>&1 ||
+            { apt-get update -q >/dev/null && apt-get install -y --no-install-recommends debootstrap >/dev/null; } ||
+            { echo "test.sh: cannot install debootstrap" >&2; exit 1; }
+    fi
+    say "Debian 13 environment (scripts/rootfs.sh client; cached after the first build)"
+    "$here/rootfs.sh" client >/dev/null || { echo "test.sh: building the environment failed" >&2; exit 1; }
+fi
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# count_results BUILD_DIR LABEL: add the results of its last meson test run.
+count_results() {
+    local log=$1/meson-logs/testlog.json counts p f s
+    if [ ! -f "$log" ]; then
+        failed=$((failed + 1))
+        failures+=("$2: meson test wrote no results")
+        return
+    fi
+    counts=$("$here/in-env.sh" python3 - "$log" <<'EOF'
+import json, sys
+p = f = s = 0
+bad = []
+with open(sys.argv[1]) as fh:
+    for line in fh:
+        if not line.strip():
+            continue
+        t = json.loads(line)
+        r = t.get("result", "")
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+            bad.append("SKIP:" + t["name"])
+        else:
+            f += 1
+            bad.append(r + ":" + t["name"])
+print(p, f, s, " ".join(bad))
+EOF
+    ) || { failed=$((failed + 1)); failures+=("$2: cannot read $log"); return; }
+    read -r p f s rest <<<"$counts"
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+    for item in $rest; do failures+=("$2: ${item%%:*} ${item#*:}"); done
+    say "$2: $p passed, $f failed, $s skipped"
+}
+
+# run_build DIR LABEL [MESON_OPTIONS...]: configure, build and test one tree.
+run_build() {
+    local dir=$1 label=$2
+    shift 2
+    say "$label: configure and build $dir"
+    if [ -f "$dir/build.ninja" ]; then
+        "$here/in-env.sh" meson configure "$dir" "$@" >/dev/null
+    else
+        "$here/in-env.sh" meson setup "$dir" "$@"
+    fi || { failed=$((failed + 1)); failures+=("$label: meson setup failed"); return; }
+    "$here/in-env.sh" meson compile -C "$dir" ||
+        { failed=$((failed + 1)); failures+=("$label: build failed"); return; }
+    say "$label: meson test"
+    rm -f "$dir/meson-logs/testlog.json"
+    "$here/in-env.sh" meson test -C "$dir" --print-errorlogs "${test_args[@]}"
+    count_results "$dir" "$label"
+}
+
+test_args=()
+run_build build plain
+
+if [ $quick = 0 ]; then
+    # UBSan errors and leaks fail the test; sanitizer reports go to the logs.
+    export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
+    export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
+    test_args=(--timeout-multiplier 2)
+    run_build build-asan asan+ubsan -Db_sanitize=address,undefined
+fi
+
+if [ $ci = 1 ] && [ $skipped -gt 0 ]; then
+    say "CI=true: $skipped skipped test(s) count as failures"
+    failed=$((failed + skipped))
+    skipped=0
+fi
+for f in "${failures[@]}"; do echo "    $f" >&2; done
+summary="$passed passed, $failed failed"
+[ $skipped -gt 0 ] && summary+=", $skipped skipped"
+echo "$summary"
+[ $failed -eq 0 ]
