@@ -7,10 +7,11 @@
 #
 #   --quick   plain build only (no ASan+UBSan build), for development
 #
-# Needs root (debootstrap and chroot). Installs debootstrap on the host when
-# missing; the environment itself is cached by scripts/rootfs.sh. With CI=true
-# a skipped test counts as a failure (CI installs everything, docs/STYLE.md
-# §B.10). Exit status: 0 only when nothing failed.
+# Needs root (debootstrap and chroot). Installs host packages when missing
+# (scripts/host-deps.sh); the environment is cached by scripts/rootfs.sh.
+# With CI=true a skipped test counts as a failure (CI installs everything,
+# docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/
+# to DIR-asan). Exit status: 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -20,7 +21,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -32,13 +33,7 @@ say() { echo "==> $*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "test.sh: needs root (debootstrap, chroot): sudo $0 $*" >&2; exit 1; }
 
 if [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
-    if ! command -v debootstrap >/dev/null; then
-        say "installing host package debootstrap"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y --no-install-recommends debootstrap >/dev/null 2>&1 ||
-            { apt-get update -q >/dev/null && apt-get install -y --no-install-recommends debootstrap >/dev/null; } ||
-            { echo "test.sh: cannot install debootstrap" >&2; exit 1; }
-    fi
+    "$here/host-deps.sh" || { echo "test.sh: installing host packages failed" >&2; exit 1; }
     say "Debian 13 environment (scripts/rootfs.sh client; cached after the first build)"
     "$here/rootfs.sh" client >/dev/null || { echo "test.sh: building the environment failed" >&2; exit 1; }
 fi
@@ -99,15 +94,16 @@ run_build() {
     count_results "$dir" "$label"
 }
 
+bdir=${PEARVISOR_BUILD_DIR:-build}
 test_args=()
-run_build build plain
+run_build "$bdir" plain
 
 if [ $quick = 0 ]; then
     # UBSan errors and leaks fail the test; sanitizer reports go to the logs.
     export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
     export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
     test_args=(--timeout-multiplier 2)
-    run_build build-asan asan+ubsan -Db_sanitize=address,undefined
+    run_build "$bdir-asan" asan+ubsan -Db_sanitize=address,undefined
 fi
 
 if [ $ci = 1 ] && [ $skipped -gt 0 ]; then

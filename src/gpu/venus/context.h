@@ -101,6 +101,7 @@ struct pv_instance {
     uint64_t id;
     uint32_t api_version;
     struct pvg_instance_table t;
+    uint8_t has_cmd[(PVG_CMD_COUNT + 7) / 8]; /* host has the instance-level command */
     VkPhysicalDevice *phys;        /* host physical devices */
     uint64_t *phys_ids;            /* client ids bound to them, 0 = not yet */
     uint32_t phys_count;
@@ -119,9 +120,11 @@ struct pv_device {
     uint64_t id;
     VkPhysicalDevice phys;
     struct pvg_device_table t;
+    uint8_t has_cmd[(PVG_CMD_COUNT + 7) / 8]; /* host has the device-level command */
     VkPhysicalDeviceMemoryProperties mem_props;
     bool has_host_ptr;             /* VK_EXT_external_memory_host enabled */
     PFN_vkGetMemoryHostPointerPropertiesEXT get_host_ptr_props;
+    PFN_vkGetDeviceProcAddr gdpa;
     VkDeviceSize host_ptr_align;   /* minImportedHostPointerAlignment */
 };
 

@@ -56,12 +56,34 @@ pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectTy
 }
 
 const void *
-pv_dispatch_table_for(struct pv_channel *ch, const struct pvg_command_info *info,
-                      struct pv_obj *obj)
+pv_dispatch_table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
 {
-    if (info->device_level)
-        return obj->dev ? (const void *)&obj->dev->t : NULL;
-    return ch->ctx->instance ? (const void *)&ch->ctx->instance->t : NULL;
+    const uint8_t *has;
+    const void *table;
+    if (pvg_command_infos[cmd].device_level) {
+        if (!obj->dev)
+            return NULL;
+        has = obj->dev->has_cmd;
+        table = &obj->dev->t;
+    } else {
+        if (!ch->ctx->instance)
+            return NULL;
+        has = ch->ctx->instance->has_cmd;
+        table = &ch->ctx->instance->t;
+    }
+    return (has[cmd / 8] >> (cmd % 8)) & 1 ? table : NULL;
+}
+
+void
+pv_dispatch_probe_commands(uint8_t *has, bool device_level, PFN_vkVoidFunction (*get)(void *, const char *),
+                           void *data)
+{
+    for (uint32_t cmd = 0; cmd < PVG_CMD_COUNT; cmd++) {
+        const struct pvg_command_info *info = &pvg_command_infos[cmd];
+        if (info->name && info->call && info->device_level == device_level &&
+            info->dispatch_type != VK_OBJECT_TYPE_UNKNOWN && get(data, info->name))
+            has[cmd / 8] |= (uint8_t)(1u << (cmd % 8));
+    }
 }
 
 bool
@@ -74,11 +96,9 @@ pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, 
     struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
     if (!owner)
         return false;
-    const void *table = pv_dispatch_table_for(ch, info, owner);
+    const void *table = pv_dispatch_table_for(ch, cmd, owner);
     if (!table)
-        return pv_dispatch_fail(dec, "command before its instance or device exists");
-    if (!pvg_table_has(table, info))
-        return pv_dispatch_fail(dec, "command not supported by the host driver");
+        return pv_dispatch_fail(dec, "command the host driver does not offer");
 
     void *args = pv_cs_dec_alloc(dec, 1, info->args_size);
     if (!args || !info->decode_args(dec, args) || *dec->fatal)
@@ -98,7 +118,8 @@ pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, 
 
     info->call(table, args);
 
-    if (new_slot && *new_slot && pvg_args_result(info, args) == VK_SUCCESS) {
+    /* A failed creation leaves the handle VK_NULL_HANDLE (we cleared it). */
+    if (new_slot && *new_slot) {
         struct pv_obj obj = {
             .id = new_id, .host = *new_slot, .type = info->created_type, .dev = owner->dev};
         if (pv_objtab_insert(&ctx->objs, &obj, NULL))

@@ -26,27 +26,11 @@ bool pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cm
 /* The object named by the next u64 of the stream (not consumed), or NULL + fatal. */
 struct pv_obj *pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec,
                                        VkObjectType type);
-const void *pv_dispatch_table_for(struct pv_channel *ch, const struct pvg_command_info *info,
-                                  struct pv_obj *obj);
-
-/* Whether the host function for `info` was found in `table`. */
-static inline bool
-pvg_table_has(const void *table, const struct pvg_command_info *info)
-{
-    void *fn;
-    memcpy(&fn, (const uint8_t *)table + info->table_offset, sizeof(fn));
-    return fn != NULL;
-}
-
-/* The VkResult a command returned (VK_SUCCESS for commands without one). */
-static inline VkResult
-pvg_args_result(const struct pvg_command_info *info, const void *args)
-{
-    VkResult r = VK_SUCCESS;
-    if (info->has_reply_result)
-        memcpy(&r, (const uint8_t *)args + info->result_offset, sizeof(r));
-    return r;
-}
+/* The dispatch table to call `cmd` through, NULL when the host lacks the command. */
+const void *pv_dispatch_table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj);
+/* Fills the has_cmd bitmap of an instance or device from its proc-address function. */
+void pv_dispatch_probe_commands(uint8_t *has, bool device_level,
+                                PFN_vkVoidFunction (*get)(void *, const char *), void *data);
 
 /* Decodes the arguments of `cmd` into arena memory; NULL after a failure. */
 static inline void *

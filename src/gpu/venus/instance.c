@@ -49,6 +49,20 @@ PV_DECLARE_HANDLER(vkEnumerateInstanceLayerProperties)
     return REPLY();
 }
 
+static PFN_vkVoidFunction
+instance_proc(void *data, const char *name)
+{
+    struct pv_instance *inst = data;
+    return vkGetInstanceProcAddr(inst->host, name);
+}
+
+static PFN_vkVoidFunction
+device_proc(void *data, const char *name)
+{
+    struct pv_device *dev = data;
+    return dev->gdpa(dev->host, name);
+}
+
 PV_DECLARE_HANDLER(vkCreateInstance)
 {
     ARGS(vkCreateInstance);
@@ -99,6 +113,7 @@ PV_DECLARE_HANDLER(vkCreateInstance)
         inst->id = id;
         inst->api_version = version;
         pvg_load_instance_table(ctx->r->gipa, host, &inst->t);
+        pv_dispatch_probe_commands(inst->has_cmd, false, instance_proc, inst);
         ctx->instance = inst;
     }
     return REPLY();
@@ -391,6 +406,8 @@ PV_DECLARE_HANDLER(vkCreateDevice)
     PFN_vkGetDeviceProcAddr gdpa =
         (PFN_vkGetDeviceProcAddr)ctx->r->gipa(inst->host, "vkGetDeviceProcAddr");
     pvg_load_device_table(gdpa, host, &dev->t);
+    dev->gdpa = gdpa;
+    pv_dispatch_probe_commands(dev->has_cmd, true, device_proc, dev);
     inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
     dev->host_ptr_align = 4096;
     if (have_host_ptr) {

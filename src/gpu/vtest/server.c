@@ -500,7 +500,7 @@ cmd_submit_cmd2(struct client *c, const uint32_t *p, uint32_t len)
             return violation(c, "SUBMIT_CMD2 batch %u names an unknown sync", i);
 
         if (b.cmd_bytes && pv_ctx_submit(c->ctx, b.cmds, b.cmd_bytes)) {
-            pv_warn(MOD, "client %u: its Venus context is fatal; dropping the client", c->id);
+            pv_info(MOD, "client %u: disconnected (its Venus context was disabled)", c->id);
             return -EPROTO;
         }
         if (!b.sync_count)

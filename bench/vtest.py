@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""vtest benchmark: native vs the peer (virglrenderer) vs PearVisor, in one run.
+
+Measures, on the same host driver (lavapipe), for three "columns":
+
+  native     the program on the native ICD (VK_DRIVER_FILES=lvp_icd.json)
+  peer       through Mesa's Venus ICD over vtest to
+             `virgl_test_server --venus --no-virgl --multi-clients`
+  pearvisor  through Mesa's Venus ICD over vtest to `pearvisor gpu serve`
+
+the cases
+
+  vulkaninfo           wall time of a full `vulkaninfo` run (ms)
+  compute_run_4K       wall time of a whole `pv-compute-test --size 4K` (setup
+                       + one dispatch + check; ms)
+  compute_<size>       per-dispatch time of pv-compute-test (submit + fence
+                       wait), the median of --iterations dispatches (ms)
+
+Each case is run once as warm-up, then --runs times; the table shows the
+median, the spread (half the min..max range, relative to the median) and
+the ratios pearvisor/native and pearvisor/peer (lower is better). A client
+that exits non-zero shows "fails"; one that does not finish within --timeout
+seconds is killed and shows "hangs" (the peer hangs on compute with lavapipe,
+which cannot export dma-bufs), and the server is restarted.
+
+Run it inside the environment, after building:
+  scripts/in-env.sh python3 bench/vtest.py [--runs N] [--json FILE]
+
+Nothing here fails on absolute numbers. With --compare OLD.json and
+--threshold PCT it exits 1 if a PearVisor median got more than PCT percent
+slower than in OLD.json (A/B between two commits on the same machine).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ICD_DIR = "/usr/share/vulkan/icd.d"
+COLUMNS = ("native", "peer", "pearvisor")
+
+
+def parse_size(s):
+    m = re.fullmatch(r"(\d+)([KMG]?)", s.strip(), re.I)
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size {s!r}")
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2).upper()]
+
+
+def size_label(n):
+    for shift, suffix in ((30, "G"), (20, "M"), (10, "K")):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{suffix}"
+    return str(n)
+
+
+class Server:
+    """A vtest server on a private socket; restartable; always killed."""
+
+    def __init__(self, name, argv_for_socket, tmpdir):
+        self.name = name
+        self.argv_for_socket = argv_for_socket
+        self.tmpdir = tmpdir
+        self.proc = None
+        self.sock = None
+        self.log_path = os.path.join(tmpdir, f"{name}.log")
+        self.starts = 0
+
+    def start(self):
+        self.stop()
+        self.starts += 1
+        self.sock = os.path.join("/tmp", f"pv-bench-{os.getpid()}-{self.name}-{self.starts}.sock")
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv_for_socket(self.sock), stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if os.path.exists(self.sock):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {self.proc.returncode}; "
+                                   f"log: {self.log_tail()}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} server did not listen within 30 s")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                kill_group(self.proc, signal.SIGTERM)
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    kill_group(self.proc, signal.SIGKILL)
+                    self.proc.wait()
+            self.proc = None
+        if self.sock and os.path.exists(self.sock):
+            os.unlink(self.sock)
+
+    def log_tail(self, n=5):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return " | ".join(f.read().splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def env(self, icd):
+        return {"VN_DEBUG": "vtest", "VTEST_SOCKET_NAME": self.sock, "VK_DRIVER_FILES": icd}
+
+
+def kill_group(proc, sig):
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def run_client(argv, extra_env, timeout):
+    """Returns (status, wall_ms, stdout): status is ok, fails or hangs."""
+    env = dict(os.environ)
+    env.update(extra_env)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc, signal.SIGKILL)
+        proc.communicate()
+        return "hangs", None, ""
+    wall = (time.perf_counter() - t0) * 1e3
+    if proc.returncode != 0:
+        sys.stderr.write(f"  {' '.join(argv)}: exit {proc.returncode}: "
+                         f"{err.decode(errors='replace').strip().splitlines()[-1:]}\n")
+        return "fails", None, out.decode(errors="replace")
+    return "ok", wall, out.decode(errors="replace")
+
+
+class Column:
+    def __init__(self, name, describe, server, icd):
+        self.name = name
+        self.describe = describe
+        self.server = server
+        self.icd = icd
+
+    def env(self):
+        if self.server is None:
+            return {"VK_DRIVER_FILES": self.icd}
+        return self.server.env(self.icd)
+
+
+def measure(col, case, args):
+    """Warm-up + args.runs runs of one case on one column."""
+    samples = []
+    for i in range(args.runs + 1):
+        if col.server is not None and not col.server.alive():
+            col.server.start()
+        status, wall, out = run_client(case["argv"], col.env(), args.timeout)
+        if status != "ok":
+            if col.server is not None:
+                sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
+                col.server.start()  # a hung or failed client may have wedged it
+            return {"status": status, "n": len(samples)}
+        if case["kind"] == "compute":
+            m = re.search(r"^size=\d+ ok ms=([0-9.]+)", out, re.M)
+            if not m:
+                return {"status": "fails", "n": len(samples)}
+            value = float(m.group(1))
+        else:
+            value = wall
+        if i > 0:  # run 0 is the warm-up
+            samples.append(value)
+    med = statistics.median(samples)
+    spread = (max(samples) - min(samples)) / 2 / med if med > 0 else 0.0
+    return {"status": "ok", "n": len(samples), "median": med, "spread": spread,
+            "min": min(samples), "max": max(samples), "samples": samples}
+
+
+def fmt_ms(r):
+    if r is None:
+        return "-"
+    if r["status"] != "ok":
+        return r["status"]
+    v = r["median"]
+    if v >= 100:
+        return f"{v:.0f} ms"
+    if v >= 1:
+        return f"{v:.2f} ms"
+    return f"{v * 1000:.0f} us"
+
+
+def ratio(a, b):
+    if not a or not b or a["status"] != "ok" or b["status"] != "ok" or b["median"] <= 0:
+        if a and b and a["status"] == "ok" and b["status"] != "ok":
+            return f"({b['status']})"
+        return "-"
+    return f"{a['median'] / b['median']:.2f}x"
+
+
+def native_driver():
+    try:
+        out = subprocess.run(["vulkaninfo", "--summary"], capture_output=True, text=True,
+                             env=dict(os.environ, VK_DRIVER_FILES=f"{ICD_DIR}/lvp_icd.json"),
+                             timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    name = re.search(r"deviceName\s*=\s*(.*)", out)
+    info = re.search(r"driverInfo\s*=\s*(.*)", out)
+    return f"{name.group(1).strip() if name else '?'}, {info.group(1).strip() if info else '?'}"
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            return f"{m.group(1).strip() if m else platform.machine()} x{os.cpu_count()}"
+    except OSError:
+        return platform.machine()
+
+
+def git_commit():
+    """HEAD's commit from .git without the git binary (absent in the env)."""
+    gitdir = os.path.join(TOP, ".git")
+    try:
+        with open(os.path.join(gitdir, "HEAD")) as f:
+            head = f.read().strip()
+        if not head.startswith("ref: "):
+            return head[:12]
+        ref = head[5:]
+        path = os.path.join(gitdir, ref)
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read().strip()[:12]
+        with open(os.path.join(gitdir, "packed-refs")) as f:
+            for line in f:
+                if line.rstrip().endswith(" " + ref):
+                    return line.split()[0][:12]
+    except OSError:
+        pass
+    return "unknown"
+
+
+def build_desc(exe):
+    """buildtype and sanitizers of the meson build that holds exe."""
+    d = os.path.dirname(os.path.abspath(exe))
+    while d != "/":
+        info = os.path.join(d, "meson-info", "intro-buildoptions.json")
+        if os.path.exists(info):
+            with open(info) as f:
+                opts = {o["name"]: o["value"] for o in json.load(f)}
+            desc = str(opts.get("buildtype", "?"))
+            if opts.get("b_sanitize") not in (None, "none", []):
+                desc += f"+{opts['b_sanitize']}"
+            return desc
+        d = os.path.dirname(d)
+    return "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="measured runs per case (default 5)")
+    ap.add_argument("--iterations", type=int, default=10,
+                    help="dispatches per pv-compute-test run (default 10)")
+    ap.add_argument("--sizes", default="4K,1M,16M,64M", help="compute sizes (default 4K,1M,16M,64M)")
+    ap.add_argument("--timeout", type=float, default=30,
+                    help="seconds before a client run counts as hung (default 30)")
+    ap.add_argument("--pearvisor", default=os.path.join(TOP, "build/src/cli/pearvisor"))
+    ap.add_argument("--compute", default=os.path.join(TOP, "build/tests/vk/pv-compute-test"))
+    ap.add_argument("--peer", default="virgl_test_server")
+    ap.add_argument("--columns", default=",".join(COLUMNS),
+                    help="which of native,peer,pearvisor to run (default all)")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--compare", metavar="OLD_JSON", help="A/B: compare pearvisor with an older run")
+    ap.add_argument("--threshold", type=float, default=10.0,
+                    help="with --compare: exit 1 if a pearvisor median is this many %% slower")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the servers
+    if args.runs < 1 or args.iterations < 1:
+        ap.error("--runs and --iterations must be >= 1")
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s]
+    wanted = [c.strip() for c in args.columns.split(",") if c.strip()]
+    for c in wanted:
+        if c not in COLUMNS:
+            ap.error(f"unknown column {c!r}")
+    for exe in (args.compute,):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"bench: {exe} not built (meson compile -C build)")
+    if not shutil.which("vulkaninfo"):
+        sys.exit("bench: vulkaninfo missing (vulkan-tools)")
+
+    tmpdir = tempfile.mkdtemp(prefix="pv-bench-")
+    virtio_icd = f"{ICD_DIR}/virtio_icd.json"
+    peer_argv = [args.peer, "--venus", "--no-virgl", "--multi-clients"]
+    pv_argv = [os.path.abspath(args.pearvisor), "gpu", "serve"]
+    columns = []
+    if "native" in wanted:
+        columns.append(Column("native", f"lavapipe directly (VK_DRIVER_FILES={ICD_DIR}/lvp_icd.json)",
+                              None, f"{ICD_DIR}/lvp_icd.json"))
+    if "peer" in wanted:
+        columns.append(Column("peer", "Venus/vtest -> " + " ".join(peer_argv) + " --socket-path S",
+                              Server("peer", lambda s: peer_argv + ["--socket-path", s], tmpdir),
+                              virtio_icd))
+    if "pearvisor" in wanted:
+        columns.append(Column("pearvisor", "Venus/vtest -> " + " ".join(pv_argv) + " --socket S",
+                              Server("pearvisor", lambda s: pv_argv + ["--socket", s], tmpdir),
+                              virtio_icd))
+
+    cases = [{"name": "vulkaninfo", "kind": "wall", "argv": ["vulkaninfo"],
+              "what": "full vulkaninfo, process wall time"},
+             {"name": "compute_run_4K", "kind": "wall",
+              "argv": [args.compute, "--size", "4K"],
+              "what": "pv-compute-test --size 4K, process wall time"}]
+    for s in sizes:
+        cases.append({"name": f"compute_{size_label(s)}", "kind": "compute",
+                      "argv": [args.compute, "--size", str(s), "--iterations", str(args.iterations)],
+                      "what": f"one {size_label(s)}B dispatch (submit + fence), median of "
+                              f"{args.iterations}"})
+
+    results = {c["name"]: {} for c in cases}
+    missing = set()
+    try:
+        for col in columns:
+            if col.server is not None:
+                exe = col.server.argv_for_socket("x")[0]
+                if not (os.access(exe, os.X_OK) or shutil.which(exe)):
+                    sys.stderr.write(f"bench: {col.name}: {exe} not found; column skipped\n")
+                    missing.add(col.name)
+                    continue
+                col.server.start()
+            for case in cases:
+                sys.stderr.write(f"bench: {col.name}: {case['name']}\n")
+                results[case["name"]][col.name] = measure(col, case, args)
+            if col.server is not None:
+                col.server.stop()
+    finally:
+        for col in columns:
+            if col.server is not None:
+                col.server.stop()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+    for name in missing:
+        for case in cases:
+            results[case["name"]][name] = {"status": "missing", "n": 0}
+
+    def cell(case, col):
+        return results[case["name"]].get(col)
+
+    hdr = f"{'case':<16}" + "".join(f"{c:>12}" for c in COLUMNS) + \
+        f"{'pv/native':>11}{'pv/peer':>10}{'n':>4}{'spread(pv)':>12}"
+    lines = [hdr]
+    for case in cases:
+        pv = cell(case, "pearvisor")
+        spread = f"±{pv['spread'] * 100:.0f}%" if pv and pv["status"] == "ok" else "-"
+        n = max((r.get("n", 0) for r in results[case["name"]].values()), default=0)
+        lines.append(f"{case['name']:<16}" + "".join(f"{fmt_ms(cell(case, c)):>12}" for c in COLUMNS)
+                     + f"{ratio(pv, cell(case, 'native')):>11}{ratio(pv, cell(case, 'peer')):>10}"
+                     + f"{n:>4}{spread:>12}")
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "host": platform.node(),
+        "cpu": cpu_name(),
+        "driver": native_driver(),
+        "commit": git_commit(),
+        "build": build_desc(args.compute),
+        "runs": args.runs,
+        "iterations": args.iterations,
+        "timeout_s": args.timeout,
+    }
+    print("\n".join(lines))
+    print(f"host: {meta['host']} ({meta['cpu']})  driver: {meta['driver']}")
+    print(f"date: {meta['date']}  commit: {meta['commit']}  build: {meta['build']}  "
+          f"runs: {args.runs} (+1 warm-up)  timeout: {args.timeout:.0f} s")
+    print("(ratio = pearvisor / baseline, lower is better; spread = half the min..max range)")
+    for col in columns:
+        print(f"  {col.name:<10} {col.describe}")
+    for case in cases:
+        print(f"  {case['name']:<16} {case['what']}")
+
+    doc = dict(meta, columns={c.name: c.describe for c in columns},
+               cases=[dict(name=c["name"], what=c["what"], **results[c["name"]]) for c in cases])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+
+    if args.compare:
+        with open(args.compare) as f:
+            old = {c["name"]: c for c in json.load(f)["cases"]}
+        worse = []
+        for case in cases:
+            a = old.get(case["name"], {}).get("pearvisor")
+            b = results[case["name"]].get("pearvisor")
+            if a and b and a.get("status") == "ok" and b.get("status") == "ok":
+                change = (b["median"] / a["median"] - 1) * 100
+                print(f"  A/B {case['name']:<16} {a['median']:.3f} -> {b['median']:.3f} ms "
+                      f"({change:+.1f}%)")
+                if change > args.threshold:
+                    worse.append(case["name"])
+            elif a and a.get("status") == "ok":
+                worse.append(case["name"])
+        if worse:
+            print(f"regression over {args.threshold:.0f}%: {', '.join(worse)}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

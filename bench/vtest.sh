@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs bench/vtest.py (native vs virgl_test_server vs pearvisor over vtest)
+# inside the Debian 13 environment. Build first (meson compile -C build).
+#   sudo bench/vtest.sh [--runs N] [--json FILE] [...]   (see bench/vtest.py --help)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+exec scripts/in-env.sh python3 bench/vtest.py "$@"

@@ -1,0 +1,163 @@
+/* vm/host: what this host offers a VM: a KVM that runs stock kernels, QEMU, memory. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int
+pv_which(const char *prog, char *out, size_t size)
+{
+    if (strchr(prog, '/')) {
+        if (access(prog, X_OK))
+            return -ENOENT;
+        snprintf(out, size, "%s", prog);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        size_t n = strcspn(path, ":");
+        if (n) {
+            char cand[PATH_MAX];
+            if (snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, prog) < (int)sizeof(cand) &&
+                !access(cand, X_OK)) {
+                snprintf(out, size, "%s", cand);
+                return 0;
+            }
+        }
+        path += n + (path[n] == ':');
+    }
+    return -ENOENT;
+}
+
+/* Does a "flags" line of cpuinfo list this flag as a whole word? */
+static bool
+cpuinfo_has_flag(const char *cpuinfo, const char *flag)
+{
+    const char *line = cpuinfo;
+    size_t fl = strlen(flag);
+    while (line && *line) {
+        if (!strncmp(line, "flags", 5)) {
+            const char *colon = strchr(line, ':');
+            const char *end = strchr(line, '\n');
+            if (!end)
+                end = line + strlen(line);
+            for (const char *p = colon; p && p < end; p++) {
+                if ((p[-1] == ' ' || p[-1] == ':') && !strncmp(p, flag, fl) &&
+                    (p + fl == end || p[fl] == ' ' || p[fl] == '\n'))
+                    return true;
+            }
+            return false; /* the first CPU speaks for all */
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return false;
+}
+
+bool
+pv_host_kvm_verdict(const char *cpuinfo, bool dev_kvm_rw, bool mod_kvm_pvm, bool mod_kvm_hw,
+                    char *why, size_t why_size)
+{
+    /* /dev/kvm alone proves nothing: kvm_pvm (nested, page-table based
+     * virtualization) provides it without vmx/svm, and a stock kernel dies
+     * under it (docs: vm-facts.md). */
+    if (!dev_kvm_rw) {
+        snprintf(why, why_size, "/dev/kvm is missing or not accessible read-write");
+        return false;
+    }
+    if (mod_kvm_pvm) {
+        snprintf(why, why_size,
+                 "/dev/kvm is kvm_pvm (nested software virtualization without vmx/svm), "
+                 "which cannot run a stock kernel");
+        return false;
+    }
+    if (!cpuinfo || (!cpuinfo_has_flag(cpuinfo, "vmx") && !cpuinfo_has_flag(cpuinfo, "svm"))) {
+        snprintf(why, why_size, "the CPU has no vmx/svm (hardware virtualization)");
+        return false;
+    }
+    if (!mod_kvm_hw) {
+        snprintf(why, why_size, "neither kvm_intel nor kvm_amd is loaded");
+        return false;
+    }
+    why[0] = '\0';
+    return true;
+}
+
+static char *
+read_text(const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t len = 0;
+    ssize_t n;
+    while (buf && len < max && (n = read(fd, buf + len, max - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static bool
+exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+void
+pv_host_probe(struct pv_host *h)
+{
+    memset(h, 0, sizeof(*h));
+    const char *accel = getenv("PEARVISOR_ACCEL");
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    bool kvm_rw = fd >= 0 && ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
+    if (fd >= 0)
+        close(fd);
+    char *cpuinfo = read_text("/proc/cpuinfo", 1 << 16);
+    h->kvm_usable = pv_host_kvm_verdict(
+        cpuinfo, kvm_rw, exists("/sys/module/kvm_pvm"),
+        exists("/sys/module/kvm_intel") || exists("/sys/module/kvm_amd"), h->kvm_why,
+        sizeof(h->kvm_why));
+    free(cpuinfo);
+    if (accel && !strcmp(accel, "tcg") && h->kvm_usable) {
+        h->kvm_usable = false;
+        snprintf(h->kvm_why, sizeof(h->kvm_why), "PEARVISOR_ACCEL=tcg");
+    } else if (accel && !strcmp(accel, "kvm") && !h->kvm_usable) {
+        /* The user insists: let QEMU try, and fail in its own words. */
+        h->kvm_usable = true;
+    }
+
+    const char *q = getenv("PEARVISOR_QEMU");
+    if (pv_which(q && *q ? q : "qemu-system-x86_64", h->qemu, sizeof(h->qemu)))
+        h->qemu[0] = '\0';
+    q = getenv("PEARVISOR_QEMU_IMG");
+    if (pv_which(q && *q ? q : "qemu-img", h->qemu_img, sizeof(h->qemu_img)))
+        h->qemu_img[0] = '\0';
+
+    char *mi = read_text("/proc/meminfo", 8192);
+    unsigned long long kb;
+    const char *p = mi ? strstr(mi, "MemTotal:") : NULL;
+    if (p && sscanf(p, "MemTotal: %llu kB", &kb) == 1)
+        h->mem_total = (uint64_t)kb * 1024;
+    free(mi);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    h->cpus = n > 0 ? (unsigned)n : 1;
+
+    const char *display = getenv("DISPLAY");
+    h->has_gl_display = display && *display;
+    glob_t g;
+    h->has_render_node = glob("/dev/dri/renderD*", 0, NULL, &g) == 0;
+    globfree(&g);
+}

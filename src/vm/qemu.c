@@ -1,0 +1,267 @@
+/*
+ * vm/qemu: the configurator. Every QEMU flag PearVisor uses is chosen here,
+ * from a definition and a host probe, by a pure function (docs/STYLE.md
+ * §B.8): unit tested without starting anything, printed by --dry-run.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+pv_argv_init(struct pv_argv *a)
+{
+    memset(a, 0, sizeof(*a));
+}
+
+int
+pv_argv_add(struct pv_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        char **v = realloc(a->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    if (!(a->v[a->n] = strdup(s)))
+        return -ENOMEM;
+    a->v[++a->n] = NULL;
+    return 0;
+}
+
+int
+pv_argv_addf(struct pv_argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    int err = pv_argv_add(a, s);
+    free(s);
+    return err;
+}
+
+void
+pv_argv_free(struct pv_argv *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    pv_argv_init(a);
+}
+
+static bool
+shell_safe(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    "_-+=/.,:@%", *s))
+            return false;
+    }
+    return true;
+}
+
+char *
+pv_argv_join(const struct pv_argv *a)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < a->n; i++)
+        cap += 4 * strlen(a->v[i]) + 3;
+    char *out = malloc(cap), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        if (i)
+            *o++ = ' ';
+        if (shell_safe(a->v[i])) {
+            o = stpcpy(o, a->v[i]);
+            continue;
+        }
+        *o++ = '\'';
+        for (const char *s = a->v[i]; *s; s++) {
+            if (*s == '\'')
+                o = stpcpy(o, "'\\''");
+            else
+                *o++ = *s;
+        }
+        *o++ = '\'';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* QEMU's option parser splits on ',' ("a,,b" is a literal comma). Paths with
+ * commas are rare but legal; double them rather than corrupt the option. */
+static void
+qemu_escape(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+    for (; *src && o + 2 < size; src++) {
+        dst[o++] = *src;
+        if (*src == ',')
+            dst[o++] = ',';
+    }
+    dst[o] = '\0';
+}
+
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if ((err = pv_argv_addf(out, __VA_ARGS__)))                                                \
+            goto fail;                                                                             \
+    } while (0)
+
+int
+pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv_vm_paths *p,
+             struct pv_argv *out, char *errbuf, size_t err_size)
+{
+    int err;
+    char e1[2 * PATH_MAX], e2[2 * PATH_MAX];
+    char uuid[37];
+    pv_uuid_str(d->uuid, uuid);
+    pv_argv_init(out);
+
+    if ((err = pv_vm_def_check(d, errbuf, err_size)))
+        return err;
+    if (d->gpu == PV_GPU_VENUS && !h->has_gl_display && !h->has_render_node) {
+        snprintf(errbuf, err_size,
+                 "--gpu venus needs an OpenGL display for QEMU (set DISPLAY, e.g. to an Xvfb "
+                 "server) or a DRM render node; use --gpu 2d or off");
+        return -ENODEV;
+    }
+
+    ADD("%s", h->qemu[0] ? h->qemu : "qemu-system-x86_64");
+    ADD("-name");
+    ADD("%s,process=pearvisor-%s", d->name, d->name);
+    ADD("-uuid");
+    ADD("%s", uuid);
+    /* Only the devices listed below: no default NIC, VGA, floppy or CD. */
+    ADD("-nodefaults");
+    ADD("-no-user-config");
+    /* A guest reboot or kernel panic (panic=-1) ends QEMU, so a dead guest
+     * never spins: pearvisor sees the process exit. */
+    ADD("-no-reboot");
+
+    /* Accelerator. TCG runs anything; KVM only when the probe says it can run
+     * a stock kernel (not kvm_pvm, see host.c). -cpu max under TCG offers the
+     * newest ISA TCG emulates; under KVM, host passes the real CPU through. */
+    ADD("-accel");
+    ADD("%s", h->kvm_usable ? "kvm" : "tcg");
+    /* q35: PCIe, ACPI (power button for clean shutdown). microvm would boot
+     * faster but corrupts initrds above 1 GiB of RAM (vm-facts.md). */
+    ADD("-machine");
+    if (d->gpu == PV_GPU_VENUS)
+        ADD("q35,memory-backend=pv-mem");
+    else
+        ADD("q35");
+    ADD("-cpu");
+    ADD("%s", h->kvm_usable ? "host" : "max");
+    ADD("-smp");
+    ADD("%u", d->cpus);
+    ADD("-m");
+    ADD("%" PRIu64 "M", d->mem_bytes >> 20);
+    if (d->gpu == PV_GPU_VENUS) {
+        /* Venus maps host-visible memory as blobs: guest RAM must be a
+         * shareable memfd. */
+        ADD("-object");
+        ADD("memory-backend-memfd,id=pv-mem,size=%" PRIu64 "M,share=on", d->mem_bytes >> 20);
+    }
+
+    /* Direct kernel boot of the image's stock kernel and our initramfs. */
+    ADD("-kernel");
+    ADD("%s", p->kernel);
+    ADD("-initrd");
+    ADD("%s", p->initrd);
+    ADD("-append");
+    ADD("console=ttyS0 root=/dev/vda rw quiet panic=-1 pearvisor.name=%s%s%s", d->name,
+        d->append[0] ? " " : "", d->append);
+
+    /* Control: QMP on a Unix socket (stop, status). */
+    qemu_escape(e1, sizeof(e1), p->qmp_sock);
+    ADD("-chardev");
+    ADD("socket,id=pv-qmp,path=%s,server=on,wait=off", e1);
+    ADD("-mon");
+    ADD("chardev=pv-qmp,mode=control");
+
+    /* The serial console: kernel messages from the first line (so a guest
+     * that fails to boot still tells why), a root shell for `pearvisor
+     * console`, all of it recorded in console.log. */
+    qemu_escape(e1, sizeof(e1), p->console_sock);
+    qemu_escape(e2, sizeof(e2), p->console_log);
+    ADD("-chardev");
+    ADD("socket,id=pv-console,path=%s,server=on,wait=off,logfile=%s,logappend=off", e1, e2);
+    ADD("-serial");
+    ADD("chardev:pv-console");
+
+    /* virtio console (virtio-serial): one named port for our guest agent. */
+    ADD("-device");
+    ADD("virtio-serial-pci,id=pv-vser");
+    qemu_escape(e1, sizeof(e1), p->agent_sock);
+    ADD("-chardev");
+    ADD("socket,id=pv-agent,path=%s,server=on,wait=off", e1);
+    ADD("-device");
+    ADD("virtserialport,bus=pv-vser.0,chardev=pv-agent,name=org.pearvisor.agent.0");
+
+    /* Block: the VM's qcow2 overlay of the image. QEMU takes a write lock on
+     * it (and a shared one on the image), so two VMs can't share a disk. */
+    qemu_escape(e1, sizeof(e1), p->disk);
+    ADD("-drive");
+    ADD("file=%s,if=none,id=pv-disk,format=qcow2,discard=unmap", e1);
+    ADD("-device");
+    ADD("virtio-blk-pci,drive=pv-disk");
+
+    /* Net: QEMU user networking (libslirp); forwards listen on loopback only. */
+    char net[64 + PV_VM_MAX_PORTS * 48];
+    size_t off = (size_t)snprintf(net, sizeof(net), "user,id=pv-net");
+    for (unsigned i = 0; i < d->nports; i++)
+        off += (size_t)snprintf(net + off, sizeof(net) - off, ",hostfwd=tcp:127.0.0.1:%u-:%u",
+                                d->ports[i].host, d->ports[i].guest);
+    ADD("-netdev");
+    ADD("%s", net);
+    ADD("-device");
+    ADD("virtio-net-pci,netdev=pv-net");
+
+    /* rng: the guest's entropy from the host's urandom. */
+    ADD("-object");
+    ADD("rng-random,id=pv-rng,filename=/dev/urandom");
+    ADD("-device");
+    ADD("virtio-rng-pci,rng=pv-rng");
+
+    /* GPU. */
+    switch (d->gpu) {
+    case PV_GPU_OFF:
+        ADD("-display");
+        ADD("none");
+        break;
+    case PV_GPU_2D:
+        ADD("-device");
+        ADD("virtio-gpu-pci");
+        ADD("-display");
+        ADD("none");
+        break;
+    case PV_GPU_VENUS:
+        /* QEMU's GL device refuses to start without a GL display: SDL on X
+         * (Xvfb is enough) or, with a render node, egl-headless. */
+        ADD("-device");
+        ADD("virtio-gpu-gl-pci,venus=on,blob=on,hostmem=%" PRIu64 "M",
+            d->mem_bytes >> 20 < 4096 ? d->mem_bytes >> 20 : 4096);
+        ADD("-display");
+        ADD("%s", h->has_render_node ? "egl-headless" : "sdl,gl=on");
+        break;
+    }
+    return 0;
+fail:
+    pv_argv_free(out);
+    snprintf(errbuf, err_size, "out of memory");
+    return err;
+}

@@ -1,0 +1,277 @@
+/*
+ * vm: the VM manager. PearVisor writes no VM monitor; QEMU is the engine.
+ * This module turns a VM definition (plain data on disk) plus a host probe
+ * into a QEMU command line (qemu.c, the one place that knows QEMU's flags),
+ * starts and stops QEMU, talks QMP to it, and runs commands in the guest
+ * through our guest agent (guest/agent/).
+ *
+ *   def.c     definitions: parse/format the key=value file, sizes, names
+ *   paths.c   XDG data/state/runtime/cache directories, per-VM paths
+ *   host.c    host probe: is KVM usable for a stock kernel, QEMU, memory
+ *   qemu.c    the configurator: pv_qemu_argv(), a pure function
+ *   qmp.c     QMP client over a Unix socket (and a tiny JSON key finder)
+ *   agent.c   host side of the guest agent protocol (guest/agent/proto.h)
+ *   image.c   guest image recipes (guest/build-image.sh)
+ *   vmm.c     lifecycle: create, start, stop, delete, state, exec
+ *
+ * Owner:   the VM manager (src/vm/). Review engine flags here, never in cli/.
+ * Trust:   definitions, argv and the environment come from the local user.
+ *          Bytes from the guest agent socket are guest controlled: frames
+ *          are length-checked (PV_AGENT_MAX_PAYLOAD), unknown types and stale
+ *          request ids are ignored, and guest text is only copied to the
+ *          user's stdout/stderr, never interpreted. QMP replies come from our
+ *          own QEMU process and are trusted to be well formed JSON, but are
+ *          still parsed with bounds.
+ * Threads: single threaded; every call blocks the caller. Nothing here calls
+ *          exit() (only src/cli/ does); functions return 0 or -errno and
+ *          print nothing, except where a comment says so (pv_image_build
+ *          lets the recipe print its progress; pv_vm_* fill a message).
+ * Never links the GPU renderer: QEMU loads the GPU front door itself.
+ */
+#ifndef PV_VM_H
+#define PV_VM_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PV_VM_NAME_MAX 40     /* keeps socket paths well under sun_path's 108 */
+#define PV_VM_MAX_PORTS 16
+#define PV_VM_APPEND_MAX 512
+#define PV_MSG_MAX 1024       /* one error line (plus an optional console tail) */
+
+/* ---- definitions (def.c) ---- */
+
+enum pv_gpu_mode { PV_GPU_OFF, PV_GPU_2D, PV_GPU_VENUS };
+
+struct pv_port_fwd {
+    uint16_t host;  /* on 127.0.0.1 */
+    uint16_t guest; /* on the guest's 10.0.2.15 */
+};
+
+/* One VM, as stored in DATA/vms/NAME/vm.conf. Plain data, no pointers. */
+struct pv_vm_def {
+    char name[PV_VM_NAME_MAX + 1];
+    uint8_t uuid[16];
+    char image[64];          /* recipe name, e.g. "debian-13" */
+    char os[64];             /* guest OS, e.g. "debian-13" */
+    char image_dir[PATH_MAX]; /* built image: vmlinuz, initrd.img, root.img */
+    unsigned cpus;
+    uint64_t mem_bytes;
+    uint64_t disk_bytes;     /* virtual size of the qcow2 overlay */
+    enum pv_gpu_mode gpu;
+    unsigned nports;
+    struct pv_port_fwd ports[PV_VM_MAX_PORTS];
+    char append[PV_VM_APPEND_MAX]; /* extra kernel command line, may be "" */
+    int64_t created;         /* unix time */
+};
+
+/* Name rules: [A-Za-z0-9][A-Za-z0-9._-]*, at most PV_VM_NAME_MAX bytes. */
+bool pv_vm_name_valid(const char *name);
+/* "2G", "512M", "1536MiB", "4096" (bare numbers are MiB, as in QEMU's -m). */
+int pv_parse_size(const char *s, uint64_t *out);
+/* "HOST:GUEST", both 1..65535. */
+int pv_parse_port(const char *s, struct pv_port_fwd *out);
+int pv_parse_gpu(const char *s, enum pv_gpu_mode *out);
+const char *pv_gpu_name(enum pv_gpu_mode gpu);
+/* "2.0G", "512M": a size for humans, into buf. */
+const char *pv_size_str(uint64_t bytes, char *buf, size_t size);
+void pv_uuid_generate(uint8_t uuid[16]);
+void pv_uuid_str(const uint8_t uuid[16], char out[37]);
+int pv_uuid_parse(const char *s, uint8_t uuid[16]);
+
+/* Parses a definition file's text. On error returns -EINVAL and writes
+ * "line N: why" into err. Checks every value (pv_vm_def_check). */
+int pv_vm_def_parse(const char *text, struct pv_vm_def *def, char *err, size_t err_size);
+/* Writes the definition as text; returns the length, or -ENOSPC. */
+int pv_vm_def_format(const struct pv_vm_def *def, char *buf, size_t size);
+/* Checks values that parse and create share; writes why into err. */
+int pv_vm_def_check(const struct pv_vm_def *def, char *err, size_t err_size);
+
+/* ---- directories (paths.c) ---- */
+
+struct pv_dirs {
+    char data[PATH_MAX];    /* $XDG_DATA_HOME/pearvisor: vms/NAME/{vm.conf,disk.qcow2} */
+    char state[PATH_MAX];   /* $XDG_STATE_HOME/pearvisor: NAME/{console.log,qemu.log} */
+    char runtime[PATH_MAX]; /* $XDG_RUNTIME_DIR/pearvisor: NAME/{qmp,agent,console}.sock, qemu.pid */
+    char cache[PATH_MAX];   /* $PEARVISOR_CACHE or $XDG_CACHE_HOME/pearvisor: images */
+};
+
+/* Per-VM file paths; all absolute. */
+struct pv_vm_paths {
+    char vm_dir[PATH_MAX];
+    char conf[PATH_MAX];
+    char disk[PATH_MAX];
+    char state_dir[PATH_MAX];
+    char console_log[PATH_MAX];
+    char qemu_log[PATH_MAX];
+    char run_dir[PATH_MAX];
+    char qmp_sock[108];
+    char agent_sock[108];
+    char console_sock[108];
+    char pidfile[PATH_MAX];
+    char kernel[PATH_MAX];
+    char initrd[PATH_MAX];
+    char base[PATH_MAX];
+};
+
+int pv_dirs_get(struct pv_dirs *dirs);
+/* -ENAMETOOLONG when a socket path would not fit in sun_path. */
+int pv_vm_paths_get(const struct pv_dirs *dirs, const struct pv_vm_def *def,
+                    struct pv_vm_paths *p);
+/* mkdir -p with the given mode for created components. */
+int pv_mkdir_p(const char *path, mode_t mode);
+/* rm -rf; returns 0 when the path is gone. */
+int pv_rm_rf(const char *path);
+
+/* ---- host probe (host.c) ---- */
+
+struct pv_host {
+    bool kvm_usable;
+    char kvm_why[192];        /* when !kvm_usable: one line saying why */
+    char qemu[PATH_MAX];      /* qemu-system-x86_64, "" when missing */
+    char qemu_img[PATH_MAX];  /* qemu-img, "" when missing */
+    uint64_t mem_total;       /* bytes, from /proc/meminfo */
+    unsigned cpus;            /* online host CPUs */
+    bool has_gl_display;      /* $DISPLAY set: SDL with GL can open a window */
+    bool has_render_node;     /* /dev/dri/renderD*: egl-headless works */
+};
+
+/* Probes once; never fails (missing things are empty fields). Honors
+ * PEARVISOR_ACCEL=tcg|kvm, PEARVISOR_QEMU and PEARVISOR_QEMU_IMG. */
+void pv_host_probe(struct pv_host *host);
+/* The KVM verdict from its inputs, so it can be unit tested: cpuinfo text,
+ * whether /dev/kvm opens read-write, and the loaded kvm modules. */
+bool pv_host_kvm_verdict(const char *cpuinfo, bool dev_kvm_rw, bool mod_kvm_pvm,
+                         bool mod_kvm_hw, char *why, size_t why_size);
+/* Finds an executable in $PATH; returns 0 and the path, or -ENOENT. */
+int pv_which(const char *prog, char *out, size_t size);
+
+/* ---- configurator (qemu.c) ---- */
+
+struct pv_argv {
+    char **v;     /* NULL terminated */
+    size_t n, cap;
+};
+
+void pv_argv_init(struct pv_argv *a);
+int pv_argv_add(struct pv_argv *a, const char *s);
+int pv_argv_addf(struct pv_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pv_argv_free(struct pv_argv *a);
+/* Shell-quoted, one line, for --dry-run and logs. Returns a malloc'd string. */
+char *pv_argv_join(const struct pv_argv *a);
+
+/* The whole QEMU command line for def on host, with files at p. Pure: reads
+ * nothing but its arguments. -ENODEV: the GPU mode needs something the host
+ * lacks (why in err); -EINVAL: a definition value QEMU cannot take. The
+ * result does not daemonize; pv_vm_start adds -daemonize and -pidfile. */
+int pv_qemu_argv(const struct pv_vm_def *def, const struct pv_host *host,
+                 const struct pv_vm_paths *p, struct pv_argv *out, char *err, size_t err_size);
+
+/* ---- QMP (qmp.c) ---- */
+
+struct pv_qmp {
+    int fd;
+    size_t len;
+    char buf[16384];
+};
+
+/* Connects, reads the greeting and negotiates capabilities. */
+int pv_qmp_open(struct pv_qmp *q, const char *sock, int timeout_ms);
+/* Runs one command ("system_powerdown", "quit", "query-status"). The reply's
+ * "return" value (raw JSON) goes to ret when given. -EIO on a QMP error. */
+int pv_qmp_cmd(struct pv_qmp *q, const char *cmd, char *ret, size_t ret_size, int timeout_ms);
+void pv_qmp_close(struct pv_qmp *q);
+/* Finds key at the top level of the JSON object json[0..len). Returns true
+ * and the raw value's span (strings include their quotes). */
+bool pv_json_find(const char *json, size_t len, const char *key, const char **val,
+                  size_t *vlen);
+/* Like pv_json_find for a string value; unescapes simple strings into out. */
+bool pv_json_find_str(const char *json, size_t len, const char *key, char *out, size_t size);
+
+/* ---- guest agent, host side (agent.c) ---- */
+
+struct pv_agent {
+    int fd;
+    uint32_t next_id;
+};
+
+/* Connects to the agent's socket (QEMU's end of the virtio-serial port). */
+int pv_agent_open(struct pv_agent *ag, const char *sock);
+/* Waits up to timeout_ms for the guest agent to answer. -ETIMEDOUT, or
+ * -EPIPE when QEMU closed the socket (it exited). If qemu_pidfd >= 0 a QEMU
+ * exit also ends the wait (-ECHILD). */
+int pv_agent_ping(struct pv_agent *ag, int timeout_ms, int qemu_pidfd);
+/* Runs argv in the guest; its stdout and stderr go to out_fd and err_fd as
+ * they arrive. *status: the exit code, or 128+signal. */
+int pv_agent_exec(struct pv_agent *ag, char *const argv[], int out_fd, int err_fd, int *status,
+                  int qemu_pidfd);
+/* Asks the guest to shut down cleanly (the same path as the power button). */
+int pv_agent_poweroff(struct pv_agent *ag, int timeout_ms);
+void pv_agent_close(struct pv_agent *ag);
+
+/* ---- images (image.c) ---- */
+
+struct pv_image_info {
+    const char *name;
+    const char *desc;
+};
+
+/* Known recipes; NULL-terminated by name. */
+extern const struct pv_image_info pv_images[];
+const struct pv_image_info *pv_image_find(const char *name);
+/* Directory holding guest/ (build-image.sh): $PEARVISOR_GUEST_DIR or the
+ * source tree this binary was built from. */
+const char *pv_guest_dir(void);
+/* The built image's directory, or -ENOENT when it is not built (cache key =
+ * the recipe's sha256, see guest/build-image.sh). */
+int pv_image_lookup(const char *name, char *dir, size_t size);
+/* Builds (or finds cached) the image; the recipe prints progress to stderr. */
+int pv_image_build(const char *name, char *dir, size_t size);
+
+/* ---- lifecycle (vmm.c) ---- */
+
+enum pv_vm_state { PV_VM_STOPPED, PV_VM_RUNNING };
+
+struct pv_vm_status {
+    enum pv_vm_state state;
+    pid_t pid;
+    int64_t started;       /* unix time, when running */
+    char qemu_status[32];  /* QMP query-status "status", e.g. "running" */
+};
+
+struct pv_start_opts {
+    bool wait;            /* wait for the guest agent to answer */
+    int boot_timeout_ms;
+    bool quiet;           /* no accelerator notice */
+};
+
+/* All return 0 or -errno, and on failure put one line for the user in msg
+ * (the boot timeout adds the console tail on following lines). */
+int pv_vm_load(const struct pv_dirs *dirs, const char *name, struct pv_vm_def *def, char *msg,
+               size_t msg_size);
+/* Writes the definition and creates the disk overlay; removes both on error. */
+int pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_vm_def *def,
+                 char *msg, size_t msg_size);
+int pv_vm_status(const struct pv_dirs *dirs, const struct pv_vm_def *def,
+                 struct pv_vm_status *st);
+int pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host,
+                const struct pv_vm_def *def, const struct pv_start_opts *o, char *msg,
+                size_t msg_size);
+/* ACPI powerdown, wait up to timeout_ms for QEMU to exit, then quit, then
+ * SIGKILL. *clean says whether the guest shut down on its own. */
+int pv_vm_stop(const struct pv_dirs *dirs, const struct pv_vm_def *def, int timeout_ms,
+               bool *clean, char *msg, size_t msg_size);
+/* Stops hard (QMP quit, then SIGKILL) and removes runtime files. */
+void pv_vm_kill(const struct pv_dirs *dirs, const struct pv_vm_def *def);
+int pv_vm_delete(const struct pv_dirs *dirs, const struct pv_vm_def *def, char *msg,
+                 size_t msg_size);
+/* Names of defined VMs, sorted; free with pv_names_free. */
+int pv_vm_names(const struct pv_dirs *dirs, char ***names, size_t *n);
+void pv_names_free(char **names, size_t n);
+/* The last lines of the VM's console log, into buf ("" when none). */
+void pv_vm_console_tail(const struct pv_vm_paths *p, unsigned lines, char *buf, size_t size);
+
+#endif /* PV_VM_H */
