@@ -236,22 +236,3 @@ pv_agent_exec(struct pv_agent *ag, char *const argv[], int out_fd, int err_fd, i
         }
     }
 }
-
-int
-pv_agent_poweroff(struct pv_agent *ag, int timeout_ms)
-{
-    uint32_t id;
-    int err = send_req(ag, PV_AGENT_POWEROFF, NULL, 0, &id);
-    if (err)
-        return err;
-    int64_t deadline = now_ms() + timeout_ms;
-    static uint8_t buf[PV_AGENT_MAX_PAYLOAD];
-    for (;;) {
-        uint8_t type;
-        uint32_t len;
-        if ((err = recv_frame(ag, id, &type, buf, &len, deadline, -1)))
-            return err;
-        if (type == PV_AGENT_DONE)
-            return 0;
-    }
-}

@@ -208,8 +208,6 @@ int pv_agent_ping(struct pv_agent *ag, int timeout_ms, int qemu_pidfd);
  * they arrive. *status: the exit code, or 128+signal. */
 int pv_agent_exec(struct pv_agent *ag, char *const argv[], int out_fd, int err_fd, int *status,
                   int qemu_pidfd);
-/* Asks the guest to shut down cleanly (the same path as the power button). */
-int pv_agent_poweroff(struct pv_agent *ag, int timeout_ms);
 void pv_agent_close(struct pv_agent *ag);
 
 /* ---- images (image.c) ---- */
@@ -264,6 +262,9 @@ int pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host,
  * SIGKILL. *clean says whether the guest shut down on its own. */
 int pv_vm_stop(const struct pv_dirs *dirs, const struct pv_vm_def *def, int timeout_ms,
                bool *clean, char *msg, size_t msg_size);
+/* The QEMU this process is starting or driving (0: none), so the CLI's
+ * SIGINT handler can kill() it; QEMU's exit then unwinds every wait here. */
+extern volatile pid_t pv_vm_active_qemu;
 /* Stops hard (QMP quit, then SIGKILL) and removes runtime files. */
 void pv_vm_kill(const struct pv_dirs *dirs, const struct pv_vm_def *def);
 int pv_vm_delete(const struct pv_dirs *dirs, const struct pv_vm_def *def, char *msg,

@@ -180,7 +180,8 @@ violation(struct client *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pv_warn(MOD, "client %u: %s; dropping the client", c->id, msg);
+    pv_warn(MOD, "client %u: fatal protocol error: %s; its context is disabled and the client dropped",
+            c->id, msg);
     return -EPROTO;
 }
 
