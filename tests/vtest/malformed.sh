@@ -35,12 +35,12 @@ compute_failed() {
 }
 
 # Wait until the compute client has finished a dispatch through Venus.
-for i in $(seq 1 600); do
+for i in $(seq 1 1200); do
     grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" && break
     compute_alive || compute_failed "before its first dispatch"
     sleep 0.1
 done
-grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" || fail "compute client made no dispatch within 60 s"
+grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" || fail "compute client made no dispatch within 120 s"
 grep -q '^device: Virtio-GPU Venus (' "$tmp/compute.out" || fail "compute client is not on the Venus device"
 
 # Control: a valid client beside it is served and logs nothing fatal.

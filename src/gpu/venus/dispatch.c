@@ -89,21 +89,41 @@ pv_dispatch_probe_commands(uint8_t *has, bool device_level, PFN_vkVoidFunction (
 bool
 pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, uint32_t flags)
 {
+    struct pv_obj *owner;
+    const void *table;
+    void *args = pv_dispatch_generic_decode(ch, dec, cmd, &owner, &table);
+    return args && pv_dispatch_generic_call(ch, dec, cmd, flags, owner, table, args);
+}
+
+void *
+pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
+                           struct pv_obj **owner_out, const void **table_out)
+{
     const struct pvg_command_info *info = &pvg_command_infos[cmd];
-    struct pv_ctx *ctx = ch->ctx;
-    if (!info->call || info->dispatch_type == VK_OBJECT_TYPE_UNKNOWN)
-        return pv_dispatch_fail(dec, "command not supported by the renderer");
+    if (!info->call || info->dispatch_type == VK_OBJECT_TYPE_UNKNOWN) {
+        pv_dispatch_fail(dec, "command not supported by the renderer");
+        return NULL;
+    }
     struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
     if (!owner)
-        return false;
+        return NULL;
     const void *table = pv_dispatch_table_for(ch, cmd, owner);
-    if (!table)
-        return pv_dispatch_fail(dec, "command the host driver does not offer");
+    if (!table) {
+        pv_dispatch_fail(dec, "command the host driver does not offer");
+        return NULL;
+    }
+    void *args = pv_dispatch_decode(dec, cmd);
+    *owner_out = owner;
+    *table_out = table;
+    return args;
+}
 
-    void *args = pv_cs_dec_alloc(dec, 1, info->args_size);
-    if (!args || !info->decode_args(dec, args) || *dec->fatal)
-        return false;
-
+bool
+pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
+                         uint32_t flags, struct pv_obj *owner, const void *table, void *args)
+{
+    const struct pvg_command_info *info = &pvg_command_infos[cmd];
+    struct pv_ctx *ctx = ch->ctx;
     uint64_t new_id = 0;
     uint64_t *new_slot = NULL;
     if (info->created_type != VK_OBJECT_TYPE_UNKNOWN) {

@@ -21,6 +21,11 @@ extern const pv_dispatch_fn pv_dispatch_handlers[PVG_CMD_COUNT];
 bool pv_dispatch_fail(struct pv_cs_dec *dec, const char *why);
 bool pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
                          uint32_t flags);
+/* The generic path in two halves, for handlers that adjust arguments in between. */
+void *pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
+                                 struct pv_obj **owner, const void **table);
+bool pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
+                              uint32_t flags, struct pv_obj *owner, const void *table, void *args);
 bool pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
                        const void *args);
 /* The object named by the next u64 of the stream (not consumed), or NULL + fatal. */
@@ -42,6 +47,49 @@ pv_dispatch_decode(struct pv_cs_dec *dec, uint32_t cmd)
         return NULL;
     return args;
 }
+
+/*
+ * Unlinking structs the host must not see from a decoded pNext chain, and
+ * putting them back where they were before the reply is encoded (the client
+ * expects its own chain, in its order). Decoded chains live in the channel's
+ * arena, so rewriting them is ours to do. Restore in the reverse order of
+ * the takes.
+ */
+struct pv_chain_hole {
+    VkBaseOutStructure **link;
+    VkBaseOutStructure *s;
+};
+
+static inline void *
+pv_chain_take(const void *const *pnext, VkStructureType type, struct pv_chain_hole *hole)
+{
+    hole->link = NULL;
+    hole->s = NULL;
+    for (VkBaseOutStructure **pp = (VkBaseOutStructure **)pnext; *pp; pp = &(*pp)->pNext) {
+        if ((*pp)->sType == type) {
+            hole->link = pp;
+            hole->s = *pp;
+            *pp = hole->s->pNext;
+            return hole->s;
+        }
+    }
+    return NULL;
+}
+
+static inline void
+pv_chain_restore(struct pv_chain_hole *hole)
+{
+    if (!hole->s)
+        return;
+    hole->s->pNext = *hole->link;
+    *hole->link = hole->s;
+    hole->s = NULL;
+}
+
+/* Extensions the renderer provides itself (interop.c). */
+uint32_t pv_interop_extension_count(void);
+bool pv_interop_extension(uint32_t i, VkExtensionProperties *out);
+bool pv_interop_is_emulated(const char *name);
 
 /* Handlers in other files. */
 #define PV_DECLARE_HANDLER(name)                                                                   \

@@ -42,7 +42,27 @@
     X(vkDestroyDescriptorPool)                                                                     \
     X(vkResetDescriptorPool)                                                                       \
     X(vkCreateComputePipelines)                                                                    \
-    X(vkCreateGraphicsPipelines)
+    X(vkCreateGraphicsPipelines)                                                                   \
+    X(vkGetPhysicalDeviceExternalSemaphoreProperties)                                              \
+    X(vkGetPhysicalDeviceExternalFenceProperties)                                                  \
+    X(vkGetPhysicalDeviceExternalBufferProperties)                                                 \
+    X(vkGetPhysicalDeviceImageFormatProperties2)                                                   \
+    X(vkGetPhysicalDeviceFormatProperties2)                                                        \
+    X(vkCreateImage)                                                                               \
+    X(vkCreateBuffer)                                                                              \
+    X(vkCreateSemaphore)                                                                           \
+    X(vkCreateFence)                                                                               \
+    X(vkGetImageDrmFormatModifierPropertiesEXT)                                                    \
+    X(vkGetImageSubresourceLayout)                                                                 \
+    X(vkGetImageSubresourceLayout2KHR)                                                             \
+    X(vkCmdPipelineBarrier)                                                                        \
+    X(vkCmdWaitEvents)                                                                             \
+    X(vkCmdPipelineBarrier2)                                                                       \
+    X(vkCmdSetEvent2)                                                                              \
+    X(vkCmdWaitEvents2)                                                                            \
+    X(vkImportSemaphoreResourceMESA)                                                               \
+    X(vkWaitSemaphoreResourceMESA)                                                                 \
+    X(vkResetFenceResourceMESA)
 
 #define DECLARE(name) PV_DECLARE_HANDLER(name);
 PV_HANDLERS(DECLARE)

@@ -226,17 +226,21 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDeviceGroups)
     return REPLY();
 }
 
-/* Extensions we know how to decode but cannot provide: no fds cross our transports yet. */
+/*
+ * Extensions we know how to decode but do not pass on: fd-based fence
+ * export (no fd crosses our transports), and those interop.c provides
+ * itself instead of the host driver.
+ */
 static bool
 extension_hidden(const char *name)
 {
     static const char *const hidden[] = {
-        "VK_EXT_external_memory_dma_buf",   "VK_EXT_image_drm_format_modifier",
-        "VK_EXT_queue_family_foreign",      "VK_KHR_external_memory_fd",
-        "VK_KHR_external_semaphore_fd",     "VK_KHR_external_fence_fd",
+        "VK_KHR_external_fence_fd",
         "VK_EXT_external_memory_acquire_unmodified",
         "VK_EXT_memory_budget",
     };
+    if (pv_interop_is_emulated(name))
+        return true;
     for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
         if (!strcmp(name, hidden[i]))
             return true;
@@ -278,17 +282,23 @@ PV_DECLARE_HANDLER(vkEnumerateDeviceExtensionProperties)
         return REPLY();
     }
     uint32_t cap = a->pProperties ? *a->pPropertyCount : 0, out = 0;
+    uint32_t extra = pv_interop_extension_count();
     a->ret = VK_SUCCESS;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct pvg_extension *k = known_extension(host[i].extensionName);
-        if (!k || extension_hidden(host[i].extensionName))
+    for (uint32_t i = 0; i < n + extra; i++) {
+        VkExtensionProperties e;
+        if (i < n)
+            e = host[i];
+        else
+            pv_interop_extension(i - n, &e);
+        const struct pvg_extension *k = known_extension(e.extensionName);
+        if (!k || (i < n && extension_hidden(e.extensionName)))
             continue;
         if (a->pProperties) {
             if (out == cap) {
                 a->ret = VK_INCOMPLETE;
                 break;
             }
-            a->pProperties[out] = host[i];
+            a->pProperties[out] = e;
             if (a->pProperties[out].specVersion > k->spec_version)
                 a->pProperties[out].specVersion = k->spec_version;
         }
@@ -365,7 +375,8 @@ PV_DECLARE_HANDLER(vkCreateDevice)
     const VkDeviceCreateInfo *ci = a->pCreateInfo;
     for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
         const char *name = ci->ppEnabledExtensionNames[i];
-        if (!known_extension(name) || extension_hidden(name)) {
+        if (!known_extension(name) ||
+            (extension_hidden(name) && !pv_interop_is_emulated(name))) {
             a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
             return REPLY();
         }
@@ -377,8 +388,11 @@ PV_DECLARE_HANDLER(vkCreateDevice)
         free(names);
         return pv_dispatch_fail(dec, "out of memory");
     }
-    memcpy(names, ci->ppEnabledExtensionNames, sizeof(*names) * ci->enabledExtensionCount);
-    uint32_t n = ci->enabledExtensionCount;
+    /* Emulated extensions are ours (interop.c); the host never sees them. */
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++)
+        if (!pv_interop_is_emulated(ci->ppEnabledExtensionNames[i]))
+            names[n++] = ci->ppEnabledExtensionNames[i];
     bool have_host_ptr = false;
     for (uint32_t i = 0; i < n; i++)
         have_host_ptr |= !strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);

@@ -82,6 +82,10 @@ PV_DECLARE_HANDLER(vkAllocateMemory)
         a->ret = VK_ERROR_OUT_OF_DEVICE_MEMORY;
         return REPLY();
     }
+    /* Exportable memory is ours to provide (interop.c): the host never sees the request. */
+    struct pv_chain_hole hole;
+    pv_chain_take(&a->pAllocateInfo->pNext, VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO, &hole);
+    ai = *a->pAllocateInfo;
     for (const VkBaseInStructure *s = ai.pNext; s; s = s->pNext) {
         if (s->sType == VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA) {
             a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
@@ -164,8 +168,6 @@ pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t
         return -EINVAL;
     }
     struct pv_memory *mem = o->priv;
-    if (flags & PV_BLOB_FLAG_CROSS_DEVICE)
-        return -EINVAL;
     if (mem->fd < 0) {
         pv_warn("venus", "context %u: memory type %u cannot be shared with the client "
                 "(the host driver lacks VK_EXT_external_memory_host for it)", ctx->id,

@@ -1,0 +1,692 @@
+/* vm/vmm: VM lifecycle: create, start (daemonized QEMU), stop, delete, status. */
+#include "vm.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QMP_TIMEOUT_MS 5000
+#define QUIT_WAIT_MS 5000
+
+volatile pid_t pv_vm_active_qemu;
+
+static char *
+read_file(const char *path, size_t max, size_t *len_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t len = 0;
+    ssize_t n;
+    while (buf && len < max && ((n = read(fd, buf + len, max - len)) > 0 || (n < 0 && errno == EINTR)))
+        len += n > 0 ? (size_t)n : 0;
+    close(fd);
+    if (buf)
+        buf[len] = '\0';
+    if (len_out)
+        *len_out = len;
+    return buf;
+}
+
+/* Writes path atomically (temporary file, fsync, rename). */
+static int
+write_file_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int err = 0;
+    if (write(fd, data, len) != (ssize_t)len || fsync(fd))
+        err = errno ? -errno : -EIO;
+    close(fd);
+    if (!err && rename(tmp, path))
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    return err;
+}
+
+int
+pv_vm_load(const struct pv_dirs *dirs, const char *name, struct pv_vm_def *def, char *msg,
+           size_t msg_size)
+{
+    if (!pv_vm_name_valid(name)) {
+        snprintf(msg, msg_size, "invalid VM name '%.*s'", PV_VM_NAME_MAX, name);
+        return -EINVAL;
+    }
+    struct pv_vm_def tmp = {0};
+    snprintf(tmp.name, sizeof(tmp.name), "%s", name);
+    struct pv_vm_paths p;
+    int err = pv_vm_paths_get(dirs, &tmp, &p);
+    if (err) {
+        snprintf(msg, msg_size, "VM '%s': path too long", name);
+        return err;
+    }
+    char *text = read_file(p.conf, 1 << 16, NULL);
+    if (!text) {
+        err = -errno;
+        if (err == -ENOENT)
+            snprintf(msg, msg_size, "no VM named '%s' ('pearvisor list' shows them)", name);
+        else
+            snprintf(msg, msg_size, "cannot read %s: %s", p.conf, strerror(-err));
+        return err;
+    }
+    char why[256];
+    err = pv_vm_def_parse(text, def, why, sizeof(why));
+    free(text);
+    if (err) {
+        snprintf(msg, msg_size, "%s: %s", p.conf, why);
+        return err;
+    }
+    if (strcmp(def->name, name)) {
+        snprintf(msg, msg_size, "%s: names VM '%s', not '%s'", p.conf, def->name, name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Runs argv; its output goes to buf (truncated), the exit status is returned
+ * (or -errno when it could not run). */
+static int
+run_capture(char *const argv[], char *buf, size_t size)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC))
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = -errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return err;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(pfd[1], 1);
+        dup2(pfd[1], 2);
+        execv(argv[0], argv);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    size_t len = 0;
+    char junk[4096];
+    ssize_t n;
+    for (;;) {
+        if (len + 1 < size)
+            n = read(pfd[0], buf + len, size - 1 - len);
+        else
+            n = read(pfd[0], junk, sizeof(junk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (len + 1 < size)
+            len += (size_t)n;
+    }
+    close(pfd[0]);
+    if (size)
+        buf[len] = '\0';
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The first line of a tool's output, without QEMU's "qemu-system-x86_64: " prefix. */
+static void
+first_line(const char *out, char *dst, size_t size)
+{
+    const char *s = out;
+    while (*s == '\n')
+        s++;
+    const char *colon = strstr(s, ": ");
+    const char *nl = strchr(s, '\n');
+    if (colon && (!nl || colon < nl) && !strncmp(s, "qemu-", 5))
+        s = colon + 2;
+    size_t n = strcspn(s, "\n");
+    snprintf(dst, size, "%.*s", (int)n, s);
+}
+
+int
+pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_vm_def *def,
+             char *msg, size_t msg_size)
+{
+    char why[256], a[32], b[32];
+    if (!pv_vm_name_valid(def->name)) {
+        snprintf(msg, msg_size,
+                 "invalid VM name '%.*s' (letters, digits, '.', '_', '-'; at most %d characters)",
+                 PV_VM_NAME_MAX, def->name, PV_VM_NAME_MAX);
+        return -EINVAL;
+    }
+    if (!pv_image_find(def->image)) {
+        snprintf(msg, msg_size, "unknown image '%s' ('pearvisor image list' shows the images)",
+                 def->image);
+        return -ENOENT;
+    }
+    if (host->mem_total && def->mem_bytes > host->mem_total) {
+        snprintf(msg, msg_size, "--memory %s is more than this host's %s of RAM",
+                 pv_size_str(def->mem_bytes, a, sizeof(a)),
+                 pv_size_str(host->mem_total, b, sizeof(b)));
+        return -E2BIG;
+    }
+    if (!def->created)
+        def->created = (int64_t)time(NULL);
+    if (!def->os[0])
+        snprintf(def->os, sizeof(def->os), "%s", def->image);
+    if (!def->image_dir[0]) {
+        int err = pv_image_lookup(def->image, def->image_dir, sizeof(def->image_dir));
+        if (err == -ENOENT) {
+            snprintf(msg, msg_size, "image '%s' is not built yet: run 'pearvisor image create %s'",
+                     def->image, def->image);
+            return err;
+        }
+        if (err) {
+            snprintf(msg, msg_size, "cannot find image '%s' (%s/build-image.sh: %s)", def->image,
+                     pv_guest_dir(), strerror(-err));
+            return err;
+        }
+    }
+    struct pv_vm_paths p;
+    int err = pv_vm_paths_get(dirs, def, &p);
+    if (err) {
+        snprintf(msg, msg_size, "VM '%s': a path under %s is too long for a Unix socket",
+                 def->name, dirs->runtime);
+        return err;
+    }
+    struct stat st;
+    if (stat(p.base, &st)) {
+        snprintf(msg, msg_size, "image '%s' is incomplete (%s is missing): run 'pearvisor image create %s'",
+                 def->image, p.base, def->image);
+        return -ENOENT;
+    }
+    uint64_t img = (uint64_t)st.st_size;
+    if (!def->disk_bytes)
+        def->disk_bytes = img;
+    if (def->disk_bytes < img) {
+        snprintf(msg, msg_size, "--disk %s is smaller than the image (%s)",
+                 pv_size_str(def->disk_bytes, a, sizeof(a)), pv_size_str(img, b, sizeof(b)));
+        return -EINVAL;
+    }
+    if ((err = pv_vm_def_check(def, why, sizeof(why)))) {
+        snprintf(msg, msg_size, "%s", why);
+        return err;
+    }
+    if (!host->qemu_img[0]) {
+        snprintf(msg, msg_size, "qemu-img not found in PATH: install the package qemu-utils");
+        return -ENOENT;
+    }
+
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s/vms", dirs->data);
+    if ((err = pv_mkdir_p(parent, 0700))) {
+        snprintf(msg, msg_size, "cannot create %s: %s", parent, strerror(-err));
+        return err;
+    }
+    /* mkdir is the claim on the name: two creates racing cannot both win. */
+    if (mkdir(p.vm_dir, 0700)) {
+        err = -errno;
+        if (err == -EEXIST)
+            snprintf(msg, msg_size, "a VM named '%s' already exists", def->name);
+        else
+            snprintf(msg, msg_size, "cannot create %s: %s", p.vm_dir, strerror(-err));
+        return err;
+    }
+
+    char size_arg[32], out[2048], text[4096];
+    snprintf(size_arg, sizeof(size_arg), "%" PRIu64, def->disk_bytes);
+    char *argv[] = {(char *)host->qemu_img, "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                    p.base, p.disk, size_arg, NULL};
+    int r = run_capture(argv, out, sizeof(out));
+    if (r) {
+        char line[512];
+        first_line(out, line, sizeof(line));
+        snprintf(msg, msg_size, "qemu-img could not create the disk: %s", line);
+        err = -EIO;
+        goto err_rm;
+    }
+    int n = pv_vm_def_format(def, text, sizeof(text));
+    if (n < 0 || (err = write_file_atomic(p.conf, text, (size_t)n))) {
+        if (n < 0)
+            err = n;
+        snprintf(msg, msg_size, "cannot write %s: %s", p.conf, strerror(-err));
+        goto err_rm;
+    }
+    return 0;
+err_rm:
+    pv_rm_rf(p.vm_dir);
+    return err;
+}
+
+static pid_t
+read_pid(const char *pidfile, int64_t *mtime)
+{
+    char *s = read_file(pidfile, 64, NULL);
+    if (!s)
+        return 0;
+    long pid = strtol(s, NULL, 10);
+    free(s);
+    struct stat st;
+    if (mtime && !stat(pidfile, &st))
+        *mtime = (int64_t)st.st_mtime;
+    return pid > 1 ? (pid_t)pid : 0;
+}
+
+/* Is pid a QEMU serving this VM? Its command line names the VM's QMP socket,
+ * so a recycled pid is never mistaken for it. */
+static bool
+pid_is_vm(pid_t pid, const struct pv_vm_paths *p)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    size_t len;
+    char *cmd = read_file(path, 1 << 16, &len);
+    if (!cmd)
+        return false;
+    bool ok = false;
+    for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
+        if (strstr(cmd + i, p->qmp_sock)) {
+            ok = true;
+            break;
+        }
+    }
+    free(cmd);
+    return ok;
+}
+
+int
+pv_vm_status(const struct pv_dirs *dirs, const struct pv_vm_def *def, struct pv_vm_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    struct pv_vm_paths p;
+    int err = pv_vm_paths_get(dirs, def, &p);
+    if (err)
+        return err;
+    pid_t pid = read_pid(p.pidfile, &st->started);
+    if (pid && pid_is_vm(pid, &p)) {
+        st->state = PV_VM_RUNNING;
+        st->pid = pid;
+    } else {
+        st->started = 0;
+    }
+    return 0;
+}
+
+static void
+clean_runtime(const struct pv_vm_paths *p)
+{
+    pv_rm_rf(p->run_dir);
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for the process behind pidfd to exit. */
+static bool
+wait_exit(int pidfd, int ms)
+{
+    if (pidfd < 0)
+        return false;
+    int64_t end = now_ms() + ms;
+    for (;;) {
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+        int left = (int)(end - now_ms());
+        int r = poll(&pfd, 1, left > 0 ? left : 0);
+        if (r > 0)
+            return true;
+        if (r == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+static void
+kill_pid(pid_t pid, int pidfd, const struct pv_vm_paths *p)
+{
+    struct pv_qmp q;
+    if (!pv_qmp_open(&q, p->qmp_sock, 2000)) {
+        pv_qmp_cmd(&q, "quit", NULL, 0, 2000);
+        pv_qmp_close(&q);
+    }
+    if (!wait_exit(pidfd, QUIT_WAIT_MS)) {
+        kill(pid, SIGKILL);
+        wait_exit(pidfd, QUIT_WAIT_MS);
+    }
+}
+
+void
+pv_vm_kill(const struct pv_dirs *dirs, const struct pv_vm_def *def)
+{
+    struct pv_vm_paths p;
+    struct pv_vm_status st;
+    if (pv_vm_paths_get(dirs, def, &p) || pv_vm_status(dirs, def, &st))
+        return;
+    if (st.state == PV_VM_RUNNING) {
+        int pidfd = pidfd_open(st.pid, 0);
+        kill_pid(st.pid, pidfd, &p);
+        if (pidfd >= 0)
+            close(pidfd);
+    }
+    clean_runtime(&p);
+}
+
+/* Keeps guest text from steering the user's terminal: printable ASCII,
+ * UTF-8 bytes, tabs and newlines pass; escapes and other controls do not. */
+static void
+sanitize(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f))
+            *o++ = (char)c;
+        else if (c == 0x1b && s[1] == '[') { /* drop a CSI sequence whole */
+            s += 2;
+            while (*s && !(*s >= 0x40 && *s <= 0x7e))
+                s++;
+            if (!*s)
+                break;
+        }
+    }
+    *o = '\0';
+}
+
+void
+pv_vm_console_tail(const struct pv_vm_paths *p, unsigned lines, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    size_t len;
+    char *text = read_file(p->console_log, 1 << 20, &len);
+    if (!text)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\0' || text[i] == '\r')
+            text[i] = ' ';
+    }
+    while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        text[--len] = '\0';
+    size_t start = len;
+    unsigned seen = 0;
+    while (start > 0) {
+        if (text[start - 1] == '\n' && ++seen == lines)
+            break;
+        start--;
+    }
+    sanitize(text + start);
+    size_t n = strlen(text + start);
+    if (n >= size) /* keep the end, which says most */
+        start += n - (size - 1);
+    snprintf(buf, size, "%s", text + start);
+    free(text);
+}
+
+/* Turns QEMU's start-up complaint into one line for the user. */
+static void
+explain_qemu_failure(const struct pv_vm_def *def, const struct pv_vm_paths *p, const char *out,
+                     char *msg, size_t msg_size)
+{
+    if (strstr(out, "Failed to get \"write\" lock") || strstr(out, "Failed to get shared \"write\" lock")) {
+        snprintf(msg, msg_size,
+                 "VM '%s' cannot start: its disk %s is in use by another QEMU process "
+                 "(QEMU's image locking keeps two VMs off one disk)",
+                 def->name, p->disk);
+        return;
+    }
+    if (strstr(out, "Address already in use") && strstr(out, "hostfwd")) {
+        snprintf(msg, msg_size, "VM '%s' cannot start: a forwarded host port is already in use",
+                 def->name);
+        return;
+    }
+    char line[400];
+    first_line(out, line, sizeof(line));
+    sanitize(line);
+    snprintf(msg, msg_size, "QEMU could not start VM '%s': %s (log: %s)", def->name,
+             line[0] ? line : "no message", p->qemu_log);
+}
+
+int
+pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct pv_vm_def *def,
+            const struct pv_start_opts *o, char *msg, size_t msg_size)
+{
+    char a[32], b[32], why[512];
+    struct pv_vm_paths p;
+    int err = pv_vm_paths_get(dirs, def, &p);
+    if (err) {
+        snprintf(msg, msg_size, "VM '%s': a path under %s is too long for a Unix socket",
+                 def->name, dirs->runtime);
+        return err;
+    }
+    struct pv_vm_status st;
+    pv_vm_status(dirs, def, &st);
+    if (st.state == PV_VM_RUNNING) {
+        snprintf(msg, msg_size, "VM '%s' is already running (QEMU pid %d)", def->name, (int)st.pid);
+        return -EBUSY;
+    }
+    if (!host->qemu[0]) {
+        snprintf(msg, msg_size,
+                 "QEMU not found: qemu-system-x86_64 is not in PATH (install the package "
+                 "qemu-system-x86)");
+        return -ENOENT;
+    }
+    if (host->mem_total && def->mem_bytes > host->mem_total) {
+        snprintf(msg, msg_size, "VM '%s' has %s of memory, more than this host's %s", def->name,
+                 pv_size_str(def->mem_bytes, a, sizeof(a)),
+                 pv_size_str(host->mem_total, b, sizeof(b)));
+        return -E2BIG;
+    }
+    if (access(p.kernel, R_OK) || access(p.initrd, R_OK) || access(p.disk, R_OK)) {
+        snprintf(msg, msg_size, "VM '%s' cannot start: %s is missing", def->name,
+                 access(p.disk, R_OK) ? p.disk : access(p.kernel, R_OK) ? p.kernel : p.initrd);
+        return -ENOENT;
+    }
+    struct pv_argv argv;
+    if ((err = pv_qemu_argv(def, host, &p, &argv, why, sizeof(why)))) {
+        snprintf(msg, msg_size, "VM '%s': %s", def->name, why);
+        return err;
+    }
+    if ((err = pv_argv_add(&argv, "-daemonize")) || (err = pv_argv_add(&argv, "-pidfile")) ||
+        (err = pv_argv_add(&argv, p.pidfile))) {
+        snprintf(msg, msg_size, "out of memory");
+        goto out_argv;
+    }
+
+    /* Stale sockets of a QEMU that died would make QEMU's bind() fail. */
+    clean_runtime(&p);
+    if ((err = pv_mkdir_p(p.run_dir, 0700)) || (err = pv_mkdir_p(p.state_dir, 0700))) {
+        snprintf(msg, msg_size, "cannot create %s: %s", p.run_dir, strerror(-err));
+        goto out_argv;
+    }
+    char prev[PATH_MAX + 8];
+    snprintf(prev, sizeof(prev), "%s.prev", p.console_log);
+    rename(p.console_log, prev); /* the last boot's log stays readable */
+
+    /* QEMU forks a daemon and its first process exits once every device and
+     * socket is set up; start-up errors reach us on its stderr first. */
+    char out[8192];
+    int r = run_capture(argv.v, out, sizeof(out));
+    char *cmdline = pv_argv_join(&argv);
+    FILE *log = fopen(p.qemu_log, "w");
+    if (log) {
+        fprintf(log, "%s\n%s", cmdline ? cmdline : "", out);
+        fclose(log);
+    }
+    free(cmdline);
+    if (r) {
+        explain_qemu_failure(def, &p, out, msg, msg_size);
+        err = -EIO;
+        clean_runtime(&p);
+        goto out_argv;
+    }
+    pid_t pid = read_pid(p.pidfile, NULL);
+    if (!pid) {
+        snprintf(msg, msg_size, "QEMU started VM '%s' but wrote no pid file", def->name);
+        err = -EIO;
+        goto out_argv;
+    }
+    pv_vm_active_qemu = pid;
+    if (!o->wait)
+        goto out_argv;
+
+    int pidfd = pidfd_open(pid, 0);
+    struct pv_agent ag;
+    err = pv_agent_open(&ag, p.agent_sock);
+    if (!err) {
+        err = pv_agent_ping(&ag, o->boot_timeout_ms, pidfd);
+        pv_agent_close(&ag);
+    }
+    if (err) {
+        bool exited = err == -ECHILD || err == -EPIPE;
+        if (!exited)
+            kill_pid(pid, pidfd, &p);
+        char tail[PV_MSG_MAX];
+        pv_vm_console_tail(&p, 12, tail, sizeof(tail));
+        if (err == -ETIMEDOUT)
+            snprintf(msg, msg_size, "VM '%s' did not boot within %d s; last console lines:\n%s",
+                     def->name, o->boot_timeout_ms / 1000, tail);
+        else if (exited)
+            snprintf(msg, msg_size, "VM '%s' stopped while booting; last console lines:\n%s",
+                     def->name, tail);
+        else
+            snprintf(msg, msg_size, "VM '%s': cannot reach the guest agent: %s", def->name,
+                     strerror(-err));
+        clean_runtime(&p);
+        pv_vm_active_qemu = 0;
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+out_argv:
+    pv_argv_free(&argv);
+    return err;
+}
+
+int
+pv_vm_stop(const struct pv_dirs *dirs, const struct pv_vm_def *def, int timeout_ms, bool *clean,
+           char *msg, size_t msg_size)
+{
+    *clean = false;
+    struct pv_vm_paths p;
+    struct pv_vm_status st;
+    int err = pv_vm_paths_get(dirs, def, &p);
+    if (err || (err = pv_vm_status(dirs, def, &st)))
+        return err;
+    if (st.state != PV_VM_RUNNING) {
+        clean_runtime(&p);
+        snprintf(msg, msg_size, "VM '%s' is not running", def->name);
+        return -ESRCH;
+    }
+    int pidfd = pidfd_open(st.pid, 0);
+    if (pidfd < 0) {
+        err = -errno;
+        snprintf(msg, msg_size, "VM '%s': cannot watch QEMU pid %d: %s", def->name, (int)st.pid,
+                 strerror(-err));
+        return err;
+    }
+    struct pv_qmp q;
+    err = pv_qmp_open(&q, p.qmp_sock, QMP_TIMEOUT_MS);
+    if (!err) {
+        err = pv_qmp_cmd(&q, "system_powerdown", NULL, 0, QMP_TIMEOUT_MS);
+        pv_qmp_close(&q);
+    }
+    /* QEMU exits by itself when the guest powers off (it ran -no-reboot). */
+    if (!err && wait_exit(pidfd, timeout_ms)) {
+        *clean = true;
+    } else {
+        kill_pid(st.pid, pidfd, &p);
+        snprintf(msg, msg_size, "VM '%s' did not shut down within %d s; QEMU was stopped",
+                 def->name, timeout_ms / 1000);
+    }
+    close(pidfd);
+    clean_runtime(&p);
+    return 0;
+}
+
+int
+pv_vm_delete(const struct pv_dirs *dirs, const struct pv_vm_def *def, char *msg, size_t msg_size)
+{
+    struct pv_vm_paths p;
+    struct pv_vm_status st;
+    int err = pv_vm_paths_get(dirs, def, &p);
+    if (err || (err = pv_vm_status(dirs, def, &st)))
+        return err;
+    if (st.state == PV_VM_RUNNING) {
+        snprintf(msg, msg_size, "VM '%s' is running: stop it first ('pearvisor stop %s')",
+                 def->name, def->name);
+        return -EBUSY;
+    }
+    clean_runtime(&p);
+    pv_rm_rf(p.state_dir);
+    if ((err = pv_rm_rf(p.vm_dir))) {
+        snprintf(msg, msg_size, "cannot remove %s: %s", p.vm_dir, strerror(-err));
+        return err;
+    }
+    return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+pv_vm_names(const struct pv_dirs *dirs, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/vms", dirs->data);
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!pv_vm_name_valid(e->d_name))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **v = realloc(*names, cap * sizeof(*v));
+            if (!v)
+                break;
+            *names = v;
+        }
+        if (!((*names)[*n] = strdup(e->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*names, *n, sizeof(**names), cmp_names);
+    return 0;
+}
+
+void
+pv_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
