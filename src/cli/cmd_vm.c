@@ -202,6 +202,15 @@ vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, bool *s
     return 0;
 }
 
+/* For --dry-run before the image is built: a placeholder path. */
+static void
+dry_image_dir(struct pv_vm_def *def, const struct pv_dirs *dirs)
+{
+    if (snprintf(def->image_dir, sizeof(def->image_dir), "%s/images/%s-NOT-BUILT", dirs->cache,
+                 def->image) >= (int)sizeof(def->image_dir))
+        snprintf(def->image_dir, sizeof(def->image_dir), "/NOT-BUILT");
+}
+
 static int
 print_dry_run(const char *verb, const struct pv_dirs *dirs, const struct pv_host *host,
               const struct pv_vm_def *def)
@@ -347,8 +356,7 @@ pv_cmd_create(int argc, char **argv)
     char msg[PV_MSG_MAX];
     if (dry) {
         if (pv_image_lookup(def.image, def.image_dir, sizeof(def.image_dir)))
-            snprintf(def.image_dir, sizeof(def.image_dir), "%s/images/%s-NOT-BUILT", dirs.cache,
-                     def.image);
+            dry_image_dir(&def, &dirs);
         return print_dry_run(verb, &dirs, &host, &def);
     }
     if (pv_vm_create(&dirs, &host, &def, msg, sizeof(msg))) {
@@ -434,7 +442,6 @@ pv_cmd_start(int argc, char **argv)
     pv_host_probe(&host);
     if (dry)
         return print_dry_run(verb, &dirs, &host, &def);
-    accel_notice(&host, quiet);
     install_signal_handlers();
     struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s)};
     double t0 = now_s();
@@ -442,6 +449,7 @@ pv_cmd_start(int argc, char **argv)
         fail(verb, msg);
         return PV_EXIT_FAIL;
     }
+    accel_notice(&host, quiet);
     struct pv_vm_status st;
     pv_vm_status(&dirs, &def, &st);
     printf("started VM %s (QEMU pid %d, %s)%s in %.1f s; 'pearvisor console %s' attaches\n",
@@ -706,8 +714,7 @@ pv_cmd_console(int argc, char **argv)
         tcsetattr(0, TCSANOW, &raw);
     }
     fprintf(stderr, "Connected to %s's console; Ctrl-] detaches.%s", def.name, tty ? "\r\n" : "\n");
-    if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0) /* wake the shell's prompt */
-        ;
+    (void)!send(fd, "\n", 1, MSG_NOSIGNAL); /* wake the shell's prompt */
     struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
     char buf[4096];
     for (;;) {
@@ -897,8 +904,7 @@ pv_cmd_run(int argc, char **argv)
     if (dry) {
         if (!def.image_dir[0] &&
             pv_image_lookup(def.image, def.image_dir, sizeof(def.image_dir)))
-            snprintf(def.image_dir, sizeof(def.image_dir), "%s/images/%s-NOT-BUILT", dirs.cache,
-                     def.image);
+            dry_image_dir(&def, &dirs);
         return print_dry_run(verb, &dirs, &host, &def) ? PV_EXIT_RUN_FAILED : PV_EXIT_OK;
     }
     install_signal_handlers();
@@ -911,7 +917,6 @@ pv_cmd_run(int argc, char **argv)
         fail(verb, msg);
         return PV_EXIT_RUN_FAILED;
     }
-    accel_notice(&host, quiet);
     int ret = PV_EXIT_RUN_FAILED;
     double t0 = now_s();
     struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s)};
@@ -919,6 +924,7 @@ pv_cmd_run(int argc, char **argv)
         fail(verb, msg);
         goto out;
     }
+    accel_notice(&host, quiet);
     double t1 = now_s();
     int status = 0;
     bool ran = !exec_in_vm(verb, &dirs, &def, cmd, &status);

@@ -237,7 +237,10 @@ pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_v
     }
 
     char parent[PATH_MAX];
-    snprintf(parent, sizeof(parent), "%s/vms", dirs->data);
+    if (snprintf(parent, sizeof(parent), "%s/vms", dirs->data) >= (int)sizeof(parent)) {
+        snprintf(msg, msg_size, "data directory path too long");
+        return -ENAMETOOLONG;
+    }
     if ((err = pv_mkdir_p(parent, 0700))) {
         snprintf(msg, msg_size, "cannot create %s: %s", parent, strerror(-err));
         return err;
@@ -657,7 +660,8 @@ pv_vm_names(const struct pv_dirs *dirs, char ***names, size_t *n)
     *names = NULL;
     *n = 0;
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/vms", dirs->data);
+    if (snprintf(path, sizeof(path), "%s/vms", dirs->data) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
     DIR *d = opendir(path);
     if (!d)
         return errno == ENOENT ? 0 : -errno;

@@ -136,6 +136,28 @@ pv_ctx_destroy(struct pv_ctx *ctx)
     free(ctx);
 }
 
+/* At most this many streams per context are captured: seeds, not a trace. */
+#define CAPTURE_MAX 256
+
+void
+pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size)
+{
+    if (!ctx->r->capture_dir)
+        return;
+    unsigned n = atomic_fetch_add(&ctx->captured, 1);
+    if (n >= CAPTURE_MAX)
+        return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/ctx%u-%d-%s-%04u.venus", ctx->r->capture_dir, ctx->id,
+             (int)getpid(), channel, n);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, data, size);
+    (void)w;
+    close(fd);
+}
+
 int
 pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
 {
@@ -145,6 +167,7 @@ pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
         pv_ctx_fatal(ctx, "submit size is not a multiple of 4");
         return -EINVAL;
     }
+    pv_ctx_capture(ctx, "submit", cmds, size);
     if (!pv_venus_dispatch_stream(&ctx->chan, cmds, size, NULL) || pv_ctx_is_fatal(ctx))
         return -EINVAL;
     return 0;

@@ -32,6 +32,7 @@ struct pv_renderer {
     PFN_vkGetInstanceProcAddr gipa;
     uint32_t instance_version;       /* host loader's version */
     atomic_uint ctx_count;
+    char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
 };
 
 enum pv_resource_kind {
@@ -177,6 +178,7 @@ struct pv_ctx {
     bool monitor_started;
     pthread_cond_t monitor_cond;
     uint32_t monitor_period_us;
+    atomic_uint captured;          /* streams written to the capture dir */
 };
 
 /* Marks the context fatal, logs `why` once, sets FATAL in every ring. */
@@ -215,6 +217,9 @@ void pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev);
 void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);
 int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags,
                      int *fd);
+
+/* Writes a stream the context is about to decode to the capture dir, if any. */
+void pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size);
 
 /* Fences (context.c). */
 void pv_ctx_fence_start(struct pv_ctx *ctx);

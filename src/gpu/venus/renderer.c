@@ -45,6 +45,11 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         return -ENODEV;
     }
     atomic_init(&r->ctx_count, 0);
+    const char *cap = getenv("PEARVISOR_CAPTURE_DIR");
+    if (cap && *cap) {
+        r->capture_dir = strdup(cap);
+        pv_warn("venus", "capturing client command streams (PEARVISOR_CAPTURE_DIR is set)");
+    }
     *out = r;
     return 0;
 }
@@ -52,6 +57,9 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
 void
 pv_renderer_destroy(struct pv_renderer *r)
 {
+    if (!r)
+        return;
+    free(r->capture_dir);
     free(r);
 }
 

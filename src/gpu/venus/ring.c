@@ -170,6 +170,7 @@ ring_thread_main(void *arg)
         uint32_t first = ring->buf_size - pos < size ? ring->buf_size - pos : size;
         memcpy(ring->scratch, ring->buf + pos, first);
         memcpy(ring->scratch + first, ring->buf, size - first);
+        pv_ctx_capture(ctx, "ring", ring->scratch, size);
         if (!pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress)) {
             pv_ctx_fatal(ctx, ring->chan.arena.used ? "ring command failed to decode"
                                                     : "ring command failed");

@@ -194,6 +194,7 @@ PV_DECLARE_HANDLER(vkExecuteCommandStreamsMESA)
             ok = false;
             break;
         }
+        pv_ctx_capture(ch->ctx, "exec", p, d[i].size);
         ok = pv_venus_dispatch_stream(ch, p, d[i].size, NULL);
         pv_resource_put(res);
     }

@@ -1,0 +1,68 @@
+# Shared setup for the VM tests (sourced). Real guests under QEMU (TCG on our
+# machines), real files, nothing mocked. Each test gets private XDG data,
+# state and runtime directories under /tmp, so it sees only its own VMs; the
+# guest image is shared and cached ($PEARVISOR_CACHE, by default .cache/ in
+# the source tree, which survives rebuilds of the build environment).
+#
+#   usage in a test: . lib.sh; vm_setup "$@"; ...; vm_pass
+set -euo pipefail
+
+vm_setup() {
+    pv=${1:?usage: TEST.sh PEARVISOR}
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    top=$(cd "$here/../.." && pwd)
+    export PEARVISOR_CACHE=${PEARVISOR_CACHE:-$top/.cache/pearvisor}
+    command -v qemu-system-x86_64 >/dev/null ||
+        vm_skip "qemu-system-x86_64 not installed (package qemu-system-x86)"
+    command -v qemu-img >/dev/null || vm_skip "qemu-img not installed (package qemu-utils)"
+    tmp=$(mktemp -d /tmp/pv-vmtest.XXXXXX)
+    export XDG_DATA_HOME=$tmp/data XDG_STATE_HOME=$tmp/state XDG_RUNTIME_DIR=$tmp/run
+    trap vm_cleanup EXIT
+    if ! "$pv" image path debian-13 >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] || vm_skip "the debian-13 image is not built and building it needs root"
+        echo "# building the debian-13 guest image (cached afterwards)" >&2
+        "$pv" image create debian-13 >/dev/null || vm_fail "pearvisor image create debian-13 failed"
+    fi
+}
+
+# Removes every VM this test made (stopping any still running) and its files.
+vm_cleanup() {
+    local rc=$? name
+    set +e
+    if [ -d "$XDG_DATA_HOME/pearvisor/vms" ]; then
+        for name in $(ls "$XDG_DATA_HOME/pearvisor/vms"); do
+            "$pv" delete --force "$name" >/dev/null 2>&1
+        done
+    fi
+    # Anything a test started in the background (servers on the host).
+    for pid in ${bg_pids:-}; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    rm -rf "$tmp"
+    exit $rc
+}
+
+vm_skip() { echo "SKIP: $*"; exit 77; }
+vm_fail() { echo "FAIL: $*" >&2; exit 1; }
+vm_pass() { echo "PASS: $(basename "$0" .sh)"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { [ "$2" = "$3" ] || vm_fail "$1: got '$2', want '$3'"; }
+# expect_grep WHAT PATTERN FILE
+expect_grep() { grep -q -- "$2" "$3" || { sed 's/^/    /' "$3" >&2; vm_fail "$1: no '$2' in $3"; }; }
+
+# A free TCP port on the host's loopback.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# expect_error WHAT PATTERN COMMAND...: the command fails with exactly one
+# line on stderr, which contains PATTERN.
+expect_error() {
+    local what=$1 pattern=$2
+    shift 2
+    local rc=0
+    "$@" >"$tmp/err.out" 2>"$tmp/err.txt" || rc=$?
+    [ $rc -ne 0 ] || vm_fail "$what: exit status 0, want non-zero"
+    [ "$(wc -l <"$tmp/err.txt")" -eq 1 ] || { cat "$tmp/err.txt" >&2; vm_fail "$what: not one line on stderr"; }
+    expect_grep "$what" "$pattern" "$tmp/err.txt"
+    echo "ok: $what: $(cat "$tmp/err.txt")"
+}
