@@ -17,7 +17,9 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_CORE = (1, 3)
-PNEXT_MAX_DEPTH = 64
+# Longer than any chain a real client builds (the features query chains one
+# struct per supported extension), short enough to bound recursion.
+PNEXT_MAX_DEPTH = 256
 
 # Types whose wire form is fixed by the protocol (section 3.1 of venus-wire.md).
 SCALAR4 = {'uint32_t', 'int32_t', 'int', 'float', 'VkBool32', 'VkSampleMask', 'VkFlags'}

@@ -426,8 +426,8 @@ pv_vm_console_tail(const struct pv_vm_paths *p, unsigned lines, char *buf, size_
     if (!text)
         return;
     for (size_t i = 0; i < len; i++) {
-        if (text[i] == '\0' || text[i] == '\r')
-            text[i] = ' ';
+        if (text[i] == '\0')
+            text[i] = ' '; /* '\r' goes in sanitize() */
     }
     while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
         text[--len] = '\0';

@@ -35,8 +35,29 @@ pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, co
         return pv_dispatch_fail(dec, "reply requested but no reply stream is set");
     bool enc_fatal = false;
     struct pv_cs_enc enc = {rs->base + rs->pos, rs->base + rs->size, &enc_fatal};
-    if (!info->encode_reply(&enc, args) || enc_fatal)
+    if (!info->encode_reply(&enc, args) || enc_fatal) {
+        if (pv_log_enabled(PV_LOG_DEBUG)) {
+            /* How much the reply needed, to tell a short stream from a wrong encoding. */
+            size_t cap = 1u << 20;
+            uint8_t *scratch = malloc(cap);
+            bool f = false;
+            struct pv_cs_enc probe = {scratch, scratch + (scratch ? cap : 0), &f};
+            if (scratch)
+                info->encode_reply(&probe, args);
+            size_t need = (size_t)(probe.cur - scratch);
+            free(scratch);
+            pv_dbg("venus", "%s reply needs %zu bytes, stream has %llu at %llu", info->name,
+                   need, (unsigned long long)rs->size,
+                   (unsigned long long)rs->pos);
+            if (cmd == PVG_CMD_vkGetPhysicalDeviceFeatures2) {
+                const struct pvg_args_vkGetPhysicalDeviceFeatures2 *a = args;
+                for (const VkBaseOutStructure *s = a->pFeatures ? a->pFeatures->pNext : NULL; s;
+                     s = s->pNext)
+                    pv_dbg("venus", "  chain sType %d", s->sType);
+            }
+        }
         return pv_dispatch_fail(dec, "reply does not fit in the reply stream");
+    }
     rs->pos = (uint64_t)(enc.cur - rs->base);
     return true;
 }

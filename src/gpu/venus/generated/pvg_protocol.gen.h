@@ -10,7 +10,7 @@
 
 #define PVG_VK_XML_VERSION VK_MAKE_API_VERSION(0, 1, 3, 269)
 #define PVG_WIRE_FORMAT_VERSION 1u
-#define PVG_PNEXT_MAX_DEPTH 64
+#define PVG_PNEXT_MAX_DEPTH 256
 
 /* Venus-only types. Vulkan headers do not define VK_MESA_venus_protocol; if
  * they ever do, theirs win. */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Packs what a run on another Linux machine (the NVIDIA machine, Ubuntu
+# 24.04, no network) needs from the Debian 13 environment into one folder:
+# our built programs, Mesa's Venus client driver, vulkaninfo, the Vulkan
+# loader and the shared libraries they use, plus the Debian dynamic loader
+# so none of it depends on the other machine's libraries (its Vulkan
+# driver excepted). Run inside the env: scripts/in-env.sh scripts/device-bundle.sh BUILD OUT
+set -euo pipefail
+build=${1:?usage: device-bundle.sh BUILDDIR OUTDIR}
+out=${2:?usage: device-bundle.sh BUILDDIR OUTDIR}
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/lib" "$out/icd"
+progs=("$build/src/cli/pearvisor" "$build/tests/vk/pv-compute-test" /usr/bin/vulkaninfo)
+for extra in "$build/tests/vk/pv-render-test" "$build/bench/pv-roundtrip"; do
+    [ -x "$extra" ] && progs+=("$extra")
+done
+libs=(/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so /usr/lib/x86_64-linux-gnu/libvulkan.so.1)
+cp "${progs[@]}" "$out/bin/"
+for f in "${progs[@]}" "${libs[@]}"; do
+    ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }'
+done | sort -u | while read -r lib; do cp -L "$lib" "$out/lib/"; done
+cp -L "${libs[@]}" "$out/lib/"
+cp -L /lib64/ld-linux-x86-64.so.2 "$out/lib/"
+sed "s|/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so|libvulkan_virtio.so|" \
+    /usr/share/vulkan/icd.d/virtio_icd.json >"$out/icd/virtio_icd.json"
+# A launcher: bundle/run PROGRAM ARGS runs a bundled program with the bundled libraries.
+cat >"$out/run" <<'RUN'
+#!/bin/sh
+d=$(cd "$(dirname "$0")" && pwd)
+p=$1; shift
+exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" "$d/bin/$p" "$@"
+RUN
+chmod +x "$out/run"
+du -sh "$out"
