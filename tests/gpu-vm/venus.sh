@@ -1,2 +1,187 @@
 #!/usr/bin/env bash
-exit 77
+# gpu-vm: an unmodified QEMU (virtio-gpu-gl-pci,venus=on,blob=on,hostmem) loads
+# PearVisor's libvirglrenderer.so.1 (front door 2) instead of the system's; a
+# Debian 13 guest's Mesa Venus driver then runs on our renderer:
+#   1. vulkaninfo --summary shows "Virtio-GPU Venus (llvmpipe ...)";
+#   2. pv-compute-test passes at every size;
+#   3. venus-garbage sends a malformed Venus stream: the host marks only that
+#      context fatal, the app's fence still signals, and a new context
+#      (vulkaninfo again) works; the VM powers off normally.
+# Checks that QEMU really loaded our library (/proc/PID/maps and its log line),
+# and prints guest vulkaninfo time, per-dispatch compute time, QEMU peak RSS.
+#
+#   venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE
+#
+# The guest: the project image's kernel and modules (guest/build-image.sh
+# --lookup debian-13, or PV_GUEST_IMAGE=DIR holding vmlinuz and root.img or
+# modules/) booted with a small initramfs holding the Debian 13 environment's
+# Vulkan userspace (the same packages the image installs) and our programs.
+# Skips (77) without the image, QEMU's GL modules or Xvfb, unless CI is set.
+# Knobs: PV_QEMU_TIMEOUT (default 300 s), PV_COMPUTE_SIZES (default 4K,1M,4M).
+set -u
+test_name=venus
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+libdir=${1:?usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE}
+compute=${2:?usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE}
+garbage=${3:?usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE}
+sizes=${PV_COMPUTE_SIZES:-4K,1M,4M}
+qemu_timeout=${PV_QEMU_TIMEOUT:-300}
+
+tmp=$(mktemp -d /tmp/pv-gpuvm-XXXXXX)
+xvfb_pid= qemu_pid=
+cleanup() {
+    [ -n "$qemu_pid" ] && kill -KILL "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+    [ -n "$xvfb_pid" ] && kill -TERM "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+skip() {
+    if [ -n "${CI:-}" ]; then echo "FAIL $test_name: $* (CI must not skip)" >&2; exit 1; fi
+    echo "SKIP $test_name: $*" >&2
+    exit 77
+}
+fail() {
+    echo "FAIL $test_name: $*" >&2
+    for f in guest.out qemu.err; do
+        [ -s "$tmp/$f" ] && { echo "---- $f (last 40 lines) ----" >&2; tail -n 40 "$tmp/$f" >&2; }
+    done
+    exit 1
+}
+
+# ---- prerequisites ----
+[ -e "$libdir/libvirglrenderer.so.1" ] || fail "no libvirglrenderer.so.1 in $libdir"
+for x in "$compute" "$garbage"; do [ -x "$x" ] || fail "not an executable: $x"; done
+for tool in qemu-system-x86_64 Xvfb busybox cpio gzip xz ldd debugfs; do
+    command -v $tool >/dev/null || skip "$tool missing (scripts/rootfs/client.pkgs has the packages)"
+done
+[ -e /usr/lib/x86_64-linux-gnu/qemu/ui-opengl.so ] || skip "QEMU's GL modules missing (qemu-system-modules-opengl)"
+icd=/usr/share/vulkan/icd.d/virtio_icd.json
+[ -f "$icd" ] || skip "Mesa's Venus ICD missing (mesa-vulkan-drivers)"
+img=${PV_GUEST_IMAGE:-$("$top/guest/build-image.sh" --lookup debian-13 2>/dev/null)}
+[ -n "$img" ] && [ -f "$img/vmlinuz" ] || skip "guest image missing: run 'pearvisor image create debian-13'"
+
+# ---- the guest's initramfs ----
+ird=$tmp/ird
+mkdir -p "$ird"/{bin,proc,sys,dev,tmp,lib/modules,usr/local/bin,usr/share/vulkan/icd.d}
+mods=$tmp/mods
+if [ -d "$img/modules" ]; then
+    mods=$img/modules
+else
+    kver=$(debugfs -R "ls -p /usr/lib/modules" "$img/root.img" 2>/dev/null |
+        awk -F/ '$6 ~ /^[0-9]/ { print $6 }' | sort -V | tail -n1)
+    [ -n "$kver" ] || fail "no kernel modules in $img/root.img"
+    mkdir -p "$mods"
+    debugfs -R "rdump /usr/lib/modules/$kver/kernel/drivers $mods" "$img/root.img" >/dev/null 2>&1
+fi
+# find_mod NAME: the module file (names may use - or _).
+find_mod() { find "$mods/" \( -name "$1.ko*" -o -name "$(echo "$1" | tr _ -).ko*" \) | head -n1; }
+# load_order NAME: NAME's dependencies first (from each module's depends= tag).
+load_order() {
+    local f d
+    f=$(find_mod "$1")
+    [ -n "$f" ] || fail "kernel module $1 not found in the guest image"
+    for d in $( (xz -dc "$f" 2>/dev/null || cat "$f") | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
+        load_order "$d"
+    done
+    echo "$f"
+}
+: >"$ird/modules"
+order=$(load_order virtio_gpu | awk '!seen[$0]++')
+case $order in *virtio?gpu.ko*) ;; *) fail "kernel module virtio_gpu not found in the guest image" ;; esac
+for f in $order; do
+    ko=$(basename "$f" .xz)
+    case $f in *.xz) xz -dc "$f" >"$ird/lib/modules/$ko" ;; *) cp "$f" "$ird/lib/modules/$ko" ;; esac
+    echo "${ko%.ko}" >>"$ird/modules"
+done
+cp "$(command -v busybox)" "$ird/bin/busybox"
+venus_lib=$(sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' "$icd")
+case $venus_lib in /*) ;; *) venus_lib=/usr/lib/x86_64-linux-gnu/$venus_lib ;; esac
+[ -f "$venus_lib" ] || skip "the Venus ICD's library is missing ($venus_lib)"
+for f in "$(command -v vulkaninfo)" "$venus_lib" "$compute" "$garbage"; do
+    for l in "$f" $(ldd "$f" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
+        [ -e "$ird$l" ] || { mkdir -p "$ird$(dirname "$l")"; cp -L "$l" "$ird$l"; }
+    done
+done
+cp "$compute" "$garbage" "$ird/usr/local/bin/"
+cp "$icd" "$ird/usr/share/vulkan/icd.d/"
+cat >"$ird/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+for m in \$(cat /modules); do insmod /lib/modules/\$m.ko || echo "insmod \$m failed"; done
+i=0; while [ ! -e /dev/dri/renderD128 ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i + 1)); done
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu HOME=/tmp
+export VK_DRIVER_FILES=/usr/share/vulkan/icd.d/$(basename "$icd")
+up() { cut -d' ' -f1 /proc/uptime; }
+for k in 1 2 3 4; do
+    s=\$(up); vulkaninfo --summary >/tmp/vi.txt 2>&1; rc=\$?; e=\$(up)
+    [ \$k = 1 ] && cat /tmp/vi.txt
+    echo "PVTEST vulkaninfo rc=\$rc s=\$s e=\$e"
+done
+/usr/local/bin/$(basename "$compute") --sizes $sizes --iterations 20; echo "PVTEST compute rc=\$?"
+/usr/local/bin/$(basename "$garbage"); echo "PVTEST garbage rc=\$?"
+vulkaninfo --summary >/tmp/vi2.txt 2>&1; echo "PVTEST after-garbage rc=\$? \$(grep -c 'Virtio-GPU Venus' /tmp/vi2.txt)"
+echo PVTEST-END
+poweroff -f
+EOF
+chmod 755 "$ird/init"
+(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/initramfs.gz" || fail "cpio"
+
+# ---- run: Xvfb + QEMU with SDL GL; only our directory added to the library path ----
+disp=
+for n in $(seq 90 140); do
+    [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] || { disp=:$n; break; }
+done
+[ -n "$disp" ] || fail "no free X display number"
+Xvfb "$disp" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${disp#:}" ] && break; sleep 0.1; done
+start=$(date +%s.%N)
+DISPLAY=$disp LD_LIBRARY_PATH=$libdir PEARVISOR_LOG=info \
+    qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2G -nodefaults -no-user-config \
+    -no-reboot -object memory-backend-memfd,id=mem,size=2G,share=on -machine memory-backend=mem \
+    -display sdl,gl=on -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G -serial stdio \
+    -kernel "$img/vmlinuz" -initrd "$tmp/initramfs.gz" \
+    -append "console=ttyS0 panic=-1 quiet rdinit=/init" >"$tmp/guest.out" 2>"$tmp/qemu.err" &
+qemu_pid=$!
+peak=0 loaded=
+deadline=$((SECONDS + qemu_timeout))
+while kill -0 "$qemu_pid" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && fail "QEMU still running after $qemu_timeout s"
+    r=$(awk '/^VmHWM/ { print $2 }' "/proc/$qemu_pid/status" 2>/dev/null)
+    [ -n "$r" ] && peak=$r
+    [ -z "$loaded" ] && loaded=$(awk '/libvirglrenderer/ { print $6; exit }' "/proc/$qemu_pid/maps" 2>/dev/null)
+    sleep 0.2
+done
+wait "$qemu_pid"
+rc=$?
+qemu_pid=
+wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
+# ---- checks ----
+[ "$rc" -eq 0 ] || fail "QEMU exited with status $rc"
+case $loaded in
+    "$(cd "$libdir" && pwd)"/libvirglrenderer.so*) ;;
+    *) fail "QEMU loaded '${loaded:-no libvirglrenderer}', not ours from $libdir" ;;
+esac
+grep -q 'front door 2) active' "$tmp/qemu.err" || fail "no PearVisor init line in QEMU's log"
+grep -q 'PVTEST-END' "$tmp/guest.out" || fail "the guest did not finish"
+dev=$(sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
+case $dev in "Virtio-GPU Venus (llvmpipe"*) ;; *) fail "guest device is '$dev'" ;; esac
+[ "$(grep -c '^PVTEST vulkaninfo rc=0' "$tmp/guest.out")" -eq 4 ] || fail "guest vulkaninfo failed"
+grep -q '^PVTEST compute rc=0' "$tmp/guest.out" || fail "pv-compute-test failed in the guest"
+n_sizes=$(printf '%s\n' "$sizes" | tr ',' '\n' | grep -c .)
+[ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/guest.out")" -eq "$n_sizes" ] || fail "not every compute size ok"
+grep -q '^PVTEST garbage rc=0' "$tmp/guest.out" || fail "venus-garbage did not get its fence back"
+grep -qi 'fatal' "$tmp/qemu.err" || fail "the malformed stream did not mark its context fatal"
+grep -q '^PVTEST after-garbage rc=0 1' "$tmp/guest.out" || fail "a new context after the fatal one failed"
+
+vi_ms=$(awk '/^PVTEST vulkaninfo rc=0/ { split($4, s, "="); split($5, e, "="); printf "%d ", (e[2] - s[2]) * 1000 }' "$tmp/guest.out")
+echo "guest vulkaninfo --summary (ms, 10 ms resolution, first cold): $vi_ms"
+grep -E '^size=' "$tmp/guest.out" | sed 's/^/compute per dispatch: /'
+grep -i 'fatal' "$tmp/qemu.err" | head -n 2 | sed 's/^/host log: /'
+echo "QEMU peak RSS: $((peak / 1024)) MiB; whole run ${wall} s; library: $loaded"
+echo "PASS $test_name: Venus in the guest on PearVisor's libvirglrenderer.so.1"

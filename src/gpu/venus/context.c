@@ -272,7 +272,7 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
     }
     *fd_out = fd;
     if (map_info)
-        *map_info = 0x2; /* VIRTIO_GPU_MAP_CACHE_CACHED */
+        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: a memfd is ordinary coherent memory */
     return 0;
 fail:
     if (res->base)

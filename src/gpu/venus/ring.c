@@ -92,16 +92,21 @@ ring_progress(struct pv_channel *ch, size_t consumed)
     }
 }
 
-/* Backoff between polls of an active ring: yield first, then sleep longer. */
+/*
+ * Backoff between polls of an active ring. Clients submit in bursts and
+ * often wait on the result right away, so pickup latency is what a frame
+ * pays: yield for a while, then sleep 10 us, doubling up to 160 us, until
+ * the ring's idle timeout puts the thread to sleep for good.
+ */
 static void
 ring_relax(uint32_t iter)
 {
-    if (iter < 16) {
+    if (iter < 32) {
         sched_yield();
         return;
     }
-    uint32_t shift = (iter - 16) / 8;
-    struct timespec ts = {0, (long)(10000u << (shift > 6 ? 6 : shift))};
+    uint32_t shift = (iter - 32) / 16;
+    struct timespec ts = {0, (long)(10000u << (shift > 4 ? 4 : shift))};
     nanosleep(&ts, NULL);
 }
 
