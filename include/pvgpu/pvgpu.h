@@ -35,11 +35,25 @@ struct pv_ctx;
 struct pv_renderer_opts {
     /* Reserved for options (host device selection, debug flags). */
     uint32_t flags;
+    /*
+     * Unix socket path on which to serve live statistics (one JSON object
+     * per connection, see pv_renderer_stats_json). NULL: the environment
+     * variable PEARVISOR_STATS_SOCKET, if set; else no socket.
+     */
+    const char *stats_socket;
 };
 
 /* Loads the Vulkan loader and probes the host; 0 or -errno. */
 int pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out);
 void pv_renderer_destroy(struct pv_renderer *r);
+
+/*
+ * Writes the renderer's live statistics as one JSON object (contexts,
+ * Venus commands decoded per type, bytes through rings and submits, ring
+ * sleeps, blob memory, fences, errors) into buf. Returns the length it
+ * needed, like snprintf.
+ */
+size_t pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size);
 
 /*
  * Copies the capset `id` (version `version`) into buf (at most `size`

@@ -12,6 +12,7 @@
 #define PV_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 /* Exit statuses: success, runtime failure, usage error. */
 #define PV_EXIT_OK 0
@@ -36,5 +37,9 @@ pv_cli_bad_option(char *const *argv, char buf[3])
 
 /* `pearvisor gpu ...`; argv[0] is "gpu". Returns the exit status. */
 int pv_cli_gpu(int argc, char **argv);
+/* `pearvisor gpu stats ...`; argv[0] is "stats". */
+int pv_cli_gpu_stats(int argc, char **argv);
+/* Prints the statistics served on socket_path (a table, or the JSON); `what` names it in errors. */
+int pv_cli_print_stats(const char *what, const char *socket_path, bool json);
 
 #endif /* PV_CLI_H */

@@ -16,11 +16,12 @@ static const char gpu_usage[] =
     "\n"
     "Subcommands:\n"
     "  serve     serve the host GPU to Mesa Venus (Vulkan) clients over vtest\n"
+    "  stats     print the live statistics of a running renderer\n"
     "\n"
     "Run 'pearvisor gpu <subcommand> --help' for its options.\n";
 
 static const char serve_usage[] =
-    "Usage: pearvisor gpu serve [--socket PATH] [--verbose]\n"
+    "Usage: pearvisor gpu serve [--socket PATH] [--stats-socket PATH] [--verbose]\n"
     "\n"
     "Serves the host's Vulkan device to unmodified Mesa Venus clients over the\n"
     "vtest socket protocol. Point a client at it with:\n"
@@ -30,6 +31,8 @@ static const char serve_usage[] =
     "Options:\n"
     "  -s, --socket PATH  listen on PATH (default: $VTEST_SOCKET_NAME,\n"
     "                     else " PV_VTEST_DEFAULT_SOCKET ")\n"
+    "  --stats-socket PATH  serve live renderer statistics on PATH\n"
+    "                     (read them with 'pearvisor gpu stats PATH')\n"
     "  -v, --verbose      log every vtest message (as PEARVISOR_LOG=debug)\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -84,10 +87,12 @@ gpu_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"socket", required_argument, NULL, 's'},
         {"verbose", no_argument, NULL, 'v'},
+        {"stats-socket", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct pv_vtest_opts vopts = {0};
+    const char *stats_socket = NULL;
     opterr = 0;
     optind = 0;
     int c;
@@ -95,6 +100,9 @@ gpu_serve(int argc, char **argv)
         switch (c) {
         case 's':
             vopts.socket_path = optarg;
+            break;
+        case 'S':
+            stats_socket = optarg;
             break;
         case 'v':
             /* Read by the logger on its first line; nothing has logged yet. */
@@ -122,7 +130,7 @@ gpu_serve(int argc, char **argv)
     }
 
     struct pv_renderer *renderer;
-    const struct pv_renderer_opts ropts = {0};
+    const struct pv_renderer_opts ropts = {.stats_socket = stats_socket};
     int err = pv_renderer_create(&ropts, &renderer);
     if (err) {
         fprintf(stderr, "pearvisor: cannot start the Venus renderer: %s\n", strerror(-err));
@@ -170,6 +178,8 @@ pv_cli_gpu(int argc, char **argv)
     }
     if (!strcmp(sub, "serve"))
         return gpu_serve(argc - 1, argv + 1);
+    if (!strcmp(sub, "stats"))
+        return pv_cli_gpu_stats(argc - 1, argv + 1);
     if (sub[0] == '-')
         fprintf(stderr, "pearvisor gpu: unknown option '%s'\n", sub);
     else

@@ -36,6 +36,8 @@ pv_ctx_fatal(struct pv_ctx *ctx, const char *why)
 {
     bool was = atomic_exchange(&ctx->fatal, true);
     if (!was)
+        PV_STAT_ADD(ctx->r, contexts_fatal, 1);
+    if (!was)
         pv_warn("venus", "context %u (%s): fatal: %s; the context is disabled", ctx->id, ctx->name,
                 why);
     pthread_mutex_lock(&ctx->lock);
@@ -85,6 +87,7 @@ pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
     pthread_cond_init(&ctx->monitor_cond, NULL);
     pv_channel_init(&ctx->chan, ctx, NULL);
     atomic_fetch_add(&r->ctx_count, 1);
+    PV_STAT_ADD(r, contexts_created, 1);
     pv_dbg("venus", "context %u (%s) created", ctx->id, ctx->name);
     *out = ctx;
     return 0;
@@ -168,6 +171,7 @@ pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
         return -EINVAL;
     }
     pv_ctx_capture(ctx, "submit", cmds, size);
+    PV_STAT_ADD(ctx->r, submit_bytes, size);
     if (!pv_venus_dispatch_stream(&ctx->chan, cmds, size, NULL) || pv_ctx_is_fatal(ctx))
         return -EINVAL;
     return 0;
@@ -271,6 +275,8 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
         goto fail;
     }
     *fd_out = fd;
+    PV_STAT_ADD(ctx->r, blobs_created, 1);
+    PV_STAT_ADD(ctx->r, blob_bytes, size);
     if (map_info)
         *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: a memfd is ordinary coherent memory */
     return 0;
@@ -396,6 +402,7 @@ fence_thread_main(void *arg)
             }
             req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
         }
+        PV_STAT_ADD(ctx->r, fences_retired, 1);
         if (ctx->cbs.fence_retired)
             ctx->cbs.fence_retired(ctx->cbs.data, req.ring_idx, req.fence_id);
         pthread_mutex_lock(&ctx->lock);

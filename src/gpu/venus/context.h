@@ -24,6 +24,7 @@
 #include "objects.h"
 #include "renderer.h"
 #include "pvg.gen.h"
+#include "stats.h"
 
 struct pv_ring;
 struct pv_channel;
@@ -33,6 +34,7 @@ struct pv_renderer {
     uint32_t instance_version;       /* host loader's version */
     atomic_uint ctx_count;
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
+    struct pv_stats stats;
 };
 
 enum pv_resource_kind {

@@ -199,6 +199,7 @@ pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
         if (cmd < 0 || cmd >= PVG_CMD_COUNT || !pvg_command_infos[cmd].name) {
             ok = pv_dispatch_fail(&dec, "unknown command type");
         } else {
+            PV_STAT_ADD(ctx->r, commands[cmd], 1);
             pv_dispatch_fn fn = pv_dispatch_handlers[cmd];
             ok = fn ? fn(ch, &dec, (uint32_t)cmd, flags)
                     : pv_dispatch_generic(ch, &dec, (uint32_t)cmd, flags);

@@ -180,5 +180,7 @@ pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t
     if (dup < 0)
         return -errno;
     *fd = dup;
+    PV_STAT_ADD(ctx->r, blobs_created, 1);
+    PV_STAT_ADD(ctx->r, blob_bytes, size);
     return 0;
 }

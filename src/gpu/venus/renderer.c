@@ -27,10 +27,10 @@ _Static_assert(sizeof(struct venus_capset) == PV_VENUS_CAPSET_SIZE, "capset layo
 int
 pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out)
 {
-    (void)opts;
     struct pv_renderer *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
+    r->stats.listen_fd = r->stats.stop_fd = -1;
     r->gipa = vkGetInstanceProcAddr;
     PFN_vkEnumerateInstanceVersion ver =
         (PFN_vkEnumerateInstanceVersion)r->gipa(VK_NULL_HANDLE, "vkEnumerateInstanceVersion");
@@ -45,6 +45,13 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         return -ENODEV;
     }
     atomic_init(&r->ctx_count, 0);
+    const char *stats = opts && opts->stats_socket ? opts->stats_socket
+                                                   : getenv("PEARVISOR_STATS_SOCKET");
+    if (stats && *stats) {
+        int err = pv_stats_server_start(r, stats);
+        if (err)
+            pv_warn("stats", "cannot serve statistics on %s: %s", stats, strerror(-err));
+    }
     const char *cap = getenv("PEARVISOR_CAPTURE_DIR");
     if (cap && *cap) {
         r->capture_dir = strdup(cap);
@@ -59,6 +66,7 @@ pv_renderer_destroy(struct pv_renderer *r)
 {
     if (!r)
         return;
+    pv_stats_server_stop(r);
     free(r->capture_dir);
     free(r);
 }

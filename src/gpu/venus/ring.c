@@ -73,6 +73,7 @@ pv_ring_monitor_period(struct pv_ring *ring)
 void
 pv_ring_notify(struct pv_ring *ring)
 {
+    PV_STAT_ADD(ring->ctx->r, ring_notifies, 1);
     pthread_mutex_lock(&ring->lock);
     ring->notified = true;
     pthread_cond_broadcast(&ring->cond);
@@ -118,6 +119,7 @@ ring_sleep_until_notified(struct pv_ring *ring)
     uint32_t tail = atomic_load(ring->tail);
     pthread_mutex_lock(&ring->lock);
     if (tail == ring->cur) {
+        PV_STAT_ADD(ring->ctx->r, ring_sleeps, 1);
         ring->sleeping = true;
         pthread_cond_broadcast(&ring->cond); /* wake seqno waiters to recheck */
         while (!ring->notified && !ring->stop && !pv_ctx_is_fatal(ring->ctx)) {
@@ -176,6 +178,7 @@ ring_thread_main(void *arg)
         memcpy(ring->scratch, ring->buf + pos, first);
         memcpy(ring->scratch + first, ring->buf, size - first);
         pv_ctx_capture(ctx, "ring", ring->scratch, size);
+        PV_STAT_ADD(ctx->r, ring_bytes, size);
         if (!pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress)) {
             pv_ctx_fatal(ctx, ring->chan.arena.used ? "ring command failed to decode"
                                                     : "ring command failed");

@@ -1,0 +1,146 @@
+/* gpu/venus/stats: counters as JSON, and the control socket that serves them. See stats.h. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "context.h"
+#include "log.h"
+
+static uint64_t
+get(atomic_uint_fast64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+size_t
+pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size)
+{
+    struct pv_stats *s = &r->stats;
+    size_t n = 0;
+#define OUT(...)                                                                                   \
+    do {                                                                                           \
+        int w = snprintf(buf ? buf + (n < size ? n : size) : NULL,                                 \
+                         buf && n < size ? size - n : 0, __VA_ARGS__);                             \
+        if (w > 0)                                                                                 \
+            n += (size_t)w;                                                                        \
+    } while (0)
+    OUT("{\"contexts_active\":%u,\"contexts_created\":%llu,\"contexts_fatal\":%llu,",
+        atomic_load(&r->ctx_count), (unsigned long long)get(&s->contexts_created),
+        (unsigned long long)get(&s->contexts_fatal));
+    OUT("\"ring_bytes\":%llu,\"submit_bytes\":%llu,\"ring_sleeps\":%llu,\"ring_notifies\":%llu,",
+        (unsigned long long)get(&s->ring_bytes), (unsigned long long)get(&s->submit_bytes),
+        (unsigned long long)get(&s->ring_sleeps), (unsigned long long)get(&s->ring_notifies));
+    OUT("\"blobs_created\":%llu,\"blob_bytes\":%llu,\"fences_retired\":%llu,",
+        (unsigned long long)get(&s->blobs_created), (unsigned long long)get(&s->blob_bytes),
+        (unsigned long long)get(&s->fences_retired));
+    OUT("\"commands\":{");
+    bool first = true;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < PVG_CMD_COUNT; i++) {
+        uint64_t c = get(&s->commands[i]);
+        if (!c || !pvg_command_infos[i].name)
+            continue;
+        total += c;
+        OUT("%s\"%s\":%llu", first ? "" : ",", pvg_command_infos[i].name, (unsigned long long)c);
+        first = false;
+    }
+    OUT("},\"commands_total\":%llu}\n", (unsigned long long)total);
+#undef OUT
+    if (buf && size)
+        buf[n < size ? n : size - 1] = '\0';
+    return n;
+}
+
+static void *
+stats_thread_main(void *arg)
+{
+    struct pv_renderer *r = arg;
+    struct pollfd fds[2] = {{r->stats.listen_fd, POLLIN, 0}, {r->stats.stop_fd, POLLIN, 0}};
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[1].revents)
+            break;
+        int c = accept4(r->stats.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        size_t need = pv_renderer_stats_json(r, NULL, 0) + 1;
+        char *buf = malloc(need);
+        if (buf) {
+            pv_renderer_stats_json(r, buf, need);
+            size_t len = strlen(buf), off = 0;
+            while (off < len) {
+                ssize_t w = send(c, buf + off, len - off, MSG_NOSIGNAL);
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+            free(buf);
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+int
+pv_stats_server_start(struct pv_renderer *r, const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path); /* a stale socket of an earlier run */
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    chmod(path, 0600);
+    r->stats.listen_fd = fd;
+    r->stats.stop_fd = eventfd(0, EFD_CLOEXEC);
+    r->stats.path = strdup(path);
+    if (r->stats.stop_fd < 0 || !r->stats.path ||
+        pthread_create(&r->stats.thread, NULL, stats_thread_main, r)) {
+        pv_stats_server_stop(r);
+        return -ENOMEM;
+    }
+    r->stats.thread_started = 1;
+    pv_info("stats", "serving renderer statistics on %s", path);
+    return 0;
+}
+
+void
+pv_stats_server_stop(struct pv_renderer *r)
+{
+    if (r->stats.thread_started) {
+        uint64_t one = 1;
+        ssize_t w = write(r->stats.stop_fd, &one, sizeof(one));
+        (void)w;
+        pthread_join(r->stats.thread, NULL);
+        r->stats.thread_started = 0;
+    }
+    if (r->stats.listen_fd >= 0)
+        close(r->stats.listen_fd);
+    if (r->stats.stop_fd >= 0)
+        close(r->stats.stop_fd);
+    if (r->stats.path)
+        unlink(r->stats.path);
+    free(r->stats.path);
+    r->stats.listen_fd = r->stats.stop_fd = -1;
+    r->stats.path = NULL;
+}
