@@ -6,13 +6,18 @@
 # the server must stay up, and the compute client must go on passing. The
 # control case "ping" must keep its connection and log no such line.
 #
-#   malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN
+#   malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]
+#
+# Without CASE arguments every case of `pv-malformed-client --list` runs;
+# tests/meson.build registers one test per case.
 . "$(dirname "$0")/lib.sh"
-usage="usage: malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN"
+usage="usage: malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]"
 pv=${1:?$usage}
 compute=${2:?$usage}
 malformed=${3:?$usage}
 pattern=${4:?$usage}
+shift 4
+[ $# -gt 0 ] && test_name="$test_name-$1"
 need_icds
 need_exe "$compute"
 need_exe "$malformed"
@@ -48,7 +53,15 @@ before=$(fatal_lines)
 "$malformed" --socket "$sock" --case ping || fail "control case ping failed"
 [ "$(fatal_lines)" -eq "$before" ] || fail "control case ping logged a line matching /$pattern/"
 
-cases=$("$malformed" --list) || fail "pv-malformed-client --list failed"
+all_cases=$("$malformed" --list) || fail "pv-malformed-client --list failed"
+if [ $# -gt 0 ]; then
+    for c in "$@"; do
+        echo "$all_cases" | grep -qxF -- "$c" || fail "pv-malformed-client has no case '$c'"
+    done
+    cases="$*"
+else
+    cases=$all_cases
+fi
 log_lines() { wc -l <"$server_log"; }
 for c in $cases; do
     before=$(fatal_lines)

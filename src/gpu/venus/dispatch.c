@@ -134,6 +134,19 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
         return NULL;
     }
     void *args = pv_dispatch_decode(dec, cmd);
+    /*
+     * The dispatchable handle was peeked before decoding to pick the table;
+     * streams in shared memory can change in between, so the decoded
+     * handle (the first argument) must still be that object.
+     */
+    uint64_t first;
+    if (args) {
+        memcpy(&first, args, sizeof(first));
+        if (first != owner->host) {
+            pv_dispatch_fail(dec, "the command changed while it was decoded");
+            return NULL;
+        }
+    }
     *owner_out = owner;
     *table_out = table;
     return args;
