@@ -15,6 +15,16 @@ the cases
                        + one dispatch + check; ms)
   compute_<size>       per-dispatch time of pv-compute-test (submit + fence
                        wait), the median of --iterations dispatches (ms)
+  render_renderpass    one frame of pv-render-test (draw into a 256x256 image
+  render_dynamic       + copy to a host-visible buffer, submit + fence wait),
+                       render pass or dynamic rendering, median of --iterations
+  roundtrip_cache      pv-roundtrip: median latency of one call that Venus
+                       sends and waits for (vkGetPipelineCacheData size query)
+  roundtrip_fence      the same for vkGetFenceStatus (VN_PERF=no_fence_feedback,
+                       so Venus asks the renderer instead of reading a slot)
+  vkmark               `vkmark --winsys headless`, all default scenes, each
+                       --vkmark-duration seconds: FPS per scene (higher is
+                       better), a separate table
 
 Each case is run once as warm-up, then --runs times; the table shows the
 median, the spread (half the min..max range, relative to the median) and
@@ -162,28 +172,65 @@ class Column:
         return self.server.env(self.icd)
 
 
+def summarize(samples):
+    med = statistics.median(samples)
+    spread = (max(samples) - min(samples)) / 2 / med if med > 0 else 0.0
+    return {"status": "ok", "n": len(samples), "median": med, "spread": spread,
+            "min": min(samples), "max": max(samples), "samples": samples}
+
+
 def measure(col, case, args):
     """Warm-up + args.runs runs of one case on one column."""
     samples = []
+    env = dict(col.env(), **case.get("env", {}))
     for i in range(args.runs + 1):
         if col.server is not None and not col.server.alive():
             col.server.start()
-        status, wall, out = run_client(case["argv"], col.env(), args.timeout)
+        status, wall, out = run_client(case["argv"], env, args.timeout)
         if status != "ok":
             if col.server is not None:
                 sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
                 col.server.start()  # a hung or failed client may have wedged it
             return {"status": status, "n": len(samples)}
-        if case["kind"] == "compute":
-            m = re.search(r"^size=\d+ ok ms=([0-9.]+)", out, re.M)
+        if case["kind"] == "wall":
+            value = wall
+        else:  # a value the program printed: case["parse"] = (regex, factor to ms)
+            m = re.search(case["parse"][0], out, re.M)
             if not m:
                 return {"status": "fails", "n": len(samples)}
-            value = float(m.group(1))
-        else:
-            value = wall
+            value = float(m.group(1)) * case["parse"][1]
         if i > 0:  # run 0 is the warm-up
             samples.append(value)
-    med = statistics.median(samples)
+    return summarize(samples)
+
+
+VKMARK_FPS = re.compile(r"^(\[[a-z0-9-]+\] .*): FPS: (\d+) FrameTime: [0-9.]+ ms$", re.M)
+
+
+def measure_vkmark(col, args):
+    """args.runs runs of vkmark on one column: {scene: result}, or a status."""
+    per_scene = {}
+    order = []
+    timeout = 13 * args.vkmark_duration * 3 + 60
+    for _ in range(args.runs):
+        if col.server is not None and not col.server.alive():
+            col.server.start()
+        status, _, out = run_client(["vkmark", "--winsys", "headless", "-b",
+                                     f":duration={args.vkmark_duration}"], col.env(), timeout)
+        if status != "ok":
+            if col.server is not None:
+                sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
+                col.server.start()
+            return status
+        found = VKMARK_FPS.findall(out)
+        if not found:
+            return "fails"
+        for scene, fps in found:
+            if scene not in per_scene:
+                per_scene[scene] = []
+                order.append(scene)
+            per_scene[scene].append(float(fps))
+    return {scene: summarize(per_scene[scene]) for scene in order}
     spread = (max(samples) - min(samples)) / 2 / med if med > 0 else 0.0
     return {"status": "ok", "n": len(samples), "median": med, "spread": spread,
             "min": min(samples), "max": max(samples), "samples": samples}
@@ -199,7 +246,11 @@ def fmt_ms(r):
         return f"{v:.0f} ms"
     if v >= 1:
         return f"{v:.2f} ms"
-    return f"{v * 1000:.0f} us"
+    if v >= 0.1:
+        return f"{v * 1000:.0f} us"
+    if v >= 0.001:
+        return f"{v * 1000:.1f} us"
+    return f"{v * 1000:.2f} us"
 
 
 def ratio(a, b):
@@ -279,6 +330,12 @@ def main():
                     help="seconds before a client run counts as hung (default 30)")
     ap.add_argument("--pearvisor", default=os.path.join(TOP, "build/src/cli/pearvisor"))
     ap.add_argument("--compute", default=os.path.join(TOP, "build/tests/vk/pv-compute-test"))
+    ap.add_argument("--render", default=os.path.join(TOP, "build/tests/vk/pv-render-test"))
+    ap.add_argument("--roundtrip", default=os.path.join(TOP, "build/bench/pv-roundtrip"))
+    ap.add_argument("--calls", type=int, default=20000,
+                    help="calls per pv-roundtrip run (default 20000)")
+    ap.add_argument("--vkmark-duration", type=float, default=2.0,
+                    help="seconds per vkmark scene (default 2; 0 skips vkmark)")
     ap.add_argument("--peer", default="virgl_test_server")
     ap.add_argument("--columns", default=",".join(COLUMNS),
                     help="which of native,peer,pearvisor to run (default all)")
@@ -295,11 +352,13 @@ def main():
     for c in wanted:
         if c not in COLUMNS:
             ap.error(f"unknown column {c!r}")
-    for exe in (args.compute,):
+    for exe in (args.compute, args.render, args.roundtrip):
         if not os.access(exe, os.X_OK):
             sys.exit(f"bench: {exe} not built (meson compile -C build)")
     if not shutil.which("vulkaninfo"):
         sys.exit("bench: vulkaninfo missing (vulkan-tools)")
+    if args.vkmark_duration > 0 and not shutil.which("vkmark"):
+        sys.exit("bench: vkmark missing (or pass --vkmark-duration 0)")
 
     tmpdir = tempfile.mkdtemp(prefix="pv-bench-")
     virtio_icd = f"{ICD_DIR}/virtio_icd.json"
@@ -327,9 +386,24 @@ def main():
         cases.append({"name": f"compute_{size_label(s)}", "kind": "compute",
                       "argv": [args.compute, "--size", str(s), "--iterations", str(args.iterations)],
                       "what": f"one {size_label(s)}B dispatch (submit + fence), median of "
-                              f"{args.iterations}"})
+                              f"{args.iterations}",
+                      "parse": (r"^size=\d+ ok ms=([0-9.]+)", 1.0)})
+    for path in ("renderpass", "dynamic"):
+        cases.append({"name": f"render_{path}", "kind": "value",
+                      "argv": [args.render, "--path", path, "--iterations", str(args.iterations)],
+                      "what": f"one pv-render-test frame ({path}: draw + copy, submit + fence), "
+                              f"median of {args.iterations}",
+                      "parse": (rf"^path={path} ok .* ms=([0-9.]+)", 1.0)})
+    for call, label, env in (("pipeline-cache-size", "cache", {}),
+                             ("fence-status", "fence", {"VN_PERF": "no_fence_feedback"})):
+        cases.append({"name": f"roundtrip_{label}", "kind": "value", "env": env,
+                      "argv": [args.roundtrip, "--call", call, "--calls", str(args.calls)],
+                      "what": f"pv-roundtrip {call}: median of {args.calls} calls"
+                              + (" (VN_PERF=no_fence_feedback)" if env else ""),
+                      "parse": (r"^call=\S+ ok median_us=([0-9.]+)", 1e-3)})
 
     results = {c["name"]: {} for c in cases}
+    vkmark = {}  # column -> {scene: result} or a status string
     missing = set()
     try:
         for col in columns:
@@ -343,6 +417,9 @@ def main():
             for case in cases:
                 sys.stderr.write(f"bench: {col.name}: {case['name']}\n")
                 results[case["name"]][col.name] = measure(col, case, args)
+            if args.vkmark_duration > 0:
+                sys.stderr.write(f"bench: {col.name}: vkmark\n")
+                vkmark[col.name] = measure_vkmark(col, args)
             if col.server is not None:
                 col.server.stop()
     finally:
@@ -354,6 +431,22 @@ def main():
     for name in missing:
         for case in cases:
             results[case["name"]][name] = {"status": "missing", "n": 0}
+        vkmark[name] = "missing"
+
+    # vkmark scenes, in the order of the first column that ran them.
+    scenes = []
+    for col in COLUMNS:
+        if isinstance(vkmark.get(col), dict):
+            scenes = list(vkmark[col])
+            break
+
+    def scene_cell(scene, col):
+        v = vkmark.get(col)
+        if v is None:
+            return None
+        if isinstance(v, str):
+            return {"status": v, "n": 0}
+        return v.get(scene, {"status": "fails", "n": 0})
 
     def cell(case, col):
         return results[case["name"]].get(col)
@@ -379,18 +472,43 @@ def main():
         "iterations": args.iterations,
         "timeout_s": args.timeout,
     }
+    if scenes:
+        lines.append("")
+        lines.append(f"{'vkmark scene (FPS)':<34}" + "".join(f"{c:>10}" for c in COLUMNS) +
+                     f"{'pv/native':>11}{'pv/peer':>10}{'n':>4}{'spread(pv)':>12}")
+        for scene in scenes:
+            pv = scene_cell(scene, "pearvisor")
+            spread = f"±{pv['spread'] * 100:.0f}%" if pv and pv["status"] == "ok" else "-"
+
+            def fps(r):
+                if r is None:
+                    return "-"
+                return f"{r['median']:.0f}" if r["status"] == "ok" else r["status"]
+            n = max((r.get("n", 0) for r in (scene_cell(scene, c) for c in COLUMNS) if r),
+                    default=0)
+            lines.append(f"{scene:<34}" + "".join(f"{fps(scene_cell(scene, c)):>10}"
+                                                  for c in COLUMNS)
+                         + f"{ratio(pv, scene_cell(scene, 'native')):>11}"
+                         + f"{ratio(pv, scene_cell(scene, 'peer')):>10}{n:>4}{spread:>12}")
     print("\n".join(lines))
     print(f"host: {meta['host']} ({meta['cpu']})  driver: {meta['driver']}")
     print(f"date: {meta['date']}  commit: {meta['commit']}  build: {meta['build']}  "
           f"runs: {args.runs} (+1 warm-up)  timeout: {args.timeout:.0f} s")
-    print("(ratio = pearvisor / baseline, lower is better; spread = half the min..max range)")
+    print("(ratio = pearvisor / baseline: lower is better for times, higher for vkmark FPS; "
+          "spread = half the min..max range)")
     for col in columns:
         print(f"  {col.name:<10} {col.describe}")
     for case in cases:
         print(f"  {case['name']:<16} {case['what']}")
+    if args.vkmark_duration > 0:
+        print(f"  {'vkmark':<16} vkmark --winsys headless -b :duration={args.vkmark_duration:g} "
+              f"(all default scenes), FPS, median of {args.runs} runs")
 
     doc = dict(meta, columns={c.name: c.describe for c in columns},
-               cases=[dict(name=c["name"], what=c["what"], **results[c["name"]]) for c in cases])
+               cases=[dict(name=c["name"], what=c["what"], **results[c["name"]]) for c in cases]
+               + [dict({"name": f"vkmark {s}", "what": "FPS", "better": "higher"},
+                       **{c: scene_cell(s, c) for c in COLUMNS if scene_cell(s, c)})
+                  for s in scenes])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=1)
@@ -400,12 +518,15 @@ def main():
         with open(args.compare) as f:
             old = {c["name"]: c for c in json.load(f)["cases"]}
         worse = []
-        for case in cases:
+        for case in doc["cases"]:
             a = old.get(case["name"], {}).get("pearvisor")
-            b = results[case["name"]].get("pearvisor")
+            b = case.get("pearvisor")
             if a and b and a.get("status") == "ok" and b.get("status") == "ok":
                 change = (b["median"] / a["median"] - 1) * 100
-                print(f"  A/B {case['name']:<16} {a['median']:.3f} -> {b['median']:.3f} ms "
+                if case.get("better") == "higher":  # FPS: a drop is the regression
+                    change = (a["median"] / b["median"] - 1) * 100
+                unit = "FPS" if case.get("better") == "higher" else "ms"
+                print(f"  A/B {case['name']:<16} {a['median']:.3f} -> {b['median']:.3f} {unit} "
                       f"({change:+.1f}%)")
                 if change > args.threshold:
                     worse.append(case["name"])

@@ -1,5 +1,6 @@
 /* cli/main: `pearvisor [--version] [--help] <command> ...`; see cli.h. */
 #include "cli.h"
+#include "cmd_vm.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +15,16 @@ static const char usage[] =
     "Usage: pearvisor [--version] [--help] <command> [<args>]\n"
     "\n"
     "Commands:\n"
+    "  image     build and list guest images (pearvisor image create debian-13)\n"
+    "  create    define a VM: create NAME --image debian-13 --cpus N --memory SIZE\n"
+    "  start     boot a VM in the background\n"
+    "  list      list VMs with state, CPUs, memory, GPU mode and uptime\n"
+    "  stop      shut a VM down (ACPI power button, then quit after a timeout)\n"
+    "  delete    delete a VM and its disk\n"
+    "  console   attach to a VM's serial console (or --log to print it)\n"
+    "  run       boot a VM, run one command in it, print its output, shut down\n"
+    "  exec      run one command in a running VM\n"
+
     "  gpu       the GPU renderer and its front doors (pearvisor gpu serve)\n"
     "\n"
     "Options:\n"
@@ -28,6 +39,15 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"image", pv_cmd_image},
+    {"create", pv_cmd_create},
+    {"start", pv_cmd_start},
+    {"list", pv_cmd_list},
+    {"stop", pv_cmd_stop},
+    {"delete", pv_cmd_delete},
+    {"console", pv_cmd_console},
+    {"run", pv_cmd_run},
+    {"exec", pv_cmd_exec},
     {"gpu", pv_cli_gpu},
 };
 
