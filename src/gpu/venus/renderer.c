@@ -1,5 +1,7 @@
 /* gpu/venus/renderer: the renderer object and the Venus capset. See renderer.h. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,47 @@ struct venus_capset {
 };
 _Static_assert(sizeof(struct venus_capset) == PV_VENUS_CAPSET_SIZE, "capset layout");
 
+static int
+pin_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    if (info->dlpi_name && info->dlpi_name[0]) {
+        void *h = dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+        if (h)
+            dlclose(h); /* drops our reference; NODELETE keeps the object mapped */
+    }
+    return 0;
+}
+
+/*
+ * Loads the host's Vulkan drivers once and keeps them loaded. Every client
+ * context creates its own VkInstance; without this the loader would load and
+ * unload the driver (and its compiler) for each one. It also keeps the
+ * drivers' one-time allocations reachable, so leak checkers see our leaks,
+ * not theirs.
+ */
+static void
+pin_host_drivers(struct pv_renderer *r)
+{
+    PFN_vkCreateInstance create = (PFN_vkCreateInstance)r->gipa(VK_NULL_HANDLE, "vkCreateInstance");
+    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+                             .apiVersion = VK_API_VERSION_1_1};
+    VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                               .pApplicationInfo = &app};
+    VkInstance inst;
+    if (!create || create(&ci, NULL, &inst) != VK_SUCCESS)
+        return;
+    PFN_vkEnumeratePhysicalDevices enumerate =
+        (PFN_vkEnumeratePhysicalDevices)r->gipa(inst, "vkEnumeratePhysicalDevices");
+    uint32_t n = 0;
+    if (enumerate)
+        enumerate(inst, &n, NULL);
+    dl_iterate_phdr(pin_object, NULL);
+    PFN_vkDestroyInstance destroy = (PFN_vkDestroyInstance)r->gipa(inst, "vkDestroyInstance");
+    destroy(inst, NULL);
+}
+
 int
 pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out)
 {
@@ -45,6 +88,7 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         return -ENODEV;
     }
     atomic_init(&r->ctx_count, 0);
+    pin_host_drivers(r);
     const char *stats = opts && opts->stats_socket ? opts->stats_socket
                                                    : getenv("PEARVISOR_STATS_SOCKET");
     if (stats && *stats) {
