@@ -39,6 +39,8 @@ pv_cli_bad_option(char *const *argv, char buf[3])
 int pv_cli_gpu(int argc, char **argv);
 /* `pearvisor gpu stats ...`; argv[0] is "stats". */
 int pv_cli_gpu_stats(int argc, char **argv);
+/* `pearvisor gpu probe`; argv[0] is "probe". 0: the host's Vulkan can run the renderer. */
+int pv_cli_gpu_probe(int argc, char **argv);
 /* Prints the statistics served on socket_path (a table, or the JSON); `what` names it in errors. */
 int pv_cli_print_stats(const char *what, const char *socket_path, bool json);
 

@@ -17,6 +17,7 @@ static const char gpu_usage[] =
     "Subcommands:\n"
     "  serve     serve the host GPU to Mesa Venus (Vulkan) clients over vtest\n"
     "  stats     print the live statistics of a running renderer\n"
+    "  probe     check that the host's Vulkan can run the renderer\n"
     "\n"
     "Run 'pearvisor gpu <subcommand> --help' for its options.\n";
 
@@ -180,6 +181,8 @@ pv_cli_gpu(int argc, char **argv)
         return gpu_serve(argc - 1, argv + 1);
     if (!strcmp(sub, "stats"))
         return pv_cli_gpu_stats(argc - 1, argv + 1);
+    if (!strcmp(sub, "probe"))
+        return pv_cli_gpu_probe(argc - 1, argv + 1);
     if (sub[0] == '-')
         fprintf(stderr, "pearvisor gpu: unknown option '%s'\n", sub);
     else

@@ -30,7 +30,11 @@ static const char vm_options_help[] =
     "  --cpus N           virtual CPUs (default 2)\n"
     "  --memory SIZE      guest RAM, e.g. 2G or 512M (default 2G; at most the host's RAM)\n"
     "  --disk SIZE        disk size, at least the image's (default: the image's size)\n"
-    "  --gpu MODE         venus, 2d or off (default 2d: plain virtio-gpu)\n"
+    "  --gpu MODE         venus, 2d or off (default 2d: plain virtio-gpu). venus: Vulkan\n"
+    "                     in the guest through Mesa's Venus driver; falls back to 2d,\n"
+    "                     with one line saying why, when the host cannot run it\n"
+    "  --renderer R       for --gpu venus: pearvisor (default, PearVisor's renderer)\n"
+    "                     or virgl (the system's virglrenderer, for comparisons)\n"
     "  --port HOST:GUEST  forward 127.0.0.1:HOST to the guest's TCP port GUEST (repeatable)\n"
     "  --append ARGS      extra kernel command line arguments\n";
 
@@ -87,6 +91,16 @@ accel_notice(const struct pv_host *h, bool quiet)
                         "here: %s\n", h->kvm_why);
 }
 
+/* The GPU line pv_vm_start wrote: what --gpu venus got, or why it fell back
+ * to 2D. A fallback is always printed (the user asked for venus and did
+ * not get it); the choice only without --quiet. */
+static void
+gpu_notice(const char *line, bool quiet)
+{
+    if (line[0] && (!quiet || strstr(line, "falling back")))
+        fprintf(stderr, "%s\n", line);
+}
+
 /* SIGINT/SIGTERM/SIGHUP while a VM boots or runs a command: kill its QEMU
  * (async-signal-safe); the waits in src/vm see the exit and unwind, and the
  * caller removes what it created. */
@@ -122,7 +136,7 @@ now_s(void)
 
 enum {
     OPT_IMAGE = 256, OPT_CPUS, OPT_MEMORY, OPT_DISK, OPT_GPU, OPT_PORT, OPT_APPEND,
-    OPT_DRY_RUN, OPT_BOOT_TIMEOUT, OPT_TIMEOUT, OPT_NO_WAIT, OPT_FORCE, OPT_QUIET,
+    OPT_DRY_RUN, OPT_BOOT_TIMEOUT, OPT_TIMEOUT, OPT_NO_WAIT, OPT_FORCE, OPT_QUIET, OPT_RENDERER,
 };
 
 #define VM_LONG_OPTIONS                                                                            \
@@ -130,7 +144,8 @@ enum {
         {"memory", required_argument, NULL, OPT_MEMORY},                                           \
         {"disk", required_argument, NULL, OPT_DISK}, {"gpu", required_argument, NULL, OPT_GPU},   \
         {"port", required_argument, NULL, OPT_PORT},                                               \
-        {"append", required_argument, NULL, OPT_APPEND}
+        {"append", required_argument, NULL, OPT_APPEND},                                           \
+        {"renderer", required_argument, NULL, OPT_RENDERER}
 
 static void
 def_defaults(struct pv_vm_def *d)
@@ -180,6 +195,10 @@ vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, bool *s
         if (pv_parse_gpu(arg, &d->gpu))
             return usage_error(verb, "--gpu takes venus, 2d or off");
         break;
+    case OPT_RENDERER:
+        if (pv_parse_renderer(arg, &d->renderer))
+            return usage_error(verb, "--renderer takes pearvisor or virgl");
+        break;
     case OPT_PORT:
         if (d->nports == PV_VM_MAX_PORTS)
             return usage_error(verb, "too many --port forwards");
@@ -226,9 +245,18 @@ print_dry_run(const char *verb, const struct pv_dirs *dirs, const struct pv_host
         fail(verb, why);
         return PV_EXIT_FAIL;
     }
+    /* The environment QEMU would get (DISPLAY=:N is picked when a private
+     * Xvfb starts, so it shows as a placeholder). */
+    struct pv_argv env;
+    bool xvfb = def->gpu == PV_GPU_VENUS && pv_gpu_display(host, NULL) == PV_DISPLAY_XVFB;
+    if (pv_qemu_env(def, host, &p, xvfb ? ":XVFB" : NULL, &env))
+        pv_argv_init(&env);
+    char *envs = pv_argv_join(&env);
     char *line = pv_argv_join(&argv);
-    printf("%s\n", line ? line : "");
+    printf("%s%s%s\n", envs ? envs : "", env.n ? " " : "", line ? line : "");
+    free(envs);
     free(line);
+    pv_argv_free(&env);
     pv_argv_free(&argv);
     return PV_EXIT_OK;
 }
@@ -365,9 +393,11 @@ pv_cmd_create(int argc, char **argv)
     }
     char uuid[37], m[32], d[32];
     pv_uuid_str(def.uuid, uuid);
-    printf("created VM %s (%s): %s, %u CPUs, %s memory, %s disk, gpu %s\n", def.name, uuid,
+    printf("created VM %s (%s): %s, %u CPUs, %s memory, %s disk, gpu %s%s%s\n", def.name, uuid,
            def.image, def.cpus, pv_size_str(def.mem_bytes, m, sizeof(m)),
-           pv_size_str(def.disk_bytes, d, sizeof(d)), pv_gpu_name(def.gpu));
+           pv_size_str(def.disk_bytes, d, sizeof(d)), pv_gpu_name(def.gpu),
+           def.gpu == PV_GPU_VENUS ? " on " : "",
+           def.gpu == PV_GPU_VENUS ? pv_renderer_name(def.renderer) : "");
     return PV_EXIT_OK;
 }
 
@@ -443,9 +473,13 @@ pv_cmd_start(int argc, char **argv)
     if (dry)
         return print_dry_run(verb, &dirs, &host, &def);
     install_signal_handlers();
-    struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s)};
+    char gpu_line[PV_MSG_MAX] = "";
+    struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s),
+                              .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
     double t0 = now_s();
-    if (pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg))) {
+    int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
+    gpu_notice(gpu_line, quiet);
+    if (started) {
         fail(verb, msg);
         return PV_EXIT_FAIL;
     }
@@ -919,8 +953,12 @@ pv_cmd_run(int argc, char **argv)
     }
     int ret = PV_EXIT_RUN_FAILED;
     double t0 = now_s();
-    struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s)};
-    if (pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg))) {
+    char gpu_line[PV_MSG_MAX] = "";
+    struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s),
+                              .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
+    int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
+    gpu_notice(gpu_line, quiet);
+    if (started) {
         fail(verb, msg);
         goto out;
     }

@@ -21,5 +21,8 @@ int pv_cmd_delete(int argc, char **argv);
 int pv_cmd_console(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_exec(int argc, char **argv);
+/* cmd_vmgpu.c: a running VM's GPU statistics and screen. */
+int pv_cmd_stats(int argc, char **argv);
+int pv_cmd_screenshot(int argc, char **argv);
 
 #endif /* PV_CLI_CMD_VM_H */

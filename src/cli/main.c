@@ -24,6 +24,8 @@ static const char usage[] =
     "  console   attach to a VM's serial console (or --log to print it)\n"
     "  run       boot a VM, run one command in it, print its output, shut down\n"
     "  exec      run one command in a running VM\n"
+    "  stats     live GPU statistics of a running VM (--gpu venus)\n"
+    "  screenshot  save a running VM's display as a PNG\n"
 
     "  gpu       the GPU renderer and its front doors (pearvisor gpu serve)\n"
     "\n"
@@ -48,6 +50,8 @@ static const struct command commands[] = {
     {"console", pv_cmd_console},
     {"run", pv_cmd_run},
     {"exec", pv_cmd_exec},
+    {"stats", pv_cmd_stats},
+    {"screenshot", pv_cmd_screenshot},
     {"gpu", pv_cli_gpu},
 };
 

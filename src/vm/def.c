@@ -101,6 +101,30 @@ pv_gpu_name(enum pv_gpu_mode gpu)
     return (unsigned)gpu < sizeof(gpu_names) / sizeof(gpu_names[0]) ? gpu_names[gpu] : "?";
 }
 
+static const char *const renderer_names[] = {
+    [PV_RENDERER_PEARVISOR] = "pearvisor",
+    [PV_RENDERER_VIRGL] = "virgl",
+};
+
+int
+pv_parse_renderer(const char *s, enum pv_renderer_kind *out)
+{
+    for (size_t i = 0; i < sizeof(renderer_names) / sizeof(renderer_names[0]); i++) {
+        if (s && !strcmp(s, renderer_names[i])) {
+            *out = (enum pv_renderer_kind)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *
+pv_renderer_name(enum pv_renderer_kind r)
+{
+    return (unsigned)r < sizeof(renderer_names) / sizeof(renderer_names[0]) ? renderer_names[r]
+                                                                             : "?";
+}
+
 const char *
 pv_size_str(uint64_t bytes, char *buf, size_t size)
 {
@@ -269,6 +293,8 @@ def_set(struct pv_vm_def *d, const char *key, const char *v)
         return parse_uint(v, UINT64_MAX, &d->disk_bytes);
     } else if (!strcmp(key, "gpu")) {
         return pv_parse_gpu(v, &d->gpu);
+    } else if (!strcmp(key, "renderer")) {
+        return pv_parse_renderer(v, &d->renderer);
     } else if (!strcmp(key, "port")) {
         if (d->nports >= PV_VM_MAX_PORTS)
             return -E2BIG;
@@ -359,6 +385,9 @@ pv_vm_def_format(const struct pv_vm_def *d, char *buf, size_t size)
          d->image, d->os, d->image_dir);
     EMIT("cpus=%u\nmemory=%" PRIu64 "\ndisk=%" PRIu64 "\ngpu=%s\n", d->cpus, d->mem_bytes,
          d->disk_bytes, pv_gpu_name(d->gpu));
+    /* Written only when not the default, so older definitions read the same. */
+    if (d->renderer != PV_RENDERER_PEARVISOR)
+        EMIT("renderer=%s\n", pv_renderer_name(d->renderer));
     for (unsigned i = 0; i < d->nports; i++)
         EMIT("port=%u:%u\n", d->ports[i].host, d->ports[i].guest);
     if (d->append[0])

@@ -160,4 +160,91 @@ pv_host_probe(struct pv_host *h)
     glob_t g;
     h->has_render_node = glob("/dev/dri/renderD*", 0, NULL, &g) == 0;
     globfree(&g);
+    if (pv_which("Xvfb", h->xvfb, sizeof(h->xvfb)))
+        h->xvfb[0] = '\0';
+
+    ssize_t n_exe = readlink("/proc/self/exe", h->self_exe, sizeof(h->self_exe) - 1);
+    h->self_exe[n_exe > 0 ? n_exe : 0] = '\0';
+    pv_host_find_door(h->self_exe, h->door_dir, sizeof(h->door_dir));
+    /* virglrenderer runs Venus in virgl_render_server, which it looks for at
+     * $RENDER_SERVER_EXEC_PATH, else at its build-time path (Debian:
+     * /usr/libexec, package virgl-server). */
+    const char *rs = getenv("RENDER_SERVER_EXEC_PATH");
+    if (!(rs && *rs && !access(rs, X_OK) &&
+          snprintf(h->render_server, sizeof(h->render_server), "%s", rs) > 0) &&
+        !(access("/usr/libexec/virgl_render_server", X_OK) == 0 &&
+          snprintf(h->render_server, sizeof(h->render_server), "/usr/libexec/virgl_render_server") > 0) &&
+        pv_which("virgl_render_server", h->render_server, sizeof(h->render_server)))
+        h->render_server[0] = '\0';
+}
+
+static bool
+door_in(const char *dir)
+{
+    char lib[PATH_MAX];
+    return snprintf(lib, sizeof(lib), "%s/libvirglrenderer.so.1", dir) < (int)sizeof(lib) &&
+           !access(lib, R_OK);
+}
+
+void
+pv_host_find_door(const char *exe, char *out, size_t size)
+{
+    out[0] = '\0';
+    const char *env = getenv("PEARVISOR_VIRGL_DIR");
+    if (env && *env) {
+        if (door_in(env))
+            snprintf(out, size, "%s", env);
+        return; /* an explicit choice: no guessing past it */
+    }
+    char bindir[PATH_MAX], cand[PATH_MAX], real[PATH_MAX];
+    snprintf(bindir, sizeof(bindir), "%s", exe);
+    char *slash = strrchr(bindir, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    /* Build tree: BUILD/src/cli/pearvisor next to BUILD/src/gpu/virgl-abi/.
+     * Installed: PREFIX/bin/pearvisor and PREFIX/LIBDIR/pearvisor/, where
+     * LIBDIR is the configured one (relative to the prefix) or a usual one. */
+    const char *rel[] = {
+        "../gpu/virgl-abi",
+        "../" PV_LIBDIR_REL "/pearvisor",
+        "../lib/x86_64-linux-gnu/pearvisor",
+        "../lib64/pearvisor",
+        "../lib/pearvisor",
+    };
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        if (snprintf(cand, sizeof(cand), "%s/%s", bindir, rel[i]) < (int)sizeof(cand) &&
+            door_in(cand) && realpath(cand, real)) {
+            snprintf(out, size, "%s", real);
+            return;
+        }
+    }
+    if (door_in(PV_LIBDIR_ABS "/pearvisor"))
+        snprintf(out, size, "%s", PV_LIBDIR_ABS "/pearvisor");
+    else
+        out[0] = '\0';
+}
+
+enum pv_gpu_display
+pv_gpu_display(const struct pv_host *h, const char **why)
+{
+    const char *w;
+    enum pv_gpu_display d;
+    if (h->has_gl_display) {
+        d = PV_DISPLAY_WINDOW;
+        w = "a window on $DISPLAY (SDL with OpenGL)";
+    } else if (h->has_render_node) {
+        d = PV_DISPLAY_EGL_HEADLESS;
+        w = "egl-headless on the host's DRM render node (no $DISPLAY)";
+    } else if (h->xvfb[0]) {
+        d = PV_DISPLAY_XVFB;
+        w = "a private Xvfb with SDL and OpenGL (no $DISPLAY, no DRM render node)";
+    } else {
+        d = PV_DISPLAY_NONE;
+        w = "no OpenGL display for QEMU: no $DISPLAY, no DRM render node and no Xvfb "
+            "(package xvfb)";
+    }
+    if (why)
+        *why = w;
+    return d;
 }

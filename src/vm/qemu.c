@@ -115,6 +115,54 @@ qemu_escape(char *dst, size_t size, const char *src)
     dst[o] = '\0';
 }
 
+uint64_t
+pv_qemu_hostmem_mib(const struct pv_vm_def *d)
+{
+    /* hostmem is the PCI BAR through which the guest maps host-visible
+     * Vulkan memory (Venus rings, reply streams and every HOST_VISIBLE
+     * allocation). It costs address space, not RAM: pages appear only when
+     * the renderer maps a blob into it. Its size caps what the guest can
+     * map at once, and a guest rarely maps more than it has RAM to fill, so:
+     * the guest's RAM, rounded down to a power of two (a BAR's size is one),
+     * at least 256 MiB (rings plus a few buffers; vm-facts.md: Venus works
+     * with 256M) and at most 4 GiB (well inside q35's 64-bit PCI window). */
+    uint64_t mib = d->mem_bytes >> 20, p2 = 256;
+    while (p2 * 2 <= mib && p2 < 4096)
+        p2 *= 2;
+    return p2;
+}
+
+int
+pv_qemu_env(const struct pv_vm_def *d, const struct pv_host *h, const struct pv_vm_paths *p,
+            const char *xdisplay, struct pv_argv *out)
+{
+    int err = 0;
+    pv_argv_init(out);
+    if (d->gpu != PV_GPU_VENUS)
+        return 0;
+    if (d->renderer == PV_RENDERER_PEARVISOR) {
+        /* QEMU's GL module links libvirglrenderer.so.1: ours comes first. */
+        if ((err = pv_argv_addf(out, "LD_LIBRARY_PATH=%s", h->door_dir)))
+            goto fail;
+        if ((err = pv_argv_addf(out, "PEARVISOR_STATS_SOCKET=%s", p->stats_sock)))
+            goto fail;
+    } else {
+        /* The system's virglrenderer, unmodified: LD_LIBRARY_PATH must not
+         * point at our door (ours may be set by a developer's shell). */
+        if ((err = pv_argv_add(out, "LD_LIBRARY_PATH=")))
+            goto fail;
+        if (h->render_server[0] &&
+            (err = pv_argv_addf(out, "RENDER_SERVER_EXEC_PATH=%s", h->render_server)))
+            goto fail;
+    }
+    if (xdisplay && (err = pv_argv_addf(out, "DISPLAY=%s", xdisplay)))
+        goto fail;
+    return 0;
+fail:
+    pv_argv_free(out);
+    return err;
+}
+
 #define ADD(...)                                                                                   \
     do {                                                                                           \
         if ((err = pv_argv_addf(out, __VA_ARGS__)))                                                \
@@ -133,10 +181,10 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
 
     if ((err = pv_vm_def_check(d, errbuf, err_size)))
         return err;
-    if (d->gpu == PV_GPU_VENUS && !h->has_gl_display && !h->has_render_node) {
+    if (d->gpu == PV_GPU_VENUS && pv_gpu_display(h, NULL) == PV_DISPLAY_NONE) {
         snprintf(errbuf, err_size,
-                 "--gpu venus needs an OpenGL display for QEMU (set DISPLAY, e.g. to an Xvfb "
-                 "server) or a DRM render node; use --gpu 2d or off");
+                 "--gpu venus needs an OpenGL display for QEMU (set DISPLAY, install Xvfb, "
+                 "or give the host a DRM render node); use --gpu 2d or off");
         return -ENODEV;
     }
 
@@ -253,10 +301,13 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
         /* QEMU's GL device refuses to start without a GL display: SDL on X
          * (Xvfb is enough) or, with a render node, egl-headless. */
         ADD("-device");
-        ADD("virtio-gpu-gl-pci,venus=on,blob=on,hostmem=%" PRIu64 "M",
-            d->mem_bytes >> 20 < 4096 ? d->mem_bytes >> 20 : 4096);
+        ADD("virtio-gpu-gl-pci,venus=on,blob=on,hostmem=%" PRIu64 "M", pv_qemu_hostmem_mib(d));
         ADD("-display");
-        ADD("%s", h->has_render_node ? "egl-headless" : "sdl,gl=on");
+        /* A window on the user's desktop when there is one; else headless
+         * EGL on a render node; else SDL on the VM's private Xvfb (the
+         * same flags: DISPLAY in pv_qemu_env says which X server). */
+        ADD("%s", pv_gpu_display(h, NULL) == PV_DISPLAY_EGL_HEADLESS ? "egl-headless"
+                                                                     : "sdl,gl=on");
         break;
     }
     return 0;

@@ -154,8 +154,17 @@ qmp_line(struct pv_qmp *q, char *line, size_t size, int64_t deadline)
 int
 pv_qmp_cmd(struct pv_qmp *q, const char *cmd, char *ret, size_t ret_size, int timeout_ms)
 {
-    char req[128];
-    int n = snprintf(req, sizeof(req), "{\"execute\": \"%s\"}\n", cmd);
+    return pv_qmp_cmd_args(q, cmd, NULL, ret, ret_size, timeout_ms);
+}
+
+int
+pv_qmp_cmd_args(struct pv_qmp *q, const char *cmd, const char *args, char *ret, size_t ret_size,
+                int timeout_ms)
+{
+    char req[PATH_MAX + 512];
+    int n = args ? snprintf(req, sizeof(req), "{\"execute\": \"%s\", \"arguments\": %s}\n", cmd,
+                            args)
+                 : snprintf(req, sizeof(req), "{\"execute\": \"%s\"}\n", cmd);
     if (n < 0 || (size_t)n >= sizeof(req))
         return -EINVAL;
     if (send(q->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
@@ -222,4 +231,29 @@ pv_qmp_close(struct pv_qmp *q)
     if (q->fd >= 0)
         close(q->fd);
     q->fd = -1;
+}
+
+bool
+pv_json_escape(const char *s, char *out, size_t size)
+{
+    size_t o = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char tmp[8];
+        int n;
+        if (c == '"' || c == '\\')
+            n = snprintf(tmp, sizeof(tmp), "\\%c", c);
+        else if (c < 0x20)
+            n = snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+        else
+            n = snprintf(tmp, sizeof(tmp), "%c", c);
+        if (o + (size_t)n + 1 > size)
+            return false;
+        memcpy(out + o, tmp, (size_t)n);
+        o += (size_t)n;
+    }
+    if (o + 1 > size)
+        return false;
+    out[o] = '\0';
+    return true;
 }

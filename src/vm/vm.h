@@ -45,6 +45,18 @@
 /* ---- definitions (def.c) ---- */
 
 enum pv_gpu_mode { PV_GPU_OFF, PV_GPU_2D, PV_GPU_VENUS };
+/* Who renders Venus inside QEMU: PearVisor's libvirglrenderer.so.1 (front
+ * door 2, loaded through LD_LIBRARY_PATH) or the system's virglrenderer (for
+ * comparisons: benchmarks and bug reports run the same VM on both). */
+enum pv_renderer_kind { PV_RENDERER_PEARVISOR, PV_RENDERER_VIRGL };
+/* QEMU's GL display for --gpu venus (virtio-gpu-gl refuses to start without
+ * one), chosen by pv_gpu_display() in this order. */
+enum pv_gpu_display {
+    PV_DISPLAY_NONE,         /* no way to give QEMU GL: venus is impossible */
+    PV_DISPLAY_WINDOW,       /* $DISPLAY: an SDL window with GL on the user's desktop */
+    PV_DISPLAY_EGL_HEADLESS, /* a DRM render node: egl-headless */
+    PV_DISPLAY_XVFB,         /* neither: a private Xvfb per VM, SDL with GL on it */
+};
 
 struct pv_port_fwd {
     uint16_t host;  /* on 127.0.0.1 */
@@ -62,6 +74,7 @@ struct pv_vm_def {
     uint64_t mem_bytes;
     uint64_t disk_bytes;     /* virtual size of the qcow2 overlay */
     enum pv_gpu_mode gpu;
+    enum pv_renderer_kind renderer; /* venus only; "renderer=" in vm.conf */
     unsigned nports;
     struct pv_port_fwd ports[PV_VM_MAX_PORTS];
     char append[PV_VM_APPEND_MAX]; /* extra kernel command line, may be "" */
@@ -76,6 +89,8 @@ int pv_parse_size(const char *s, uint64_t *out);
 int pv_parse_port(const char *s, struct pv_port_fwd *out);
 int pv_parse_gpu(const char *s, enum pv_gpu_mode *out);
 const char *pv_gpu_name(enum pv_gpu_mode gpu);
+int pv_parse_renderer(const char *s, enum pv_renderer_kind *out);
+const char *pv_renderer_name(enum pv_renderer_kind r);
 /* "2.0G", "512M": a size for humans, into buf. */
 const char *pv_size_str(uint64_t bytes, char *buf, size_t size);
 void pv_uuid_generate(uint8_t uuid[16]);
@@ -112,6 +127,9 @@ struct pv_vm_paths {
     char agent_sock[108];
     char console_sock[108];
     char pidfile[PATH_MAX];
+    char stats_sock[108];     /* the renderer's statistics (PEARVISOR_STATS_SOCKET) */
+    char xvfb_pidfile[PATH_MAX]; /* the VM's private Xvfb, when it has one */
+    char xvfb_screen[PATH_MAX];  /* that Xvfb's screen as an XWD file (-fbdir) */
     char kernel[PATH_MAX];
     char initrd[PATH_MAX];
     char base[PATH_MAX];
@@ -137,6 +155,10 @@ struct pv_host {
     unsigned cpus;            /* online host CPUs */
     bool has_gl_display;      /* $DISPLAY set: SDL with GL can open a window */
     bool has_render_node;     /* /dev/dri/renderD*: egl-headless works */
+    char xvfb[PATH_MAX];      /* Xvfb, "" when missing (a private display per VM) */
+    char self_exe[PATH_MAX];  /* this pearvisor binary ("gpu probe" runs it) */
+    char door_dir[PATH_MAX];  /* holds our libvirglrenderer.so.1, "" when not found */
+    char render_server[PATH_MAX]; /* the system's virgl_render_server, "" when missing */
 };
 
 /* Probes once; never fails (missing things are empty fields). Honors
@@ -146,6 +168,14 @@ void pv_host_probe(struct pv_host *host);
  * whether /dev/kvm opens read-write, and the loaded kvm modules. */
 bool pv_host_kvm_verdict(const char *cpuinfo, bool dev_kvm_rw, bool mod_kvm_pvm,
                          bool mod_kvm_hw, char *why, size_t why_size);
+/* The GL display QEMU gets for --gpu venus on this host (see enum
+ * pv_gpu_display), and a few words saying why, for the user. Pure. */
+enum pv_gpu_display pv_gpu_display(const struct pv_host *host, const char **why);
+/* Finds the directory holding PearVisor's libvirglrenderer.so.1 for the
+ * pearvisor binary at exe: $PEARVISOR_VIRGL_DIR, the build tree
+ * (EXE/../../gpu/virgl-abi), then the install (<libdir>/pearvisor, relative
+ * to EXE's prefix, then the configured one). "" when none. */
+void pv_host_find_door(const char *exe, char *out, size_t size);
 /* Finds an executable in $PATH; returns 0 and the path, or -ENOENT. */
 int pv_which(const char *prog, char *out, size_t size);
 
@@ -169,6 +199,15 @@ char *pv_argv_join(const struct pv_argv *a);
  * result does not daemonize; pv_vm_start adds -daemonize and -pidfile. */
 int pv_qemu_argv(const struct pv_vm_def *def, const struct pv_host *host,
                  const struct pv_vm_paths *p, struct pv_argv *out, char *err, size_t err_size);
+/* The environment QEMU gets on top of ours ("NAME=VALUE" strings): for
+ * --gpu venus the renderer (LD_LIBRARY_PATH at our door, or the system's
+ * virglrenderer with RENDER_SERVER_EXEC_PATH), PEARVISOR_STATS_SOCKET, and
+ * DISPLAY=xdisplay when the VM has a private Xvfb (xdisplay NULL: leave
+ * DISPLAY alone). Pure, as pv_qemu_argv. */
+int pv_qemu_env(const struct pv_vm_def *def, const struct pv_host *host,
+                const struct pv_vm_paths *p, const char *xdisplay, struct pv_argv *out);
+/* The size of the host-visible window (hostmem) for def, in MiB. */
+uint64_t pv_qemu_hostmem_mib(const struct pv_vm_def *def);
 
 /* ---- QMP (qmp.c) ---- */
 
@@ -183,7 +222,12 @@ int pv_qmp_open(struct pv_qmp *q, const char *sock, int timeout_ms);
 /* Runs one command ("system_powerdown", "quit", "query-status"). The reply's
  * "return" value (raw JSON) goes to ret when given. -EIO on a QMP error. */
 int pv_qmp_cmd(struct pv_qmp *q, const char *cmd, char *ret, size_t ret_size, int timeout_ms);
+/* As pv_qmp_cmd, with an "arguments" object (raw JSON the caller built). */
+int pv_qmp_cmd_args(struct pv_qmp *q, const char *cmd, const char *args, char *ret,
+                    size_t ret_size, int timeout_ms);
 void pv_qmp_close(struct pv_qmp *q);
+/* Writes s as a JSON string body (no quotes) into out; false when it does not fit. */
+bool pv_json_escape(const char *s, char *out, size_t size);
 /* Finds key at the top level of the JSON object json[0..len). Returns true
  * and the raw value's span (strings include their quotes). */
 bool pv_json_find(const char *json, size_t len, const char *key, const char **val,
@@ -244,6 +288,11 @@ struct pv_start_opts {
     bool wait;            /* wait for the guest agent to answer */
     int boot_timeout_ms;
     bool quiet;           /* no accelerator notice */
+    /* When given: one line saying what GPU the VM got (renderer, display)
+     * or, for --gpu venus that cannot run, "falling back to 2D virtio-gpu:
+     * why". The VM then boots with 2D; the definition is not changed. */
+    char *gpu_msg;
+    size_t gpu_msg_size;
 };
 
 /* All return 0 or -errno, and on failure put one line for the user in msg

@@ -22,6 +22,14 @@
 
 volatile pid_t pv_vm_active_qemu;
 
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static char *
 read_file(const char *path, size_t max, size_t *len_out)
 {
@@ -104,7 +112,19 @@ pv_vm_load(const struct pv_dirs *dirs, const char *name, struct pv_vm_def *def, 
 /* Runs argv; its output goes to buf (truncated), the exit status is returned
  * (or -errno when it could not run). */
 static int
+run_capture_env(char *const argv[], char *const env[], int timeout_ms, char *buf, size_t size);
+
+static int
 run_capture(char *const argv[], char *buf, size_t size)
+{
+    return run_capture_env(argv, NULL, 0, buf, size);
+}
+
+/* As run_capture, with "NAME=VALUE" strings added to the child's environment
+ * ("NAME=" unsets NAME) and, when timeout_ms > 0, a limit after which the
+ * child is killed (the status is then 128 + SIGKILL). */
+static int
+run_capture_env(char *const argv[], char *const env[], int timeout_ms, char *buf, size_t size)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC))
@@ -121,6 +141,17 @@ run_capture(char *const argv[], char *buf, size_t size)
         dup2(null, 0);
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
+        for (size_t i = 0; env && env[i]; i++) {
+            char name[256];
+            const char *eq = strchr(env[i], '=');
+            if (!eq || (size_t)(eq - env[i]) >= sizeof(name))
+                continue;
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - env[i]), env[i]);
+            if (eq[1])
+                setenv(name, eq + 1, 1);
+            else
+                unsetenv(name);
+        }
         execv(argv[0], argv);
         dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -129,7 +160,16 @@ run_capture(char *const argv[], char *buf, size_t size)
     size_t len = 0;
     char junk[4096];
     ssize_t n;
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
     for (;;) {
+        if (deadline) {
+            struct pollfd rp = {.fd = pfd[0], .events = POLLIN};
+            int left = (int)(deadline - now_ms());
+            if (left <= 0 || poll(&rp, 1, left) == 0) {
+                kill(pid, SIGKILL);
+                deadline = 0;
+            }
+        }
         if (len + 1 < size)
             n = read(pfd[0], buf + len, size - 1 - len);
         else
@@ -334,19 +374,137 @@ pv_vm_status(const struct pv_dirs *dirs, const struct pv_vm_def *def, struct pv_
     return 0;
 }
 
+/* ---- the VM's private X server (--gpu venus without a display) ----
+ *
+ * QEMU's GL device needs a GL display; on a host without $DISPLAY and
+ * without a render node each VM gets its own Xvfb. It is tracked like QEMU
+ * (RUN_DIR/xvfb.pid, its command line naming RUN_DIR so a recycled pid is
+ * never taken for it), and ends with QEMU three ways: Xvfb -terminate exits
+ * when its last client (QEMU) disconnects, so a guest that powers itself off
+ * leaves nothing behind; stop, kill and a failed start kill it by its pid
+ * file (clean_runtime). -fbdir keeps its screen in RUN_DIR/Xvfb_screen0, which
+ * `pearvisor screenshot` reads without an X client. */
+
+static bool
+pid_cmdline_has(pid_t pid, const char *needle)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    size_t len;
+    char *cmd = read_file(path, 1 << 16, &len);
+    if (!cmd)
+        return false;
+    bool ok = false;
+    for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
+        if (strstr(cmd + i, needle)) {
+            ok = true;
+            break;
+        }
+    }
+    free(cmd);
+    return ok;
+}
+
+
+static void
+kill_xvfb(const struct pv_vm_paths *p)
+{
+    pid_t pid = read_pid(p->xvfb_pidfile, NULL);
+    if (!pid || !pid_cmdline_has(pid, p->run_dir))
+        return;
+    int pidfd = pidfd_open(pid, 0);
+    kill(pid, SIGTERM);
+    if (pidfd >= 0) {
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+        if (poll(&pfd, 1, 3000) <= 0)
+            kill(pid, SIGKILL);
+        close(pidfd);
+    }
+    unlink(p->xvfb_pidfile);
+}
+
+/* Starts the VM's Xvfb; its display (":N") goes to display. The server is
+ * double-forked (not our child) and picks a free display number itself
+ * (-displayfd), so VMs side by side never race for one. */
+static int
+start_xvfb(const struct pv_host *h, const struct pv_vm_paths *p, char *display, size_t size,
+           char *why, size_t why_size)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC)) {
+        snprintf(why, why_size, "cannot start Xvfb: %s", strerror(errno));
+        return -errno;
+    }
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof(log), "%s/xvfb.log", p->state_dir);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = -errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        snprintf(why, why_size, "cannot start Xvfb: %s", strerror(-err));
+        return err;
+    }
+    if (pid == 0) {
+        setsid();
+        pid_t x = fork();
+        if (x < 0)
+            _exit(1);
+        if (x > 0) {
+            char num[32];
+            int n = snprintf(num, sizeof(num), "%d\n", (int)x);
+            int fd = open(p->xvfb_pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            _exit(fd >= 0 && write(fd, num, (size_t)n) == n ? 0 : 1);
+        }
+        int null = open("/dev/null", O_RDWR);
+        int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(null, 0);
+        dup2(lfd >= 0 ? lfd : null, 1);
+        dup2(lfd >= 0 ? lfd : null, 2);
+        dup2(pfd[1], 3); /* dup2 clears O_CLOEXEC: Xvfb inherits fd 3 */
+        char *argv[] = {(char *)h->xvfb, "-displayfd", "3", "-screen", "0", "1280x800x24",
+                        "-nolisten", "tcp", "-terminate", "-fbdir", (char *)p->run_dir, NULL};
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    /* Xvfb writes the display number once it accepts connections. */
+    char num[32] = "";
+    size_t len = 0;
+    int64_t end = now_ms() + 15000;
+    while (len + 1 < sizeof(num) && !memchr(num, '\n', len)) {
+        struct pollfd rp = {.fd = pfd[0], .events = POLLIN};
+        int left = (int)(end - now_ms());
+        if (left <= 0 || poll(&rp, 1, left) <= 0)
+            break;
+        ssize_t n = read(pfd[0], num + len, sizeof(num) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        num[len] = '\0';
+    }
+    close(pfd[0]);
+    char *e;
+    long d = strtol(num, &e, 10);
+    if (!len || e == num || d < 0) {
+        kill_xvfb(p);
+        snprintf(why, why_size, "the VM's Xvfb did not start (log: %.400s)", log);
+        return -EIO;
+    }
+    snprintf(display, size, ":%ld", d);
+    return 0;
+}
+
 static void
 clean_runtime(const struct pv_vm_paths *p)
 {
+    kill_xvfb(p);
     pv_rm_rf(p->run_dir);
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits up to ms for the process behind pidfd to exit. */
 static bool
@@ -470,6 +628,125 @@ explain_qemu_failure(const struct pv_vm_def *def, const struct pv_vm_paths *p, c
              line[0] ? line : "no message", p->qemu_log);
 }
 
+static int
+run_qemu(struct pv_argv *argv, const struct pv_argv *env, const struct pv_vm_paths *p, char *out,
+         size_t size)
+{
+    out[0] = '\0';
+    char dbg[PATH_MAX + 16];
+    snprintf(dbg, sizeof(dbg), "%s/qemu-debug.log", p->state_dir);
+    int err;
+    if ((err = pv_argv_add(argv, "-D")) || (err = pv_argv_add(argv, dbg)))
+        return err;
+    char *cmdline = pv_argv_join(argv);
+    char *envline = pv_argv_join(env);
+    FILE *log = fopen(p->qemu_log, "w");
+    if (!log) {
+        free(cmdline);
+        free(envline);
+        return -errno;
+    }
+    fprintf(log, "%s%s%s\n", envline ? envline : "", env->n ? " " : "", cmdline ? cmdline : "");
+    long start = ftell(log);
+    fclose(log);
+    free(cmdline);
+    free(envline);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        int fd = open(p->qemu_log, O_WRONLY | O_APPEND);
+        if (fd < 0)
+            _exit(127);
+        dup2(null, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        for (size_t i = 0; i < env->n; i++) {
+            char name[256];
+            const char *eq = strchr(env->v[i], '=');
+            if (!eq || (size_t)(eq - env->v[i]) >= sizeof(name))
+                continue;
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - env->v[i]), env->v[i]);
+            if (eq[1])
+                setenv(name, eq + 1, 1);
+            else
+                unsetenv(name);
+        }
+        execv(argv->v[0], argv->v);
+        dprintf(2, "cannot run %s: %s\n", argv->v[0], strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    size_t len;
+    char *text = read_file(p->qemu_log, 1 << 20, &len);
+    if (text && start >= 0 && (size_t)start <= len)
+        snprintf(out, size, "%s", text + start);
+    free(text);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Can this host run --gpu venus for def now? Checks what the renderer needs,
+ * runs `pearvisor gpu probe` (a Vulkan instance and device through the
+ * host's loader, as the renderer will make them) and starts the private
+ * Xvfb when that is the display. 0: go, and why holds the line saying what
+ * was chosen; else why says what stands in the way. */
+static int
+gpu_venus_plan(const struct pv_host *h, const struct pv_vm_paths *p, const struct pv_vm_def *d,
+               char *xdisplay, size_t xsize, bool *xvfb, char *why, size_t why_size)
+{
+    const char *dwhy;
+    enum pv_gpu_display disp = pv_gpu_display(h, &dwhy);
+    *xvfb = false;
+    if (disp == PV_DISPLAY_NONE) {
+        snprintf(why, why_size, "%s", dwhy);
+        return -ENODEV;
+    }
+    if (d->renderer == PV_RENDERER_PEARVISOR && !h->door_dir[0]) {
+        snprintf(why, why_size,
+                 "PearVisor's libvirglrenderer.so.1 was not found next to %.300s (build it with "
+                 "libvirglrenderer-dev installed, or set PEARVISOR_VIRGL_DIR)",
+                 h->self_exe[0] ? h->self_exe : "pearvisor");
+        return -ENOENT;
+    }
+    if (d->renderer == PV_RENDERER_VIRGL && !h->render_server[0]) {
+        snprintf(why, why_size, "--renderer virgl needs the system's virgl_render_server "
+                                "(package virgl-server)");
+        return -ENOENT;
+    }
+    if (h->self_exe[0]) {
+        char out[1024];
+        char *argv[] = {(char *)h->self_exe, "gpu", "probe", NULL};
+        int r = run_capture_env(argv, NULL, 30000, out, sizeof(out));
+        if (r) {
+            char line[512];
+            first_line(out, line, sizeof(line));
+            sanitize(line);
+            const char *l = line;
+            if (!strncmp(l, "pearvisor gpu probe: ", 21))
+                l += 21;
+            snprintf(why, why_size, "the host's Vulkan cannot run the renderer: %.400s",
+                     l[0] ? l : r == 128 + SIGKILL ? "the probe hung" : "the probe failed");
+            return -ENODEV;
+        }
+    }
+    if (disp == PV_DISPLAY_XVFB) {
+        int err = start_xvfb(h, p, xdisplay, xsize, why, why_size);
+        if (err)
+            return err;
+        *xvfb = true;
+    }
+    snprintf(why, why_size, "pearvisor: GPU: Venus on %s; display: %s%s%s",
+             d->renderer == PV_RENDERER_PEARVISOR ? "PearVisor's renderer"
+                                                  : "the system's virglrenderer",
+             dwhy, *xvfb ? " " : "", *xvfb ? xdisplay : "");
+    return 0;
+}
+
 int
 pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct pv_vm_def *def,
             const struct pv_start_opts *o, char *msg, size_t msg_size)
@@ -505,38 +782,76 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
                  access(p.disk, R_OK) ? p.disk : access(p.kernel, R_OK) ? p.kernel : p.initrd);
         return -ENOENT;
     }
-    struct pv_argv argv;
-    if ((err = pv_qemu_argv(def, host, &p, &argv, why, sizeof(why)))) {
-        snprintf(msg, msg_size, "VM '%s': %s", def->name, why);
-        return err;
-    }
-    if ((err = pv_argv_add(&argv, "-daemonize")) || (err = pv_argv_add(&argv, "-pidfile")) ||
-        (err = pv_argv_add(&argv, p.pidfile))) {
-        snprintf(msg, msg_size, "out of memory");
-        goto out_argv;
-    }
-
     /* Stale sockets of a QEMU that died would make QEMU's bind() fail. */
     clean_runtime(&p);
     if ((err = pv_mkdir_p(p.run_dir, 0700)) || (err = pv_mkdir_p(p.state_dir, 0700))) {
         snprintf(msg, msg_size, "cannot create %s: %s", p.run_dir, strerror(-err));
-        goto out_argv;
+        return err;
     }
     char prev[PATH_MAX + 8];
     snprintf(prev, sizeof(prev), "%s.prev", p.console_log);
     rename(p.console_log, prev); /* the last boot's log stays readable */
 
-    /* QEMU forks a daemon and its first process exits once every device and
-     * socket is set up; start-up errors reach us on its stderr first. */
-    char out[8192];
-    int r = run_capture(argv.v, out, sizeof(out));
-    char *cmdline = pv_argv_join(&argv);
-    FILE *log = fopen(p.qemu_log, "w");
-    if (log) {
-        fprintf(log, "%s\n%s", cmdline ? cmdline : "", out);
-        fclose(log);
+    /* --gpu venus: choose the display and check the renderer; whatever
+     * stands in the way boots the VM with 2D instead, and says why. */
+    struct pv_vm_def run = *def;
+    char gpu_line[PV_MSG_MAX] = "", xdisplay[32] = "";
+    bool xvfb = false;
+    if (run.gpu == PV_GPU_VENUS) {
+        why[0] = '\0';
+        if (gpu_venus_plan(host, &p, &run, xdisplay, sizeof(xdisplay), &xvfb, why,
+                           sizeof(why))) {
+            run.gpu = PV_GPU_2D;
+            snprintf(gpu_line, sizeof(gpu_line),
+                     "pearvisor: GPU: falling back to 2D virtio-gpu: %s", why);
+        } else {
+            snprintf(gpu_line, sizeof(gpu_line), "%s", why);
+        }
     }
-    free(cmdline);
+
+    struct pv_argv argv, env;
+    pv_argv_init(&env);
+    char out[8192];
+    int r;
+    for (;;) {
+        if ((err = pv_qemu_argv(&run, host, &p, &argv, why, sizeof(why)))) {
+            snprintf(msg, msg_size, "VM '%s': %s", def->name, why);
+            clean_runtime(&p);
+            return err;
+        }
+        if ((err = pv_argv_add(&argv, "-daemonize")) || (err = pv_argv_add(&argv, "-pidfile")) ||
+            (err = pv_argv_add(&argv, p.pidfile)) ||
+            (err = pv_qemu_env(&run, host, &p, xvfb ? xdisplay : NULL, &env))) {
+            snprintf(msg, msg_size, "out of memory");
+            clean_runtime(&p);
+            goto out_argv;
+        }
+
+        /* QEMU forks a daemon and its first process exits once every device
+         * and socket is set up. Its stdout and stderr go to qemu.log, after
+         * the command line, and stay there in the daemon (-D keeps QEMU from
+         * pointing stderr at /dev/null), so the renderer's log lines (a
+         * context marked fatal, ...) are kept; start-up errors are read back
+         * from the file. */
+        r = run_qemu(&argv, &env, &p, out, sizeof(out));
+        if (!r || run.gpu != PV_GPU_VENUS)
+            break;
+        /* The GL device or the renderer failed inside QEMU: the VM still
+         * boots, with 2D, and the line says QEMU's reason. */
+        char line[400];
+        first_line(out, line, sizeof(line));
+        sanitize(line);
+        snprintf(gpu_line, sizeof(gpu_line),
+                 "pearvisor: GPU: falling back to 2D virtio-gpu: QEMU could not start the "
+                 "Venus GPU: %.300s (log: %.300s)", line[0] ? line : "no message", p.qemu_log);
+        kill_xvfb(&p);
+        xvfb = false;
+        run.gpu = PV_GPU_2D;
+        pv_argv_free(&argv);
+        pv_argv_free(&env);
+    }
+    if (o->gpu_msg && o->gpu_msg_size)
+        snprintf(o->gpu_msg, o->gpu_msg_size, "%s", gpu_line);
     if (r) {
         explain_qemu_failure(def, &p, out, msg, msg_size);
         err = -EIO;
@@ -582,6 +897,7 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
         close(pidfd);
 out_argv:
     pv_argv_free(&argv);
+    pv_argv_free(&env);
     return err;
 }
 

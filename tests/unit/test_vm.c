@@ -324,10 +324,48 @@ test_configurator(void)
     CHECK(find_pair(&a, "-device", "virtio-gpu-gl-pci,venus=on,blob=on,hostmem=4096M") >= 0);
     CHECK(find_pair(&a, "-display", "sdl,gl=on") >= 0);
     pv_argv_free(&a);
+    /* $DISPLAY first (a window), then a render node, then a private Xvfb. */
     h.has_render_node = true;
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(find_pair(&a, "-display", "sdl,gl=on") >= 0);
+    CHECK(pv_gpu_display(&h, NULL) == PV_DISPLAY_WINDOW);
+    pv_argv_free(&a);
+    h.has_gl_display = false;
     CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
     CHECK(find_pair(&a, "-display", "egl-headless") >= 0);
     pv_argv_free(&a);
+    h.has_render_node = false;
+    snprintf(h.xvfb, sizeof(h.xvfb), "/usr/bin/Xvfb");
+    CHECK(pv_gpu_display(&h, NULL) == PV_DISPLAY_XVFB);
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(find_pair(&a, "-display", "sdl,gl=on") >= 0);
+    pv_argv_free(&a);
+    /* hostmem: RAM rounded down to a power of two, 256 MiB to 4 GiB. */
+    d.mem_bytes = 1536ull << 20;
+    CHECK(pv_qemu_hostmem_mib(&d) == 1024);
+    d.mem_bytes = 128ull << 20;
+    CHECK(pv_qemu_hostmem_mib(&d) == 256);
+    d.mem_bytes = 6ull << 30;
+    /* The environment: our door and the stats socket, or the system's
+     * virglrenderer with our door kept out. */
+    struct pv_argv e;
+    snprintf(h.door_dir, sizeof(h.door_dir), "/b/src/gpu/virgl-abi");
+    CHECK(pv_qemu_env(&d, &h, &p, ":7", &e) == 0);
+    CHECK(e.n == 3 && !strcmp(e.v[0], "LD_LIBRARY_PATH=/b/src/gpu/virgl-abi") &&
+          !strcmp(e.v[1], "PEARVISOR_STATS_SOCKET=/r/web/gpu-stats.sock") &&
+          !strcmp(e.v[2], "DISPLAY=:7"));
+    pv_argv_free(&e);
+    d.renderer = PV_RENDERER_VIRGL;
+    snprintf(h.render_server, sizeof(h.render_server), "/usr/libexec/virgl_render_server");
+    CHECK(pv_qemu_env(&d, &h, &p, NULL, &e) == 0);
+    CHECK(e.n == 2 && !strcmp(e.v[0], "LD_LIBRARY_PATH=") &&
+          !strcmp(e.v[1], "RENDER_SERVER_EXEC_PATH=/usr/libexec/virgl_render_server"));
+    pv_argv_free(&e);
+    d.renderer = PV_RENDERER_PEARVISOR;
+    d.gpu = PV_GPU_2D;
+    CHECK(pv_qemu_env(&d, &h, &p, NULL, &e) == 0 && e.n == 0);
+    pv_argv_free(&e);
+    d.gpu = PV_GPU_VENUS;
 
     /* Invalid definitions never reach QEMU. */
     d.cpus = 0;

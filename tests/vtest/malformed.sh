@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# vtest: two clients at once. pv-compute-test runs through Venus in a loop
+# vtest: two clients at once. pv-render-test (or pv-compute-test: the script
+# looks at the program's name) runs through Venus in a loop
 # while pv-malformed-client connects beside it and sends each malformed case.
 # For every case the malformed client must be dropped, the server log must
 # gain exactly one line matching FATAL_PATTERN (its context marked fatal),
-# the server must stay up, and the compute client must go on passing. The
+# the server must stay up, and the Venus client must go on passing. The
 # control case "ping" must keep its connection and log no such line.
 #
-#   malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]
+#   malformed.sh PEARVISOR VENUS_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]
 #
 # Without CASE arguments every case of `pv-malformed-client --list` runs;
 # tests/meson.build registers one test per case.
 . "$(dirname "$0")/lib.sh"
-usage="usage: malformed.sh PEARVISOR PV_COMPUTE_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]"
+usage="usage: malformed.sh PEARVISOR VENUS_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]"
 pv=${1:?$usage}
 compute=${2:?$usage}
 malformed=${3:?$usage}
@@ -27,8 +28,23 @@ fatal_lines() { grep -ciE -- "$pattern" "$server_log"; }
 start_server "$pv"
 
 stop_file=$tmp/stop-compute
-"${venus_cmd[@]}" "$compute" --sizes 64K,1M --iterations 3 --repeat-until-exists "$stop_file" \
-    >"$tmp/compute.out" 2>&1 &
+case $(basename "$compute") in
+    pv-render-test*)
+        # One frame per run (both paths), again and again until told to stop;
+        # every run must pass. Each run prints "device:" and "path=... ok".
+        ok_re='^path=[a-z]+ ok '
+        (
+            while [ ! -e "$stop_file" ]; do
+                "${venus_cmd[@]}" "$compute" --path all --iterations 2 || exit $?
+            done
+        ) >"$tmp/compute.out" 2>&1 &
+        ;;
+    *)
+        ok_re='^size=[0-9]+ ok '
+        "${venus_cmd[@]}" "$compute" --sizes 64K,1M --iterations 3 --repeat-until-exists "$stop_file" \
+            >"$tmp/compute.out" 2>&1 &
+        ;;
+esac
 compute_pid=$!
 bg_pids+=("$compute_pid")
 compute_alive() { kill -0 "$compute_pid" 2>/dev/null; }
@@ -36,17 +52,17 @@ compute_failed() {
     wait "$compute_pid"
     local rc=$?
     cat "$tmp/compute.out" >&2
-    fail "compute client ended early (status $rc) $*"
+    fail "Venus client ended early (status $rc) $*"
 }
 
-# Wait until the compute client has finished a dispatch through Venus.
+# Wait until the Venus client has finished a dispatch or frame through Venus.
 for i in $(seq 1 1200); do
-    grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" && break
+    grep -qE "$ok_re" "$tmp/compute.out" && break
     compute_alive || compute_failed "before its first dispatch"
     sleep 0.1
 done
-grep -qE '^size=[0-9]+ ok ' "$tmp/compute.out" || fail "compute client made no dispatch within 120 s"
-grep -q '^device: Virtio-GPU Venus (' "$tmp/compute.out" || fail "compute client is not on the Venus device"
+grep -qE "$ok_re" "$tmp/compute.out" || fail "Venus client made no dispatch within 120 s"
+grep -q '^device: Virtio-GPU Venus (' "$tmp/compute.out" || fail "Venus client is not on the Venus device"
 
 # Control: a valid client beside it is served and logs nothing fatal.
 before=$(fatal_lines)
@@ -90,7 +106,7 @@ touch "$stop_file"
 wait "$compute_pid"
 rc=$?
 cat "$tmp/compute.out" >&2
-[ $rc -eq 0 ] || fail "compute client exited $rc"
-grep -q 'FAIL' "$tmp/compute.out" && fail "compute client reported a mismatch"
+[ $rc -eq 0 ] || fail "Venus client exited $rc"
+grep -q 'FAIL' "$tmp/compute.out" && fail "Venus client reported a mismatch"
 stop_server
-echo "PASS $test_name: $(echo $cases | wc -w) malformed cases dropped while compute passed"
+echo "PASS $test_name: $(echo $cases | wc -w) malformed cases dropped while the Venus client passed"
