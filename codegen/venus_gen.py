@@ -626,6 +626,11 @@ class Emitter:
         w.ind += 1
         w('uint64_t %s = %s;' % (n, lenx))
         w('if (!pvg_dec_size_eq(dec, %s)) return false;' % n)
+        # Elements that travel take at least one (bytes) or four bytes each:
+        # refuse a count the rest of the stream cannot hold before allocating.
+        if mode == 'full' or (mode == 'partial' and k != 'void' and self.elem_sends(d.type, mode)):
+            least = 1 if (k == 'void' or (k == 'scalar' and self.g.scalar_size(d.type) == 1)) else 4
+            w('if (%s > pv_cs_dec_remaining(dec) / %d) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }' % (n, least))
         if k == 'void':
             if mode == 'into':
                 w('if (!%s) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }' % lv)

@@ -25,13 +25,10 @@ bdir=${PEARVISOR_FUZZ_DIR:-/tmp/pearvisor-fuzz}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(ls fuzz/corpus))
 
-# clang -Werror rejects src/gpu/vtest/sync.c's struct with a flexible array
-# member used as a list head (a GNU extension gcc accepts); until that is
-# changed, the fuzz build allows it.
 if [ ! -f "$bdir/build.ninja" ]; then
     "$here/in-env.sh" env CC=clang meson setup "$bdir" -Dfuzz=true \
         -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dc_args=-Wno-gnu-variable-sized-type-not-at-end >/dev/null
+        >/dev/null
 fi
 fuzzers=()
 for t in "${targets[@]}"; do fuzzers+=("fuzz/fuzz-$t"); done

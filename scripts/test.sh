@@ -109,6 +109,17 @@ if [ $quick = 0 ]; then
     run_build "$bdir-asan" asan+ubsan -Db_sanitize=address,undefined
 fi
 
+if [ $quick = 0 ]; then
+    # Every decoder's fuzz target, for a bounded time, from the kept corpus.
+    say "fuzz: ${PEARVISOR_FUZZ_SECONDS:-60} s per target (scripts/fuzz.sh)"
+    if "$here/fuzz.sh" "${PEARVISOR_FUZZ_SECONDS:-60}"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("fuzz: a target crashed; reproducer in ${PEARVISOR_FUZZ_DIR:-/tmp/pearvisor-fuzz}/artifacts")
+    fi
+fi
+
 if [ $ci = 1 ] && [ $skipped -gt 0 ]; then
     say "CI=true: $skipped skipped test(s) count as failures"
     failed=$((failed + skipped))

@@ -70,6 +70,13 @@ struct pv_ctx_callbacks {
      * ring retire in creation order. Called from a renderer thread.
      */
     void (*fence_retired)(void *data, uint32_t ring_idx, uint64_t fence_id);
+    /*
+     * The context just became fatal (once per context; may be NULL). It can
+     * be called from a ring thread while the front door is elsewhere: a
+     * front door typically shuts its transport down here so that a client
+     * that stays silent is dropped too, not only one that sends again.
+     */
+    void (*fatal)(void *data);
 };
 
 /* `name` is only used in log lines (sanitized there). */

@@ -11,7 +11,8 @@
 
 #include "log.h"
 
-#define CHANNEL_ARENA_LIMIT (256u << 20)
+/* Decoded arguments of one command; far above any real command (shader code, cache data). */
+#define CHANNEL_ARENA_LIMIT (64u << 20)
 
 void
 pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring)
@@ -35,15 +36,17 @@ void
 pv_ctx_fatal(struct pv_ctx *ctx, const char *why)
 {
     bool was = atomic_exchange(&ctx->fatal, true);
-    if (!was)
+    if (!was) {
         PV_STAT_ADD(ctx->r, contexts_fatal, 1);
-    if (!was)
         pv_warn("venus", "context %u (%s): fatal: %s; the context is disabled", ctx->id, ctx->name,
                 why);
+    }
     pthread_mutex_lock(&ctx->lock);
     for (struct pv_ring *ring = ctx->rings; ring; ring = ring->next)
         pv_ring_set_fatal(ring);
     pthread_mutex_unlock(&ctx->lock);
+    if (!was && ctx->cbs.fatal)
+        ctx->cbs.fatal(ctx->cbs.data);
 }
 
 bool

@@ -486,7 +486,8 @@ pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev)
     struct match_args m = {.dev = dev};
     struct obj_list l = {0};
     remove_matching(ctx, match_device, &m, &l);
-    qsort(l.v, l.n, sizeof(*l.v), by_rank);
+    if (l.n)
+        qsort(l.v, l.n, sizeof(*l.v), by_rank);
     for (size_t i = 0; i < l.n; i++)
         destroy_host_object(dev, l.v[i]);
     free_list(&l);

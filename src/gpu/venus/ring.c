@@ -21,6 +21,8 @@
 #include "log.h"
 
 #define RING_BUFFER_MAX_SIZE (16u << 20)
+/* Each ring is a thread and a buffer copy; Mesa uses one per client thread. */
+#define RING_MAX_PER_CONTEXT 64
 
 static uint64_t
 now_ns(void)
@@ -231,6 +233,15 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
 {
     if (pv_ctx_find_ring(ctx, ring_id)) {
         pv_ctx_fatal(ctx, "vkCreateRingMESA: ring id in use");
+        return -EINVAL;
+    }
+    unsigned nrings = 0;
+    pthread_mutex_lock(&ctx->lock);
+    for (struct pv_ring *r = ctx->rings; r; r = r->next)
+        nrings++;
+    pthread_mutex_unlock(&ctx->lock);
+    if (nrings >= RING_MAX_PER_CONTEXT) {
+        pv_ctx_fatal(ctx, "vkCreateRingMESA: too many rings");
         return -EINVAL;
     }
     struct pv_resource *res = pv_ctx_get_resource(ctx, info->resourceId);

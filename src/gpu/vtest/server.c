@@ -187,6 +187,19 @@ violation(struct client *c, const char *fmt, ...)
 
 /* ---- per-client state ------------------------------------------------- */
 
+/*
+ * The renderer made the context fatal (possibly on a ring thread, while this
+ * client's thread waits in read()): end the connection now, so a client
+ * that stays silent is dropped too. The fd stays open until the client's
+ * thread has destroyed the context, so it is still ours here.
+ */
+static void
+context_fatal(void *data)
+{
+    struct client *c = data;
+    shutdown(c->fd, SHUT_RDWR);
+}
+
 static void
 fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
 {
@@ -213,7 +226,8 @@ ensure_ctx(struct client *c)
     uint32_t ctx_id = ++s->next_ctx_id;
     pthread_mutex_unlock(&s->lock);
 
-    const struct pv_ctx_callbacks cbs = {.data = c, .fence_retired = fence_retired};
+    const struct pv_ctx_callbacks cbs = {
+        .data = c, .fence_retired = fence_retired, .fatal = context_fatal};
     int err = pv_ctx_create(s->renderer, ctx_id, c->name ? c->name : "", &cbs, &c->ctx);
     if (err) {
         c->ctx = NULL;

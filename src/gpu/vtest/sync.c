@@ -37,6 +37,15 @@ struct vwait {
     struct sync_entry e[];
 };
 
+/*
+ * The head of the circular wait list: the first two members of a vwait,
+ * without its flexible array, so the head can sit inside another struct.
+ */
+struct vwait_head {
+    struct vwait *prev, *next;
+};
+#define WAITS_HEAD(s) ((struct vwait *)&(s)->waits)
+
 struct vsubmit {
     struct vsubmit *next;
     uint64_t fence_id;
@@ -61,7 +70,7 @@ struct pv_vtest_syncs {
     uint32_t next_id;
     uint32_t allocated;
 
-    struct vwait waits; /* circular list head */
+    struct vwait_head waits; /* circular list head (see WAITS_HEAD) */
     uint32_t wait_count;
 
     struct timeline *timelines;
@@ -98,7 +107,7 @@ pv_vtest_syncs_create(uint32_t rings, struct pv_vtest_syncs **out)
     }
     s->rings = rings;
     s->next_id = 1;
-    s->waits.next = s->waits.prev = &s->waits;
+    s->waits.next = s->waits.prev = WAITS_HEAD(s);
     pthread_mutex_init(&s->lock, NULL);
     *out = s;
     return 0;
@@ -133,7 +142,7 @@ pv_vtest_syncs_destroy(struct pv_vtest_syncs *s)
 {
     if (!s)
         return;
-    while (s->waits.next != &s->waits)
+    while (s->waits.next != WAITS_HEAD(s))
         wait_free_locked(s, s->waits.next);
     for (uint32_t r = 0; r < s->rings; r++) {
         struct vsubmit *sub = s->timelines[r].head;
@@ -257,7 +266,7 @@ signal_locked(struct pv_vtest_syncs *s, struct vsync *sync, uint64_t value)
 
     uint64_t now = now_ns();
     struct vwait *w = s->waits.next;
-    while (w != &s->waits) {
+    while (w != WAITS_HEAD(s)) {
         struct vwait *next = w->next;
         if (w->deadline_ns < now) {
             wait_free_locked(s, w);
@@ -330,7 +339,7 @@ collect_expired_locked(struct pv_vtest_syncs *s)
 {
     uint64_t now = now_ns();
     struct vwait *w = s->waits.next;
-    while (w != &s->waits) {
+    while (w != WAITS_HEAD(s)) {
         struct vwait *next = w->next;
         if (w->deadline_ns < now)
             wait_free_locked(s, w);
@@ -394,7 +403,7 @@ pv_vtest_sync_wait(struct pv_vtest_syncs *s, uint32_t flags, uint32_t timeout_ms
         goto err_unref;
     }
     w->prev = s->waits.prev;
-    w->next = &s->waits;
+    w->next = WAITS_HEAD(s);
     w->prev->next = w;
     s->waits.prev = w;
     s->wait_count++;

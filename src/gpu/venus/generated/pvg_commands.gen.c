@@ -165,6 +165,7 @@ pvg_decode_vkEnumeratePhysicalDevices_args(struct pv_cs_dec *dec, struct pvg_arg
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDevice *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pPhysicalDevices = p4;
@@ -587,6 +588,7 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties_args(struct pv_cs_dec *dec, 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkQueueFamilyProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pQueueFamilyProperties = p4;
@@ -912,6 +914,7 @@ pvg_decode_vkEnumerateInstanceExtensionProperties_args(struct pv_cs_dec *dec, st
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkExtensionProperties *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pProperties = p3;
@@ -1029,6 +1032,7 @@ pvg_decode_vkEnumerateDeviceExtensionProperties_args(struct pv_cs_dec *dec, stru
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkExtensionProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pProperties = p4;
@@ -1138,6 +1142,7 @@ pvg_decode_vkEnumerateInstanceLayerProperties_args(struct pv_cs_dec *dec, struct
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkLayerProperties *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pProperties = p3;
@@ -1253,6 +1258,7 @@ pvg_decode_vkEnumerateDeviceLayerProperties_args(struct pv_cs_dec *dec, struct p
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkLayerProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pProperties = p4;
@@ -1444,6 +1450,7 @@ pvg_decode_vkQueueSubmit_args(struct pv_cs_dec *dec, struct pvg_args_vkQueueSubm
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->submitCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSubmitInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pSubmits = p3;
@@ -1845,6 +1852,7 @@ pvg_decode_vkFlushMappedMemoryRanges_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->memoryRangeCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkMappedMemoryRange *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pMemoryRanges = p3;
@@ -1921,6 +1929,7 @@ pvg_decode_vkInvalidateMappedMemoryRanges_args(struct pv_cs_dec *dec, struct pvg
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->memoryRangeCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkMappedMemoryRange *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pMemoryRanges = p3;
@@ -2387,6 +2396,7 @@ pvg_decode_vkGetImageSparseMemoryRequirements_args(struct pv_cs_dec *dec, struct
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageMemoryRequirements *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pSparseMemoryRequirements = p5;
@@ -2507,6 +2517,7 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties_args(struct pv_cs_dec 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageFormatProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pProperties = p4;
@@ -2618,6 +2629,7 @@ pvg_decode_vkQueueBindSparse_args(struct pv_cs_dec *dec, struct pvg_args_vkQueue
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->bindInfoCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBindSparseInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pBindInfo = p3;
@@ -2857,6 +2869,7 @@ pvg_decode_vkResetFences_args(struct pv_cs_dec *dec, struct pvg_args_vkResetFenc
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->fenceCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkFence *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pFences = p3;
@@ -2998,6 +3011,7 @@ pvg_decode_vkWaitForFences_args(struct pv_cs_dec *dec, struct pvg_args_vkWaitFor
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->fenceCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkFence *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pFences = p3;
@@ -4971,6 +4985,7 @@ pvg_decode_vkMergePipelineCaches_args(struct pv_cs_dec *dec, struct pvg_args_vkM
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->srcCacheCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPipelineCache *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pSrcCaches = p4;
@@ -5060,6 +5075,7 @@ pvg_decode_vkCreateGraphicsPipelines_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->createInfoCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkGraphicsPipelineCreateInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pCreateInfos = p4;
@@ -5074,6 +5090,7 @@ pvg_decode_vkCreateGraphicsPipelines_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->createInfoCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPipeline *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pPipelines = p7;
@@ -5195,6 +5212,7 @@ pvg_decode_vkCreateComputePipelines_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->createInfoCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkComputePipelineCreateInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pCreateInfos = p4;
@@ -5209,6 +5227,7 @@ pvg_decode_vkCreateComputePipelines_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->createInfoCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPipeline *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pPipelines = p7;
@@ -6073,6 +6092,7 @@ pvg_decode_vkAllocateDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pDescriptorSets = p4;
@@ -6185,6 +6205,7 @@ pvg_decode_vkFreeDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_vkFr
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->descriptorSetCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pDescriptorSets = p4;
@@ -6267,6 +6288,7 @@ pvg_decode_vkUpdateDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->descriptorWriteCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkWriteDescriptorSet *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pDescriptorWrites = p3;
@@ -6281,6 +6303,7 @@ pvg_decode_vkUpdateDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n5 = (uint64_t)(a->descriptorCopyCount);
         if (!pvg_dec_size_eq(dec, n5)) return false;
+        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCopyDescriptorSet *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
         if (!p6) return false;
         a->pDescriptorCopies = p6;
@@ -6979,6 +7002,7 @@ pvg_decode_vkAllocateCommandBuffers_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCommandBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pCommandBuffers = p4;
@@ -7091,6 +7115,7 @@ pvg_decode_vkFreeCommandBuffers_args(struct pv_cs_dec *dec, struct pvg_args_vkFr
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->commandBufferCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCommandBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pCommandBuffers = p4;
@@ -7402,6 +7427,7 @@ pvg_decode_vkCmdSetViewport_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdSet
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->viewportCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkViewport *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pViewports = p3;
@@ -7478,6 +7504,7 @@ pvg_decode_vkCmdSetScissor_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdSetS
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->scissorCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkRect2D *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pScissors = p3;
@@ -7940,6 +7967,7 @@ pvg_decode_vkCmdBindDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->descriptorSetCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pDescriptorSets = p4;
@@ -7959,6 +7987,7 @@ pvg_decode_vkCmdBindDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (pvg_dec_peek_size(dec)) {
         uint64_t n7 = (uint64_t)(a->dynamicOffsetCount);
         if (!pvg_dec_size_eq(dec, n7)) return false;
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         uint32_t *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
         if (!p8) return false;
         a->pDynamicOffsets = p8;
@@ -8105,6 +8134,7 @@ pvg_decode_vkCmdBindVertexBuffers_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pBuffers = p3;
@@ -8123,6 +8153,7 @@ pvg_decode_vkCmdBindVertexBuffers_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pOffsets = p7;
@@ -8579,6 +8610,7 @@ pvg_decode_vkCmdCopyBuffer_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdCopy
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->regionCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBufferCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRegions = p5;
@@ -8671,6 +8703,7 @@ pvg_decode_vkCmdCopyImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdCopyI
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->regionCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRegions = p5;
@@ -8765,6 +8798,7 @@ pvg_decode_vkCmdBlitImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdBlitI
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->regionCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageBlit *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRegions = p5;
@@ -8860,6 +8894,7 @@ pvg_decode_vkCmdCopyBufferToImage_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->regionCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBufferImageCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRegions = p5;
@@ -8952,6 +8987,7 @@ pvg_decode_vkCmdCopyImageToBuffer_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->regionCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBufferImageCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRegions = p5;
@@ -9037,6 +9073,7 @@ pvg_decode_vkCmdUpdateBuffer_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdUp
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->dataSize);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         void *p4 = pv_cs_dec_alloc(dec, (size_t)n3, 1);
         if (!p4) return false;
         pv_cs_dec_read(dec, p4, (size_t)n3);
@@ -9189,6 +9226,7 @@ pvg_decode_vkCmdClearColorImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->rangeCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageSubresourceRange *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRanges = p5;
@@ -9285,6 +9323,7 @@ pvg_decode_vkCmdClearDepthStencilImage_args(struct pv_cs_dec *dec, struct pvg_ar
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->rangeCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageSubresourceRange *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRanges = p5;
@@ -9364,6 +9403,7 @@ pvg_decode_vkCmdClearAttachments_args(struct pv_cs_dec *dec, struct pvg_args_vkC
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkClearAttachment *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pAttachments = p3;
@@ -9378,6 +9418,7 @@ pvg_decode_vkCmdClearAttachments_args(struct pv_cs_dec *dec, struct pvg_args_vkC
     if (pvg_dec_peek_size(dec)) {
         uint64_t n5 = (uint64_t)(a->rectCount);
         if (!pvg_dec_size_eq(dec, n5)) return false;
+        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkClearRect *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
         if (!p6) return false;
         a->pRects = p6;
@@ -9478,6 +9519,7 @@ pvg_decode_vkCmdResolveImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdRe
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->regionCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageResolve *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pRegions = p5;
@@ -9676,6 +9718,7 @@ pvg_decode_vkCmdWaitEvents_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWait
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->eventCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkEvent *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pEvents = p3;
@@ -9697,6 +9740,7 @@ pvg_decode_vkCmdWaitEvents_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWait
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->memoryBarrierCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkMemoryBarrier *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pMemoryBarriers = p7;
@@ -9711,6 +9755,7 @@ pvg_decode_vkCmdWaitEvents_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWait
     if (pvg_dec_peek_size(dec)) {
         uint64_t n9 = (uint64_t)(a->bufferMemoryBarrierCount);
         if (!pvg_dec_size_eq(dec, n9)) return false;
+        if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBufferMemoryBarrier *p10 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p10));
         if (!p10) return false;
         a->pBufferMemoryBarriers = p10;
@@ -9725,6 +9770,7 @@ pvg_decode_vkCmdWaitEvents_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWait
     if (pvg_dec_peek_size(dec)) {
         uint64_t n12 = (uint64_t)(a->imageMemoryBarrierCount);
         if (!pvg_dec_size_eq(dec, n12)) return false;
+        if (n12 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageMemoryBarrier *p13 = pv_cs_dec_alloc(dec, (size_t)n12, sizeof(*p13));
         if (!p13) return false;
         a->pImageMemoryBarriers = p13;
@@ -9834,6 +9880,7 @@ pvg_decode_vkCmdPipelineBarrier_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->memoryBarrierCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkMemoryBarrier *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pMemoryBarriers = p3;
@@ -9848,6 +9895,7 @@ pvg_decode_vkCmdPipelineBarrier_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     if (pvg_dec_peek_size(dec)) {
         uint64_t n5 = (uint64_t)(a->bufferMemoryBarrierCount);
         if (!pvg_dec_size_eq(dec, n5)) return false;
+        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBufferMemoryBarrier *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
         if (!p6) return false;
         a->pBufferMemoryBarriers = p6;
@@ -9862,6 +9910,7 @@ pvg_decode_vkCmdPipelineBarrier_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     if (pvg_dec_peek_size(dec)) {
         uint64_t n8 = (uint64_t)(a->imageMemoryBarrierCount);
         if (!pvg_dec_size_eq(dec, n8)) return false;
+        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkImageMemoryBarrier *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
         if (!p9) return false;
         a->pImageMemoryBarriers = p9;
@@ -10290,6 +10339,7 @@ pvg_decode_vkCmdPushConstants_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdP
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->size);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         void *p4 = pv_cs_dec_alloc(dec, (size_t)n3, 1);
         if (!p4) return false;
         pv_cs_dec_read(dec, p4, (size_t)n3);
@@ -10529,6 +10579,7 @@ pvg_decode_vkCmdExecuteCommands_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->commandBufferCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCommandBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pCommandBuffers = p3;
@@ -10670,6 +10721,7 @@ pvg_decode_vkBindBufferMemory2_args(struct pv_cs_dec *dec, struct pvg_args_vkBin
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->bindInfoCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBindBufferMemoryInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pBindInfos = p3;
@@ -10746,6 +10798,7 @@ pvg_decode_vkBindImageMemory2_args(struct pv_cs_dec *dec, struct pvg_args_vkBind
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->bindInfoCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBindImageMemoryInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pBindInfos = p3;
@@ -11019,6 +11072,7 @@ pvg_decode_vkEnumeratePhysicalDeviceGroups_args(struct pv_cs_dec *dec, struct pv
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDeviceGroupProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pPhysicalDeviceGroupProperties = p4;
@@ -11310,6 +11364,7 @@ pvg_decode_vkGetImageSparseMemoryRequirements2_args(struct pv_cs_dec *dec, struc
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageMemoryRequirements2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pSparseMemoryRequirements = p5;
@@ -11727,6 +11782,7 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties2_args(struct pv_cs_dec *dec,
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkQueueFamilyProperties2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pQueueFamilyProperties = p4;
@@ -11921,6 +11977,7 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties2_args(struct pv_cs_dec
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageFormatProperties2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pProperties = p5;
@@ -13827,6 +13884,7 @@ pvg_decode_vkExecuteCommandStreamsMESA_args(struct pv_cs_dec *dec, struct pvg_ar
     if (pvg_dec_peek_size(dec)) {
         uint64_t n1 = (uint64_t)(a->streamCount);
         if (!pvg_dec_size_eq(dec, n1)) return false;
+        if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCommandStreamDescriptionMESA *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
         if (!p2) return false;
         a->pStreams = p2;
@@ -13840,6 +13898,7 @@ pvg_decode_vkExecuteCommandStreamsMESA_args(struct pv_cs_dec *dec, struct pvg_ar
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)(a->streamCount);
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         size_t *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pReplyPositions = p5;
@@ -13854,6 +13913,7 @@ pvg_decode_vkExecuteCommandStreamsMESA_args(struct pv_cs_dec *dec, struct pvg_ar
     if (pvg_dec_peek_size(dec)) {
         uint64_t n8 = (uint64_t)(a->dependencyCount);
         if (!pvg_dec_size_eq(dec, n8)) return false;
+        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCommandStreamDependencyMESA *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
         if (!p9) return false;
         a->pDependencies = p9;
@@ -13949,6 +14009,7 @@ pvg_decode_vkCmdBindTransformFeedbackBuffersEXT_args(struct pv_cs_dec *dec, stru
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pBuffers = p3;
@@ -13967,6 +14028,7 @@ pvg_decode_vkCmdBindTransformFeedbackBuffersEXT_args(struct pv_cs_dec *dec, stru
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pOffsets = p7;
@@ -13978,6 +14040,7 @@ pvg_decode_vkCmdBindTransformFeedbackBuffersEXT_args(struct pv_cs_dec *dec, stru
     if (pvg_dec_peek_size(dec)) {
         uint64_t n8 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n8)) return false;
+        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
         if (!p9) return false;
         a->pSizes = p9;
@@ -14066,6 +14129,7 @@ pvg_decode_vkCmdBeginTransformFeedbackEXT_args(struct pv_cs_dec *dec, struct pvg
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->counterBufferCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pCounterBuffers = p3;
@@ -14084,6 +14148,7 @@ pvg_decode_vkCmdBeginTransformFeedbackEXT_args(struct pv_cs_dec *dec, struct pvg
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->counterBufferCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pCounterBufferOffsets = p7;
@@ -14165,6 +14230,7 @@ pvg_decode_vkCmdEndTransformFeedbackEXT_args(struct pv_cs_dec *dec, struct pvg_a
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->counterBufferCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pCounterBuffers = p3;
@@ -14183,6 +14249,7 @@ pvg_decode_vkCmdEndTransformFeedbackEXT_args(struct pv_cs_dec *dec, struct pvg_a
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->counterBufferCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pCounterBufferOffsets = p7;
@@ -14813,6 +14880,7 @@ pvg_decode_vkGetPhysicalDeviceToolProperties_args(struct pv_cs_dec *dec, struct 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDeviceToolProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pToolProperties = p4;
@@ -15353,6 +15421,7 @@ pvg_decode_vkCmdWaitEvents2_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWai
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->eventCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkEvent *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pEvents = p3;
@@ -15371,6 +15440,7 @@ pvg_decode_vkCmdWaitEvents2_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWai
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->eventCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDependencyInfo *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pDependencyInfos = p7;
@@ -15578,6 +15648,7 @@ pvg_decode_vkQueueSubmit2_args(struct pv_cs_dec *dec, struct pvg_args_vkQueueSub
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->submitCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSubmitInfo2 *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pSubmits = p3;
@@ -16302,6 +16373,7 @@ pvg_decode_vkCmdSetViewportWithCount_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->viewportCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkViewport *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pViewports = p3;
@@ -16376,6 +16448,7 @@ pvg_decode_vkCmdSetScissorWithCount_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->scissorCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkRect2D *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pScissors = p3;
@@ -16451,6 +16524,7 @@ pvg_decode_vkCmdBindVertexBuffers2_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pBuffers = p3;
@@ -16469,6 +16543,7 @@ pvg_decode_vkCmdBindVertexBuffers2_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pOffsets = p7;
@@ -16480,6 +16555,7 @@ pvg_decode_vkCmdBindVertexBuffers2_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (pvg_dec_peek_size(dec)) {
         uint64_t n8 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n8)) return false;
+        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
         if (!p9) return false;
         a->pSizes = p9;
@@ -16491,6 +16567,7 @@ pvg_decode_vkCmdBindVertexBuffers2_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (pvg_dec_peek_size(dec)) {
         uint64_t n10 = (uint64_t)(a->bindingCount);
         if (!pvg_dec_size_eq(dec, n10)) return false;
+        if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDeviceSize *p11 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p11));
         if (!p11) return false;
         a->pStrides = p11;
@@ -17244,6 +17321,7 @@ pvg_decode_vkGetDeviceImageSparseMemoryRequirements_args(struct pv_cs_dec *dec, 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageMemoryRequirements2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pSparseMemoryRequirements = p5;
@@ -17563,6 +17641,7 @@ pvg_decode_vkGetCalibratedTimestampsEXT_args(struct pv_cs_dec *dec, struct pvg_a
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->timestampCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCalibratedTimestampInfoKHR *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pTimestampInfos = p3;
@@ -18033,6 +18112,7 @@ pvg_decode_vkCmdDrawMultiEXT_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdDr
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->drawCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkMultiDrawInfoEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pVertexInfo = p3;
@@ -18113,6 +18193,7 @@ pvg_decode_vkCmdDrawMultiIndexedEXT_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->drawCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkMultiDrawIndexedInfoEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pIndexInfo = p3;
@@ -18213,6 +18294,7 @@ pvg_decode_vkCmdPushDescriptorSetKHR_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)(a->descriptorWriteCount);
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkWriteDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pDescriptorWrites = p4;
@@ -18423,6 +18505,7 @@ pvg_decode_vkCmdSetColorWriteEnableEXT_args(struct pv_cs_dec *dec, struct pvg_ar
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBool32 *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pColorWriteEnables = p3;
@@ -18493,6 +18576,7 @@ pvg_decode_vkCmdSetVertexInputEXT_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->vertexBindingDescriptionCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkVertexInputBindingDescription2EXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pVertexBindingDescriptions = p3;
@@ -18507,6 +18591,7 @@ pvg_decode_vkCmdSetVertexInputEXT_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (pvg_dec_peek_size(dec)) {
         uint64_t n5 = (uint64_t)(a->vertexAttributeDescriptionCount);
         if (!pvg_dec_size_eq(dec, n5)) return false;
+        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkVertexInputAttributeDescription2EXT *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
         if (!p6) return false;
         a->pVertexAttributeDescriptions = p6;
@@ -18799,6 +18884,7 @@ pvg_decode_vkCmdSetSampleMaskEXT_args(struct pv_cs_dec *dec, struct pvg_args_vkC
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)((a->samples + 31) / 32);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSampleMask *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pSampleMask = p3;
@@ -19026,6 +19112,7 @@ pvg_decode_vkCmdSetColorBlendEnableEXT_args(struct pv_cs_dec *dec, struct pvg_ar
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkBool32 *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pColorBlendEnables = p3;
@@ -19098,6 +19185,7 @@ pvg_decode_vkCmdSetColorBlendEquationEXT_args(struct pv_cs_dec *dec, struct pvg_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkColorBlendEquationEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pColorBlendEquations = p3;
@@ -19174,6 +19262,7 @@ pvg_decode_vkCmdSetColorWriteMaskEXT_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkColorComponentFlags *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pColorWriteMasks = p3;
@@ -19506,6 +19595,7 @@ pvg_decode_vkCmdSetColorBlendAdvancedEXT_args(struct pv_cs_dec *dec, struct pvg_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
         if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkColorBlendAdvancedEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pColorBlendAdvanced = p3;
@@ -19797,6 +19887,7 @@ pvg_decode_vkGetPhysicalDeviceFragmentShadingRatesKHR_args(struct pv_cs_dec *dec
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDeviceFragmentShadingRateKHR *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pFragmentShadingRates = p4;

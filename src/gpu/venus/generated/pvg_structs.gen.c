@@ -12991,6 +12991,7 @@ pvgi_dec_self_VkBindBufferMemoryDeviceGroupInfo(struct pv_cs_dec *dec, VkBindBuf
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->deviceIndexCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDeviceIndices = p2;
@@ -13129,6 +13130,7 @@ pvgi_dec_self_VkBindImageMemoryDeviceGroupInfo(struct pv_cs_dec *dec, VkBindImag
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->deviceIndexCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDeviceIndices = p2;
@@ -13141,6 +13143,7 @@ pvgi_dec_self_VkBindImageMemoryDeviceGroupInfo(struct pv_cs_dec *dec, VkBindImag
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->splitInstanceBindRegionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkRect2D *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pSplitInstanceBindRegions = p4;
@@ -13344,6 +13347,7 @@ pvgi_dec_self_VkBindSparseInfo(struct pv_cs_dec *dec, VkBindSparseInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphore *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pWaitSemaphores = p2;
@@ -13363,6 +13367,7 @@ pvgi_dec_self_VkBindSparseInfo(struct pv_cs_dec *dec, VkBindSparseInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->bufferBindCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSparseBufferMemoryBindInfo *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pBufferBinds = p6;
@@ -13377,6 +13382,7 @@ pvgi_dec_self_VkBindSparseInfo(struct pv_cs_dec *dec, VkBindSparseInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n8 = (uint64_t)(val->imageOpaqueBindCount);
                 if (!pvg_dec_size_eq(dec, n8)) return false;
+                if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSparseImageOpaqueMemoryBindInfo *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
                 if (!p9) return false;
                 val->pImageOpaqueBinds = p9;
@@ -13391,6 +13397,7 @@ pvgi_dec_self_VkBindSparseInfo(struct pv_cs_dec *dec, VkBindSparseInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n11 = (uint64_t)(val->imageBindCount);
                 if (!pvg_dec_size_eq(dec, n11)) return false;
+                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSparseImageMemoryBindInfo *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
                 if (!p12) return false;
                 val->pImageBinds = p12;
@@ -13405,6 +13412,7 @@ pvgi_dec_self_VkBindSparseInfo(struct pv_cs_dec *dec, VkBindSparseInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n14 = (uint64_t)(val->signalSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n14)) return false;
+                if (n14 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphore *p15 = pv_cs_dec_alloc(dec, (size_t)n14, sizeof(*p15));
                 if (!p15) return false;
                 val->pSignalSemaphores = p15;
@@ -13539,6 +13547,7 @@ pvgi_dec_self_VkBlitImageInfo2(struct pv_cs_dec *dec, VkBlitImageInfo2 *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkImageBlit2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pRegions = p4;
@@ -13730,6 +13739,7 @@ pvgi_dec_self_VkBufferCreateInfo(struct pv_cs_dec *dec, VkBufferCreateInfo *val,
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->queueFamilyIndexCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pQueueFamilyIndices = p2;
@@ -14915,6 +14925,7 @@ pvgi_dec_self_VkCommandBufferInheritanceRenderingInfo(struct pv_cs_dec *dec, VkC
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pColorAttachmentFormats = p2;
@@ -15456,6 +15467,7 @@ pvgi_dec_self_VkCopyBufferInfo2(struct pv_cs_dec *dec, VkCopyBufferInfo2 *val, e
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkBufferCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pRegions = p4;
@@ -15546,6 +15558,7 @@ pvgi_dec_self_VkCopyBufferToImageInfo2(struct pv_cs_dec *dec, VkCopyBufferToImag
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkBufferImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pRegions = p4;
@@ -15713,6 +15726,7 @@ pvgi_dec_self_VkCopyImageInfo2(struct pv_cs_dec *dec, VkCopyImageInfo2 *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pRegions = p4;
@@ -15805,6 +15819,7 @@ pvgi_dec_self_VkCopyImageToBufferInfo2(struct pv_cs_dec *dec, VkCopyImageToBuffe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkBufferImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pRegions = p4;
@@ -15884,6 +15899,7 @@ pvgi_dec_self_VkDependencyInfo(struct pv_cs_dec *dec, VkDependencyInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->memoryBarrierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkMemoryBarrier2 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pMemoryBarriers = p2;
@@ -15898,6 +15914,7 @@ pvgi_dec_self_VkDependencyInfo(struct pv_cs_dec *dec, VkDependencyInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->bufferMemoryBarrierCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkBufferMemoryBarrier2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pBufferMemoryBarriers = p5;
@@ -15912,6 +15929,7 @@ pvgi_dec_self_VkDependencyInfo(struct pv_cs_dec *dec, VkDependencyInfo *val, enu
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->imageMemoryBarrierCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkImageMemoryBarrier2 *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pImageMemoryBarriers = p8;
@@ -16123,6 +16141,7 @@ pvgi_dec_self_VkDescriptorPoolCreateInfo(struct pv_cs_dec *dec, VkDescriptorPool
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->poolSizeCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorPoolSize *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pPoolSizes = p2;
@@ -16306,6 +16325,7 @@ pvgi_dec_self_VkDescriptorSetAllocateInfo(struct pv_cs_dec *dec, VkDescriptorSet
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->descriptorSetCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorSetLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pSetLayouts = p3;
@@ -16390,6 +16410,7 @@ pvgi_dec_self_VkDescriptorSetLayoutBinding(struct pv_cs_dec *dec, VkDescriptorSe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->descriptorCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSampler *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pImmutableSamplers = p2;
@@ -16465,6 +16486,7 @@ pvgi_dec_self_VkDescriptorSetLayoutBindingFlagsCreateInfo(struct pv_cs_dec *dec,
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->bindingCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorBindingFlags *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pBindingFlags = p2;
@@ -16537,6 +16559,7 @@ pvgi_dec_self_VkDescriptorSetLayoutCreateInfo(struct pv_cs_dec *dec, VkDescripto
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->bindingCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorSetLayoutBinding *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pBindings = p2;
@@ -16667,6 +16690,7 @@ pvgi_dec_self_VkDescriptorSetVariableDescriptorCountAllocateInfo(struct pv_cs_de
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->descriptorSetCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDescriptorCounts = p2;
@@ -16793,6 +16817,7 @@ pvgi_dec_self_VkDescriptorUpdateTemplateCreateInfo(struct pv_cs_dec *dec, VkDesc
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->descriptorUpdateEntryCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorUpdateTemplateEntry *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDescriptorUpdateEntries = p2;
@@ -17008,6 +17033,7 @@ pvgi_dec_self_VkDeviceCreateInfo(struct pv_cs_dec *dec, VkDeviceCreateInfo *val,
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->queueCreateInfoCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDeviceQueueCreateInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pQueueCreateInfos = p2;
@@ -17211,6 +17237,7 @@ pvgi_dec_self_VkDeviceGroupDeviceCreateInfo(struct pv_cs_dec *dec, VkDeviceGroup
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->physicalDeviceCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPhysicalDevice *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pPhysicalDevices = p2;
@@ -17292,6 +17319,7 @@ pvgi_dec_self_VkDeviceGroupRenderPassBeginInfo(struct pv_cs_dec *dec, VkDeviceGr
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->deviceRenderAreaCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkRect2D *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDeviceRenderAreas = p2;
@@ -17368,6 +17396,7 @@ pvgi_dec_self_VkDeviceGroupSubmitInfo(struct pv_cs_dec *dec, VkDeviceGroupSubmit
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pWaitSemaphoreDeviceIndices = p2;
@@ -17380,6 +17409,7 @@ pvgi_dec_self_VkDeviceGroupSubmitInfo(struct pv_cs_dec *dec, VkDeviceGroupSubmit
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->commandBufferCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pCommandBufferDeviceMasks = p4;
@@ -17392,6 +17422,7 @@ pvgi_dec_self_VkDeviceGroupSubmitInfo(struct pv_cs_dec *dec, VkDeviceGroupSubmit
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->signalSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pSignalSemaphoreDeviceIndices = p6;
@@ -17732,6 +17763,7 @@ pvgi_dec_self_VkDeviceQueueCreateInfo(struct pv_cs_dec *dec, VkDeviceQueueCreate
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->queueCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 float *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pQueuePriorities = p2;
@@ -18019,6 +18051,7 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesList2EXT(struct pv_cs_dec *dec, VkDrm
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDrmFormatModifierProperties2EXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifierProperties = p2;
@@ -18037,6 +18070,7 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesList2EXT(struct pv_cs_dec *dec, VkDrm
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDrmFormatModifierProperties2EXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifierProperties = p2;
@@ -18129,6 +18163,7 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesListEXT(struct pv_cs_dec *dec, VkDrmF
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDrmFormatModifierPropertiesEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifierProperties = p2;
@@ -18147,6 +18182,7 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesListEXT(struct pv_cs_dec *dec, VkDrmF
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDrmFormatModifierPropertiesEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifierProperties = p2;
@@ -19339,6 +19375,7 @@ pvgi_dec_self_VkFramebufferAttachmentImageInfo(struct pv_cs_dec *dec, VkFramebuf
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->viewFormatCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pViewFormats = p2;
@@ -19415,6 +19452,7 @@ pvgi_dec_self_VkFramebufferAttachmentsCreateInfo(struct pv_cs_dec *dec, VkFrameb
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->attachmentImageInfoCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkFramebufferAttachmentImageInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pAttachmentImageInfos = p2;
@@ -19497,6 +19535,7 @@ pvgi_dec_self_VkFramebufferCreateInfo(struct pv_cs_dec *dec, VkFramebufferCreate
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->attachmentCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkImageView *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pAttachments = p3;
@@ -19586,6 +19625,7 @@ pvgi_dec_self_VkGraphicsPipelineCreateInfo(struct pv_cs_dec *dec, VkGraphicsPipe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->stageCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPipelineShaderStageCreateInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pStages = p2;
@@ -20097,6 +20137,7 @@ pvgi_dec_self_VkImageCreateInfo(struct pv_cs_dec *dec, VkImageCreateInfo *val, e
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->queueFamilyIndexCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pQueueFamilyIndices = p2;
@@ -20181,6 +20222,7 @@ pvgi_dec_self_VkImageDrmFormatModifierExplicitCreateInfoEXT(struct pv_cs_dec *de
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierPlaneCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSubresourceLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pPlaneLayouts = p2;
@@ -20257,6 +20299,7 @@ pvgi_dec_self_VkImageDrmFormatModifierListCreateInfoEXT(struct pv_cs_dec *dec, V
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint64_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifiers = p2;
@@ -20382,6 +20425,7 @@ pvgi_dec_self_VkImageFormatListCreateInfo(struct pv_cs_dec *dec, VkImageFormatLi
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->viewFormatCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pViewFormats = p2;
@@ -22658,6 +22702,7 @@ pvgi_dec_self_VkMutableDescriptorTypeCreateInfoEXT(struct pv_cs_dec *dec, VkMuta
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->mutableDescriptorTypeListCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkMutableDescriptorTypeListEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pMutableDescriptorTypeLists = p2;
@@ -22733,6 +22778,7 @@ pvgi_dec_self_VkMutableDescriptorTypeListEXT(struct pv_cs_dec *dec, VkMutableDes
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->descriptorTypeCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorType *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDescriptorTypes = p2;
@@ -25698,6 +25744,7 @@ pvgi_dec_self_VkPhysicalDeviceImageDrmFormatModifierInfoEXT(struct pv_cs_dec *de
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->queueFamilyIndexCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pQueueFamilyIndices = p2;
@@ -31425,6 +31472,7 @@ pvgi_dec_self_VkPipelineCacheCreateInfo(struct pv_cs_dec *dec, VkPipelineCacheCr
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->initialDataSize);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 void *p3 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
                 if (!p3) return false;
                 pv_cs_dec_read(dec, p3, (size_t)n2);
@@ -31559,6 +31607,7 @@ pvgi_dec_self_VkPipelineColorBlendStateCreateInfo(struct pv_cs_dec *dec, VkPipel
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPipelineColorBlendAttachmentState *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pAttachments = p2;
@@ -31641,6 +31690,7 @@ pvgi_dec_self_VkPipelineColorWriteCreateInfoEXT(struct pv_cs_dec *dec, VkPipelin
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkBool32 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pColorWriteEnables = p2;
@@ -31821,6 +31871,7 @@ pvgi_dec_self_VkPipelineCreationFeedbackCreateInfo(struct pv_cs_dec *dec, VkPipe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->pipelineStageCreationFeedbackCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPipelineCreationFeedback *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pPipelineStageCreationFeedbacks = p3;
@@ -31971,6 +32022,7 @@ pvgi_dec_self_VkPipelineDynamicStateCreateInfo(struct pv_cs_dec *dec, VkPipeline
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->dynamicStateCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDynamicState *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDynamicStates = p2;
@@ -32158,6 +32210,7 @@ pvgi_dec_self_VkPipelineLayoutCreateInfo(struct pv_cs_dec *dec, VkPipelineLayout
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->setLayoutCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorSetLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pSetLayouts = p2;
@@ -32177,6 +32230,7 @@ pvgi_dec_self_VkPipelineLayoutCreateInfo(struct pv_cs_dec *dec, VkPipelineLayout
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->pushConstantRangeCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPushConstantRange *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pPushConstantRanges = p6;
@@ -32263,6 +32317,7 @@ pvgi_dec_self_VkPipelineLibraryCreateInfoKHR(struct pv_cs_dec *dec, VkPipelineLi
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->libraryCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPipeline *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pLibraries = p2;
@@ -32346,6 +32401,7 @@ pvgi_dec_self_VkPipelineMultisampleStateCreateInfo(struct pv_cs_dec *dec, VkPipe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)((val->rasterizationSamples + 31) / 32);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSampleMask *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pSampleMask = p2;
@@ -32777,6 +32833,7 @@ pvgi_dec_self_VkPipelineRenderingCreateInfo(struct pv_cs_dec *dec, VkPipelineRen
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pColorAttachmentFormats = p2;
@@ -33089,6 +33146,7 @@ pvgi_dec_self_VkPipelineVertexInputDivisorStateCreateInfo(struct pv_cs_dec *dec,
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->vertexBindingDivisorCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkVertexInputBindingDivisorDescription *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pVertexBindingDivisors = p2;
@@ -33165,6 +33223,7 @@ pvgi_dec_self_VkPipelineVertexInputStateCreateInfo(struct pv_cs_dec *dec, VkPipe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->vertexBindingDescriptionCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkVertexInputBindingDescription *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pVertexBindingDescriptions = p2;
@@ -33179,6 +33238,7 @@ pvgi_dec_self_VkPipelineVertexInputStateCreateInfo(struct pv_cs_dec *dec, VkPipe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->vertexAttributeDescriptionCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkVertexInputAttributeDescription *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pVertexAttributeDescriptions = p5;
@@ -33319,6 +33379,7 @@ pvgi_dec_self_VkPipelineViewportStateCreateInfo(struct pv_cs_dec *dec, VkPipelin
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->viewportCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkViewport *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pViewports = p2;
@@ -33333,6 +33394,7 @@ pvgi_dec_self_VkPipelineViewportStateCreateInfo(struct pv_cs_dec *dec, VkPipelin
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->scissorCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkRect2D *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pScissors = p5;
@@ -33793,6 +33855,7 @@ pvgi_dec_self_VkRenderPassAttachmentBeginInfo(struct pv_cs_dec *dec, VkRenderPas
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkImageView *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pAttachments = p2;
@@ -33886,6 +33949,7 @@ pvgi_dec_self_VkRenderPassBeginInfo(struct pv_cs_dec *dec, VkRenderPassBeginInfo
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->clearValueCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkClearValue *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pClearValues = p4;
@@ -33965,6 +34029,7 @@ pvgi_dec_self_VkRenderPassCreateInfo(struct pv_cs_dec *dec, VkRenderPassCreateIn
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentDescription *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pAttachments = p2;
@@ -33979,6 +34044,7 @@ pvgi_dec_self_VkRenderPassCreateInfo(struct pv_cs_dec *dec, VkRenderPassCreateIn
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->subpassCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSubpassDescription *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pSubpasses = p5;
@@ -33993,6 +34059,7 @@ pvgi_dec_self_VkRenderPassCreateInfo(struct pv_cs_dec *dec, VkRenderPassCreateIn
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->dependencyCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSubpassDependency *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pDependencies = p8;
@@ -34090,6 +34157,7 @@ pvgi_dec_self_VkRenderPassCreateInfo2(struct pv_cs_dec *dec, VkRenderPassCreateI
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentDescription2 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pAttachments = p2;
@@ -34104,6 +34172,7 @@ pvgi_dec_self_VkRenderPassCreateInfo2(struct pv_cs_dec *dec, VkRenderPassCreateI
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->subpassCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSubpassDescription2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pSubpasses = p5;
@@ -34118,6 +34187,7 @@ pvgi_dec_self_VkRenderPassCreateInfo2(struct pv_cs_dec *dec, VkRenderPassCreateI
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->dependencyCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSubpassDependency2 *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pDependencies = p8;
@@ -34132,6 +34202,7 @@ pvgi_dec_self_VkRenderPassCreateInfo2(struct pv_cs_dec *dec, VkRenderPassCreateI
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n10 = (uint64_t)(val->correlatedViewMaskCount);
                 if (!pvg_dec_size_eq(dec, n10)) return false;
+                if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p11 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p11));
                 if (!p11) return false;
                 val->pCorrelatedViewMasks = p11;
@@ -34234,6 +34305,7 @@ pvgi_dec_self_VkRenderPassInputAttachmentAspectCreateInfo(struct pv_cs_dec *dec,
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->aspectReferenceCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkInputAttachmentAspectReference *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pAspectReferences = p2;
@@ -34309,6 +34381,7 @@ pvgi_dec_self_VkRenderPassMultiviewCreateInfo(struct pv_cs_dec *dec, VkRenderPas
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->subpassCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pViewMasks = p2;
@@ -34321,6 +34394,7 @@ pvgi_dec_self_VkRenderPassMultiviewCreateInfo(struct pv_cs_dec *dec, VkRenderPas
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->dependencyCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 int32_t *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pViewOffsets = p4;
@@ -34333,6 +34407,7 @@ pvgi_dec_self_VkRenderPassMultiviewCreateInfo(struct pv_cs_dec *dec, VkRenderPas
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->correlationMaskCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pCorrelationMasks = p6;
@@ -34421,6 +34496,7 @@ pvgi_dec_self_VkRenderingAreaInfo(struct pv_cs_dec *dec, VkRenderingAreaInfo *va
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pColorAttachmentFormats = p2;
@@ -34640,6 +34716,7 @@ pvgi_dec_self_VkRenderingInfo(struct pv_cs_dec *dec, VkRenderingInfo *val, enum 
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkRenderingAttachmentInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pColorAttachments = p2;
@@ -34755,6 +34832,7 @@ pvgi_dec_self_VkResolveImageInfo2(struct pv_cs_dec *dec, VkResolveImageInfo2 *va
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkImageResolve2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pRegions = p4;
@@ -35673,6 +35751,7 @@ pvgi_dec_self_VkSemaphoreWaitInfo(struct pv_cs_dec *dec, VkSemaphoreWaitInfo *va
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->semaphoreCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphore *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pSemaphores = p2;
@@ -35691,6 +35770,7 @@ pvgi_dec_self_VkSemaphoreWaitInfo(struct pv_cs_dec *dec, VkSemaphoreWaitInfo *va
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->semaphoreCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint64_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pValues = p6;
@@ -35773,6 +35853,7 @@ pvgi_dec_self_VkShaderModuleCreateInfo(struct pv_cs_dec *dec, VkShaderModuleCrea
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->codeSize / 4);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pCode = p3;
@@ -35851,6 +35932,7 @@ pvgi_dec_self_VkSparseBufferMemoryBindInfo(struct pv_cs_dec *dec, VkSparseBuffer
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->bindCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSparseMemoryBind *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pBinds = p3;
@@ -36095,6 +36177,7 @@ pvgi_dec_self_VkSparseImageMemoryBindInfo(struct pv_cs_dec *dec, VkSparseImageMe
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->bindCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSparseImageMemoryBind *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pBinds = p3;
@@ -36285,6 +36368,7 @@ pvgi_dec_self_VkSparseImageOpaqueMemoryBindInfo(struct pv_cs_dec *dec, VkSparseI
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->bindCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSparseMemoryBind *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pBinds = p3;
@@ -36411,6 +36495,7 @@ pvgi_dec_self_VkSpecializationInfo(struct pv_cs_dec *dec, VkSpecializationInfo *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->mapEntryCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSpecializationMapEntry *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pMapEntries = p2;
@@ -36425,6 +36510,7 @@ pvgi_dec_self_VkSpecializationInfo(struct pv_cs_dec *dec, VkSpecializationInfo *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->dataSize);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 void *p6 = pv_cs_dec_alloc(dec, (size_t)n5, 1);
                 if (!p6) return false;
                 pv_cs_dec_read(dec, p6, (size_t)n5);
@@ -36604,6 +36690,7 @@ pvgi_dec_self_VkSubmitInfo(struct pv_cs_dec *dec, VkSubmitInfo *val, enum pvg_mo
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphore *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pWaitSemaphores = p2;
@@ -36622,6 +36709,7 @@ pvgi_dec_self_VkSubmitInfo(struct pv_cs_dec *dec, VkSubmitInfo *val, enum pvg_mo
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->waitSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkPipelineStageFlags *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pWaitDstStageMask = p6;
@@ -36634,6 +36722,7 @@ pvgi_dec_self_VkSubmitInfo(struct pv_cs_dec *dec, VkSubmitInfo *val, enum pvg_mo
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->commandBufferCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkCommandBuffer *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pCommandBuffers = p8;
@@ -36653,6 +36742,7 @@ pvgi_dec_self_VkSubmitInfo(struct pv_cs_dec *dec, VkSubmitInfo *val, enum pvg_mo
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n11 = (uint64_t)(val->signalSemaphoreCount);
                 if (!pvg_dec_size_eq(dec, n11)) return false;
+                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphore *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
                 if (!p12) return false;
                 val->pSignalSemaphores = p12;
@@ -36761,6 +36851,7 @@ pvgi_dec_self_VkSubmitInfo2(struct pv_cs_dec *dec, VkSubmitInfo2 *val, enum pvg_
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreInfoCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphoreSubmitInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pWaitSemaphoreInfos = p2;
@@ -36775,6 +36866,7 @@ pvgi_dec_self_VkSubmitInfo2(struct pv_cs_dec *dec, VkSubmitInfo2 *val, enum pvg_
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->commandBufferInfoCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkCommandBufferSubmitInfo *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pCommandBufferInfos = p5;
@@ -36789,6 +36881,7 @@ pvgi_dec_self_VkSubmitInfo2(struct pv_cs_dec *dec, VkSubmitInfo2 *val, enum pvg_
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->signalSemaphoreInfoCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkSemaphoreSubmitInfo *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pSignalSemaphoreInfos = p8;
@@ -37064,6 +37157,7 @@ pvgi_dec_self_VkSubpassDescription(struct pv_cs_dec *dec, VkSubpassDescription *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->inputAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentReference *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pInputAttachments = p2;
@@ -37078,6 +37172,7 @@ pvgi_dec_self_VkSubpassDescription(struct pv_cs_dec *dec, VkSubpassDescription *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentReference *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pColorAttachments = p5;
@@ -37091,6 +37186,7 @@ pvgi_dec_self_VkSubpassDescription(struct pv_cs_dec *dec, VkSubpassDescription *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentReference *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pResolveAttachments = p8;
@@ -37113,6 +37209,7 @@ pvgi_dec_self_VkSubpassDescription(struct pv_cs_dec *dec, VkSubpassDescription *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n11 = (uint64_t)(val->preserveAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n11)) return false;
+                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
                 if (!p12) return false;
                 val->pPreserveAttachments = p12;
@@ -37213,6 +37310,7 @@ pvgi_dec_self_VkSubpassDescription2(struct pv_cs_dec *dec, VkSubpassDescription2
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->inputAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentReference2 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pInputAttachments = p2;
@@ -37227,6 +37325,7 @@ pvgi_dec_self_VkSubpassDescription2(struct pv_cs_dec *dec, VkSubpassDescription2
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n4 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n4)) return false;
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentReference2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
                 if (!p5) return false;
                 val->pColorAttachments = p5;
@@ -37240,6 +37339,7 @@ pvgi_dec_self_VkSubpassDescription2(struct pv_cs_dec *dec, VkSubpassDescription2
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n7 = (uint64_t)(val->colorAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n7)) return false;
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkAttachmentReference2 *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
                 if (!p8) return false;
                 val->pResolveAttachments = p8;
@@ -37262,6 +37362,7 @@ pvgi_dec_self_VkSubpassDescription2(struct pv_cs_dec *dec, VkSubpassDescription2
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n11 = (uint64_t)(val->preserveAttachmentCount);
                 if (!pvg_dec_size_eq(dec, n11)) return false;
+                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint32_t *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
                 if (!p12) return false;
                 val->pPreserveAttachments = p12;
@@ -37599,6 +37700,7 @@ pvgi_dec_self_VkTimelineSemaphoreSubmitInfo(struct pv_cs_dec *dec, VkTimelineSem
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreValueCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint64_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pWaitSemaphoreValues = p2;
@@ -37611,6 +37713,7 @@ pvgi_dec_self_VkTimelineSemaphoreSubmitInfo(struct pv_cs_dec *dec, VkTimelineSem
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n3 = (uint64_t)(val->signalSemaphoreValueCount);
                 if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 uint64_t *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
                 if (!p4) return false;
                 val->pSignalSemaphoreValues = p4;
@@ -38019,6 +38122,7 @@ pvgi_dec_self_VkWriteDescriptorSet(struct pv_cs_dec *dec, VkWriteDescriptorSet *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n2 = (uint64_t)(val->descriptorCount);
                 if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorImageInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
                 if (!p3) return false;
                 val->pImageInfo = p3;
@@ -38032,6 +38136,7 @@ pvgi_dec_self_VkWriteDescriptorSet(struct pv_cs_dec *dec, VkWriteDescriptorSet *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n5 = (uint64_t)(val->descriptorCount);
                 if (!pvg_dec_size_eq(dec, n5)) return false;
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDescriptorBufferInfo *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
                 if (!p6) return false;
                 val->pBufferInfo = p6;
@@ -38045,6 +38150,7 @@ pvgi_dec_self_VkWriteDescriptorSet(struct pv_cs_dec *dec, VkWriteDescriptorSet *
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n8 = (uint64_t)(val->descriptorCount);
                 if (!pvg_dec_size_eq(dec, n8)) return false;
+                if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkBufferView *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
                 if (!p9) return false;
                 val->pTexelBufferView = p9;
@@ -38147,6 +38253,7 @@ pvgi_dec_self_VkWriteDescriptorSetInlineUniformBlock(struct pv_cs_dec *dec, VkWr
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->dataSize);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (n1 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 void *p2 = pv_cs_dec_alloc(dec, (size_t)n1, 1);
                 if (!p2) return false;
                 pv_cs_dec_read(dec, p2, (size_t)n1);
