@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# gpu-vm, as a user gets it: `pearvisor create --gpu venus` VMs (Debian 13
+# guests under TCG, lavapipe as the host driver, PearVisor's renderer through
+# QEMU's virtio-gpu-gl with Venus). One boot of VM A carries most checks:
+#   1. `pearvisor start` says which display it chose; in the guest vulkaninfo
+#      shows "Virtio-GPU Venus (<host device>)";
+#   2. pv-compute-test and pv-render-test give the same results as natively
+#      on the host (compute: every size ok; render: same checksums = pixels);
+#   3. pv-fb-draw (Vulkan, through Venus) draws to the guest's display: two
+#      `pearvisor screenshot`s a moment apart are not blank and differ;
+#   4. venus-garbage in A gets its context marked fatal (stats: contexts_fatal)
+#      while VM B runs the compute test; both VMs keep working (A runs
+#      vulkaninfo again) and `pearvisor stats` answers throughout;
+#   5. with no Vulkan ICD on the host, `--gpu venus` boots with 2D and one
+#      line says why; --gpu 2d/off give the configured devices (dry run).
+# Nothing may be left running (QEMU, Xvfb).
+#
+#   vm-venus.sh PEARVISOR PV_COMPUTE_TEST PV_RENDER_TEST VENUS_GARBAGE PV_FB_DRAW
+set -euo pipefail
+. "$(dirname "$0")/../vm/lib.sh"
+compute=${2:?} render=${3:?} garbage=${4:?} fbdraw=${5:?}
+t_start=$SECONDS
+vm_skip() {
+    if [ -n "${CI:-}" ]; then echo "FAIL: $* (CI must not skip)" >&2; exit 1; fi
+    echo "SKIP: $*"; exit 77
+}
+# The CI path: no desktop, no render node: each VM gets a private Xvfb.
+unset DISPLAY
+vm_setup "$1"
+command -v Xvfb >/dev/null || vm_skip "Xvfb missing (package xvfb)"
+[ -e /usr/lib/x86_64-linux-gnu/qemu/ui-opengl.so ] || vm_skip "QEMU's GL modules missing (qemu-system-modules-opengl)"
+vulkaninfo --summary >/dev/null 2>&1 || vm_skip "no Vulkan device on the host (mesa-vulkan-drivers)"
+"$pv" gpu probe >/dev/null 2>&1 || vm_fail "pearvisor gpu probe fails on a host with Vulkan"
+
+# The test programs reach the guests over QEMU user networking (10.0.2.2 is
+# the host's loopback): nothing is baked into the image.
+mkdir -p "$tmp/www"
+cp "$compute" "$render" "$garbage" "$fbdraw" "$tmp/www/"
+port=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$tmp/www" "$port" >"$tmp/http.log" 2>&1 &
+bg_pids=$!
+VKENV="VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json"
+fetch="cd /tmp && for f in $(basename "$compute") $(basename "$render") $(basename "$garbage") $(basename "$fbdraw"); do busybox wget -q http://10.0.2.2:$port/\$f && chmod +x \$f || exit 1; done"
+gx() { local vm=$1; shift; "$pv" exec "$vm" -- sh -c "$*"; }
+stats_ok() { "$pv" stats --json "$1" >"$tmp/stats-$1.json" 2>"$tmp/stats-$1.err" || vm_fail "pearvisor stats $1: $(cat "$tmp/stats-$1.err")"; }
+stat_of() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" "$tmp/stats-$1.json" | head -n1; }
+
+# ---- native reference on the host ----
+host_dev=$(vulkaninfo --summary 2>/dev/null | sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' | head -n1)
+"$compute" --sizes 4K,1M --iterations 5 >"$tmp/native-compute.out" 2>&1 || vm_fail "native pv-compute-test failed"
+"$render" --iterations 2 >"$tmp/native-render.out" 2>&1 || vm_fail "native pv-render-test failed"
+results() { sed -n 's/^\(path=[a-z]* ok colors=[0-9]* checksum=[0-9a-f]*\) .*/\1/p' "$1"; }
+
+# ---- --gpu 2d / off / venus: the configurator (dry run) ----
+"$pv" run --gpu off --dry-run -- true >"$tmp/dry-off.txt"
+grep -q "virtio-gpu" "$tmp/dry-off.txt" && vm_fail "--gpu off still has a virtio-gpu device"
+"$pv" run --gpu 2d --dry-run -- true >"$tmp/dry-2d.txt"
+expect_grep "--gpu 2d" "-device virtio-gpu-pci " "$tmp/dry-2d.txt"
+"$pv" run --gpu venus --dry-run -- true >"$tmp/dry-venus.txt"
+expect_grep "--gpu venus" "virtio-gpu-gl-pci,venus=on,blob=on,hostmem=" "$tmp/dry-venus.txt"
+expect_grep "--gpu venus memfd" "memory-backend-memfd,id=pv-mem,size=[0-9]*M,share=on" "$tmp/dry-venus.txt"
+expect_grep "--gpu venus our door" "LD_LIBRARY_PATH=/" "$tmp/dry-venus.txt"
+expect_grep "--gpu venus stats socket" "PEARVISOR_STATS_SOCKET=.*/gpu-stats.sock" "$tmp/dry-venus.txt"
+"$pv" run --gpu venus --renderer virgl --dry-run -- true >"$tmp/dry-virgl.txt"
+grep -q "LD_LIBRARY_PATH=/" "$tmp/dry-virgl.txt" && vm_fail "--renderer virgl still loads our door"
+
+# ---- VM A: one boot, most checks ----
+"$pv" create a --gpu venus --cpus 2 --memory 2G >/dev/null
+"$pv" start a >"$tmp/start-a.out" 2>"$tmp/start-a.err" || { cat "$tmp/start-a.err" >&2; vm_fail "start a"; }
+cat "$tmp/start-a.err"
+expect_grep "display choice line" "^pearvisor: GPU: Venus on PearVisor's renderer; display: a private Xvfb" "$tmp/start-a.err"
+qpid=$(cat "$XDG_RUNTIME_DIR/pearvisor/a/qemu.pid")
+grep -q "$(dirname "$(sed -n 's/.*LD_LIBRARY_PATH=\([^ ]*\).*/\1/p' "$tmp/dry-venus.txt")")" "/proc/$qpid/maps" ||
+    true # (the path check below is exact)
+lib=$(awk '/libvirglrenderer/ { print $6; exit }' "/proc/$qpid/maps")
+case $lib in */gpu/virgl-abi/libvirglrenderer.so*|*/pearvisor/libvirglrenderer.so*) ;;
+    *) vm_fail "QEMU loaded '${lib:-no libvirglrenderer}', not PearVisor's" ;; esac
+gx a "$fetch" || vm_fail "the guest could not fetch the test programs"
+stats_ok a
+
+t=$SECONDS
+gx a "$VKENV vulkaninfo --summary" >"$tmp/vi-a.txt" 2>&1 || { cat "$tmp/vi-a.txt" >&2; vm_fail "vulkaninfo in the guest"; }
+dev=$(sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' "$tmp/vi-a.txt" | head -n1)
+expect_eq "guest Vulkan device" "$dev" "Virtio-GPU Venus ($host_dev)"
+echo "ok: guest vulkaninfo: $dev ($((SECONDS - t)) s with the agent round trip)"
+
+gx a "$VKENV /tmp/$(basename "$compute") --sizes 4K,1M --iterations 5" >"$tmp/vm-compute.out" 2>&1 ||
+    { cat "$tmp/vm-compute.out" >&2; vm_fail "pv-compute-test in the guest"; }
+[ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/vm-compute.out")" -eq 2 ] || vm_fail "not every compute size ok in the guest"
+[ "$(grep -oE '^size=[0-9]+ ok' "$tmp/vm-compute.out")" = "$(grep -oE '^size=[0-9]+ ok' "$tmp/native-compute.out")" ] ||
+    vm_fail "compute results differ from native"
+echo "ok: compute in the guest = native: $(grep -E '^size=' "$tmp/vm-compute.out" | tr '\n' ' ')"
+
+gx a "$VKENV /tmp/$(basename "$render") --iterations 2" >"$tmp/vm-render.out" 2>&1 ||
+    { cat "$tmp/vm-render.out" >&2; vm_fail "pv-render-test in the guest"; }
+[ -n "$(results "$tmp/native-render.out")" ] && [ "$(results "$tmp/vm-render.out")" = "$(results "$tmp/native-render.out")" ] ||
+    vm_fail "render results differ: guest '$(results "$tmp/vm-render.out")' native '$(results "$tmp/native-render.out")'"
+echo "ok: offscreen rendering in the guest = native: $(results "$tmp/vm-render.out" | tr '\n' ' ')"
+
+# Display: Vulkan draws to the scanout; two screenshots a moment apart.
+gx a "$VKENV /tmp/$(basename "$fbdraw") 2" || vm_fail "pv-fb-draw (1) failed"
+"$pv" screenshot a "$tmp/shot1.png" || vm_fail "screenshot 1"
+gx a "$VKENV /tmp/$(basename "$fbdraw") 1" || vm_fail "pv-fb-draw (2) failed"
+"$pv" screenshot a "$tmp/shot2.png" || vm_fail "screenshot 2"
+python3 - "$tmp/shot1.png" "$tmp/shot2.png" <<'PY' || vm_fail "screenshots are blank or equal"
+import struct, sys, zlib
+def pixels(path):
+    d = open(path, 'rb').read()
+    assert d[:8] == b'\x89PNG\r\n\x1a\n', path + ': not a PNG'
+    i, idat = 8, b''
+    while i < len(d):
+        n, t = struct.unpack('>I4s', d[i:i + 8])
+        if t == b'IDAT': idat += d[i + 8:i + 8 + n]
+        i += 12 + n
+    return zlib.decompress(idat)
+a, b = pixels(sys.argv[1]), pixels(sys.argv[2])
+colors = lambda p: len(set(p[i:i + 3] for i in range(1, len(p) - 3, 301)))
+print("ok: screenshots: %d and %d sampled colours, %d bytes differ (of %d)" % (
+    colors(a), colors(b), sum(x != y for x, y in zip(a[::7], b[::7])), len(a[::7])))
+sys.exit(0 if colors(a) > 2 and colors(b) > 2 and a != b else 1)
+PY
+
+# ---- malformed stream in A while B computes; stats throughout ----
+"$pv" create b --gpu venus --cpus 1 --memory 1G >/dev/null
+"$pv" start -q b >/dev/null 2>"$tmp/start-b.err" || { cat "$tmp/start-b.err" >&2; vm_fail "start b"; }
+gx b "$fetch" || vm_fail "VM b could not fetch the test programs"
+gx b "$VKENV /tmp/$(basename "$compute") --sizes 4K,1M,4M --iterations 20" >"$tmp/b-compute.out" 2>&1 &
+b_job=$!
+gx a "/tmp/$(basename "$garbage")" >"$tmp/garbage.out" 2>&1 || { cat "$tmp/garbage.out" >&2; vm_fail "venus-garbage did not get its fence back"; }
+polls=0
+while kill -0 $b_job 2>/dev/null; do stats_ok a; stats_ok b; polls=$((polls + 1)); sleep 0.5; done
+wait $b_job || { cat "$tmp/b-compute.out" >&2; vm_fail "compute in VM b failed while a's context went fatal"; }
+[ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/b-compute.out")" -eq 3 ] || vm_fail "not every compute size ok in VM b"
+stats_ok a; stats_ok b
+[ "$(stat_of a contexts_fatal)" -ge 1 ] || { cat "$tmp/stats-a.json" >&2; vm_fail "a's malformed context was not marked fatal"; }
+[ "$(stat_of b contexts_fatal)" -eq 0 ] || vm_fail "b has a fatal context"
+gx a "$VKENV vulkaninfo --summary" 2>&1 | grep -q "Virtio-GPU Venus" || vm_fail "a new context in VM a failed after the fatal one"
+"$pv" stats a >"$tmp/stats-a.txt" || vm_fail "stats table"
+expect_grep "stats table" "^contexts_fatal  *[1-9]" "$tmp/stats-a.txt"
+echo "ok: malformed stream: a has contexts_fatal=$(stat_of a contexts_fatal); b computed meanwhile; stats read $polls times during"
+"$pv" stop b >/dev/null || vm_fail "stop b"
+"$pv" stop a >/dev/null || vm_fail "stop a"
+
+# ---- fallback: the renderer cannot start (no Vulkan ICD on the host) ----
+VK_DRIVER_FILES=/nonexistent/icd.json "$pv" start a >"$tmp/start-fb.out" 2>"$tmp/start-fb.err" ||
+    { cat "$tmp/start-fb.err" >&2; vm_fail "start with no ICD did not boot"; }
+[ "$(grep -c '^pearvisor: GPU:' "$tmp/start-fb.err")" -eq 1 ] || { cat "$tmp/start-fb.err" >&2; vm_fail "not one GPU line"; }
+expect_grep "fallback line" "^pearvisor: GPU: falling back to 2D virtio-gpu: the host's Vulkan cannot run the renderer: " "$tmp/start-fb.err"
+echo "ok: $(grep '^pearvisor: GPU:' "$tmp/start-fb.err")"
+gx a "cat /sys/class/drm/card0/device/uevent 2>/dev/null | grep -q DRIVER=virtio_gpu || ls /dev/dri/card0" >/dev/null ||
+    vm_fail "the fallback guest has no 2D virtio-gpu"
+gx a "$VKENV vulkaninfo --summary" >/dev/null 2>&1 && vm_fail "the fallback guest still has Venus"
+grep -q "virtio-gpu-pci" "$XDG_STATE_HOME/pearvisor/a/qemu.log" || vm_fail "fallback QEMU has no virtio-gpu-pci"
+"$pv" stats a >/dev/null 2>&1 && vm_fail "stats answered for a 2D VM"
+"$pv" screenshot a "$tmp/shot-2d.png" || vm_fail "screenshot of a 2D VM"
+"$pv" stop a >/dev/null || vm_fail "stop a (fallback)"
+
+"$pv" delete a >/dev/null; "$pv" delete b >/dev/null
+pgrep -f "$tmp" | grep -v "^$$\$" | while read -r p; do
+    case $(cat /proc/$p/comm 2>/dev/null) in qemu*|Xvfb) vm_fail "left running: $(tr '\0' ' ' </proc/$p/cmdline)" ;; esac
+done
+echo "gpu-vm test total: $((SECONDS - t_start)) s"
+vm_pass
