@@ -628,7 +628,8 @@ class Emitter:
         w('if (!pvg_dec_size_eq(dec, %s)) return false;' % n)
         # Elements that travel take at least one (bytes) or four bytes each:
         # refuse a count the rest of the stream cannot hold before allocating.
-        if mode == 'full' or (mode == 'partial' and k != 'void' and self.elem_sends(d.type, mode)):
+        # (Only for input data: output arrays travel as a count alone.)
+        if mode == 'full':
             least = 1 if (k == 'void' or (k == 'scalar' and self.g.scalar_size(d.type) == 1)) else 4
             w('if (%s > pv_cs_dec_remaining(dec) / %d) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }' % (n, least))
         if k == 'void':

@@ -165,7 +165,6 @@ pvg_decode_vkEnumeratePhysicalDevices_args(struct pv_cs_dec *dec, struct pvg_arg
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDevice *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pPhysicalDevices = p4;
@@ -588,7 +587,6 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties_args(struct pv_cs_dec *dec, 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkQueueFamilyProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pQueueFamilyProperties = p4;
@@ -914,7 +912,6 @@ pvg_decode_vkEnumerateInstanceExtensionProperties_args(struct pv_cs_dec *dec, st
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n2)) return false;
-        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkExtensionProperties *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pProperties = p3;
@@ -1032,7 +1029,6 @@ pvg_decode_vkEnumerateDeviceExtensionProperties_args(struct pv_cs_dec *dec, stru
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkExtensionProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pProperties = p4;
@@ -1142,7 +1138,6 @@ pvg_decode_vkEnumerateInstanceLayerProperties_args(struct pv_cs_dec *dec, struct
     if (pvg_dec_peek_size(dec)) {
         uint64_t n2 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n2)) return false;
-        if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkLayerProperties *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
         if (!p3) return false;
         a->pProperties = p3;
@@ -1258,7 +1253,6 @@ pvg_decode_vkEnumerateDeviceLayerProperties_args(struct pv_cs_dec *dec, struct p
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkLayerProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pProperties = p4;
@@ -2396,7 +2390,6 @@ pvg_decode_vkGetImageSparseMemoryRequirements_args(struct pv_cs_dec *dec, struct
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
-        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageMemoryRequirements *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pSparseMemoryRequirements = p5;
@@ -2517,7 +2510,6 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties_args(struct pv_cs_dec 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageFormatProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pProperties = p4;
@@ -5090,7 +5082,6 @@ pvg_decode_vkCreateGraphicsPipelines_args(struct pv_cs_dec *dec, struct pvg_args
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->createInfoCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPipeline *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pPipelines = p7;
@@ -5227,7 +5218,6 @@ pvg_decode_vkCreateComputePipelines_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n6 = (uint64_t)(a->createInfoCount);
         if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPipeline *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
         if (!p7) return false;
         a->pPipelines = p7;
@@ -6092,7 +6082,6 @@ pvg_decode_vkAllocateDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pDescriptorSets = p4;
@@ -7002,7 +6991,6 @@ pvg_decode_vkAllocateCommandBuffers_args(struct pv_cs_dec *dec, struct pvg_args_
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkCommandBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pCommandBuffers = p4;
@@ -11072,7 +11060,6 @@ pvg_decode_vkEnumeratePhysicalDeviceGroups_args(struct pv_cs_dec *dec, struct pv
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDeviceGroupProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pPhysicalDeviceGroupProperties = p4;
@@ -11364,7 +11351,6 @@ pvg_decode_vkGetImageSparseMemoryRequirements2_args(struct pv_cs_dec *dec, struc
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
-        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageMemoryRequirements2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pSparseMemoryRequirements = p5;
@@ -11782,7 +11768,6 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties2_args(struct pv_cs_dec *dec,
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkQueueFamilyProperties2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pQueueFamilyProperties = p4;
@@ -11977,7 +11962,6 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties2_args(struct pv_cs_dec
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
-        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageFormatProperties2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pProperties = p5;
@@ -14880,7 +14864,6 @@ pvg_decode_vkGetPhysicalDeviceToolProperties_args(struct pv_cs_dec *dec, struct 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDeviceToolProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pToolProperties = p4;
@@ -17321,7 +17304,6 @@ pvg_decode_vkGetDeviceImageSparseMemoryRequirements_args(struct pv_cs_dec *dec, 
     if (pvg_dec_peek_size(dec)) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
         if (!pvg_dec_size_eq(dec, n4)) return false;
-        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkSparseImageMemoryRequirements2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
         if (!p5) return false;
         a->pSparseMemoryRequirements = p5;
@@ -19887,7 +19869,6 @@ pvg_decode_vkGetPhysicalDeviceFragmentShadingRatesKHR_args(struct pv_cs_dec *dec
     if (pvg_dec_peek_size(dec)) {
         uint64_t n3 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
         if (!pvg_dec_size_eq(dec, n3)) return false;
-        if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
         VkPhysicalDeviceFragmentShadingRateKHR *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
         if (!p4) return false;
         a->pFragmentShadingRates = p4;

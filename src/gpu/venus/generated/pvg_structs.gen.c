@@ -18070,7 +18070,6 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesList2EXT(struct pv_cs_dec *dec, VkDrm
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
-                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDrmFormatModifierProperties2EXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifierProperties = p2;
@@ -18182,7 +18181,6 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesListEXT(struct pv_cs_dec *dec, VkDrmF
             if (pvg_dec_peek_size(dec)) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
                 if (!pvg_dec_size_eq(dec, n1)) return false;
-                if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
                 VkDrmFormatModifierPropertiesEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
                 if (!p2) return false;
                 val->pDrmFormatModifierProperties = p2;
