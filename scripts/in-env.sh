@@ -16,8 +16,15 @@ root=$("$here/rootfs.sh" client)
 binds=("$top" /tmp /dev /proc /sys)
 [ -d "$top/../shared" ] && binds+=("$(cd "$top/../shared" && pwd)")
 [ -n "${PEARVISOR_EXTRA_BINDS:-}" ] && read -r -a extra <<<"$PEARVISOR_EXTRA_BINDS" && binds+=("${extra[@]}")
-script='set -e; root=$1; shift; n=$1; shift
+# The cache (guest images and other big artefacts) is the host's, outside any
+# checkout, shared with the environment at the same path; bound without
+# recursion since the environment itself lives inside it.
+cache=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+script='set -e; root=$1; shift; cache=$1; shift; n=$1; shift
 for ((i = 0; i < n; i++)); do d=$1; shift; mkdir -p "$root$d"; mount --rbind "$d" "$root$d"; done
+mkdir -p "$root$cache"; mount --bind "$cache" "$root$cache"
 cwd=$1; shift
-exec chroot "$root" /usr/bin/env -C "$cwd" HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$@"'
-exec unshare -m --propagation private bash -c "$script" in-env "$root" "${#binds[@]}" "${binds[@]}" "$PWD" "$@"
+exec chroot "$root" /usr/bin/env -C "$cwd" HOME=/root PEARVISOR_CACHE="$cache" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$@"'
+exec unshare -m --propagation private bash -c "$script" in-env "$root" "$cache" "${#binds[@]}" "${binds[@]}" "$PWD" "$@"

@@ -11,7 +11,7 @@ vm_setup() {
     pv=${1:?usage: TEST.sh PEARVISOR}
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     top=$(cd "$here/../.." && pwd)
-    export PEARVISOR_CACHE=${PEARVISOR_CACHE:-$top/.cache/pearvisor}
+    export PEARVISOR_CACHE=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
     command -v qemu-system-x86_64 >/dev/null ||
         vm_skip "qemu-system-x86_64 not installed (package qemu-system-x86)"
     command -v qemu-img >/dev/null || vm_skip "qemu-img not installed (package qemu-utils)"
