@@ -1,8 +1,8 @@
 # Shared setup for the VM tests (sourced). Real guests under QEMU (TCG on our
 # machines), real files, nothing mocked. Each test gets private XDG data,
 # state and runtime directories under /tmp, so it sees only its own VMs; the
-# guest image is shared and cached ($PEARVISOR_CACHE, by default .cache/ in
-# the source tree, which survives rebuilds of the build environment).
+# guest image is shared and cached ($PEARVISOR_CACHE, which scripts/in-env.sh
+# points at the host's cache, outside any checkout).
 #
 #   usage in a test: . lib.sh; vm_setup "$@"; ...; vm_pass
 set -euo pipefail
