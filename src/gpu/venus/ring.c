@@ -124,9 +124,18 @@ ring_sleep_until_notified(struct pv_ring *ring)
         PV_STAT_ADD(ring->ctx->r, ring_sleeps, 1);
         ring->sleeping = true;
         pthread_cond_broadcast(&ring->cond); /* wake seqno waiters to recheck */
+        /*
+         * The client stores tail with release order and then loads status;
+         * on x86 that load can pass the store, so a client can miss our IDLE
+         * just as we miss its tail, and then it sends no notify. That race
+         * only exists at the moment we go idle: look again after 1 ms, then
+         * sleep for long stretches.
+         */
+        uint64_t wait_ns = 1000000ull;
         while (!ring->notified && !ring->stop && !pv_ctx_is_fatal(ring->ctx)) {
             struct timespec ts;
-            abs_timeout(&ts, 1000000000ull);
+            abs_timeout(&ts, wait_ns);
+            wait_ns = 1000000000ull;
             pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
             if (atomic_load(ring->tail) != ring->cur)
                 break;
