@@ -638,6 +638,10 @@ run_qemu(struct pv_argv *argv, const struct pv_argv *env, const struct pv_vm_pat
     int err;
     if ((err = pv_argv_add(argv, "-D")) || (err = pv_argv_add(argv, dbg)))
         return err;
+    /* Start each run with an empty debug log: its text is read back on failure. */
+    int dfd = open(dbg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (dfd >= 0)
+        close(dfd);
     char *cmdline = pv_argv_join(argv);
     char *envline = pv_argv_join(env);
     FILE *log = fopen(p->qemu_log, "w");
@@ -686,6 +690,13 @@ run_qemu(struct pv_argv *argv, const struct pv_argv *env, const struct pv_vm_pat
     char *text = read_file(p->qemu_log, 1 << 20, &len);
     if (text && start >= 0 && (size_t)start <= len)
         snprintf(out, size, "%s", text + start);
+    free(text);
+    /* With -D (and -daemonize) QEMU can send its start-up errors to the
+     * debug log instead of stderr: look there too. */
+    size_t used = strlen(out);
+    text = read_file(dbg, 1 << 20, &len);
+    if (text && used + 1 < size)
+        snprintf(out + used, size - used, "%s", text);
     free(text);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
