@@ -20,6 +20,7 @@
 #include <pvgpu/pvgpu.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -686,6 +687,9 @@ client_thread(void *arg)
     /* The fd stays open until the server joins us, so it is never reused
      * under a concurrent shutdown(); the client sees EOF now. */
     shutdown(c->fd, SHUT_RDWR);
+    /* A long-running server: hand what this client's threads freed back to
+     * the system rather than keep it in per-thread malloc arenas. */
+    malloc_trim(0);
 
     __atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
     uint64_t one = 1;
