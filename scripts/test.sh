@@ -63,10 +63,10 @@ with open(sys.argv[1]) as fh:
             p += 1
         elif r == "SKIP":
             s += 1
-            bad.append("SKIP:" + t["name"])
+            bad.append("SKIP:" + t["name"].replace(" ", ""))
         else:
             f += 1
-            bad.append(r + ":" + t["name"])
+            bad.append(r + ":" + t["name"].replace(" ", ""))
 print(p, f, s, " ".join(bad))
 EOF
     ) || { failed=$((failed + 1)); failures+=("$2: cannot read $log"); return; }
