@@ -32,24 +32,7 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void
-abs_timeout(struct timespec *ts, uint64_t ns)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    uint64_t t = (uint64_t)ts->tv_nsec + ns;
-    ts->tv_sec += (time_t)(t / 1000000000ull);
-    ts->tv_nsec = (long)(t % 1000000000ull);
-}
 
-static void
-cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-}
 
 void
 pv_ring_set_fatal(struct pv_ring *ring)
@@ -134,7 +117,7 @@ ring_sleep_until_notified(struct pv_ring *ring)
         uint64_t wait_ns = 1000000ull;
         while (!ring->notified && !ring->stop && !pv_ctx_is_fatal(ring->ctx)) {
             struct timespec ts;
-            abs_timeout(&ts, wait_ns);
+            pv_abs_timeout(&ts, wait_ns);
             wait_ns = 1000000000ull;
             pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
             if (atomic_load(ring->tail) != ring->cur)
@@ -214,7 +197,7 @@ monitor_thread_main(void *arg)
             if (ring->monitor_period_us)
                 pv_ring_set_alive(ring);
         struct timespec ts;
-        abs_timeout(&ts, (uint64_t)ctx->monitor_period_us * 1000ull);
+        pv_abs_timeout(&ts, (uint64_t)ctx->monitor_period_us * 1000ull);
         pthread_cond_timedwait(&ctx->monitor_cond, &ctx->lock, &ts);
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -313,7 +296,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
     ring->scratch = scratch;
     ring->cur = atomic_load(ring->head);
     pthread_mutex_init(&ring->lock, NULL);
-    cond_init_monotonic(&ring->cond);
+    pv_cond_init_monotonic(&ring->cond);
     pv_channel_init(&ring->chan, ctx, ring);
 
     pthread_mutex_lock(&ctx->lock);
@@ -402,7 +385,7 @@ pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno)
             break;
         }
         struct timespec ts;
-        abs_timeout(&ts, 10000000ull);
+        pv_abs_timeout(&ts, 10000000ull);
         pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
     }
     __atomic_sub_fetch(&ring->head_waiters, 1, __ATOMIC_ACQ_REL);
@@ -414,18 +397,29 @@ void
 pv_ring_submit_vq_seqno(struct pv_ring *ring, uint64_t seqno)
 {
     pthread_mutex_lock(&ring->lock);
-    if (seqno > ring->vq_seqno)
-        ring->vq_seqno = seqno;
+    if (seqno > __atomic_load_n(&ring->vq_seqno, __ATOMIC_RELAXED))
+        __atomic_store_n(&ring->vq_seqno, seqno, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&ring->cond);
     pthread_mutex_unlock(&ring->lock);
 }
 
+/*
+ * A ring waits here for the context channel to catch up (the client's
+ * ordering round trip between a TLS ring and the primary ring). The other
+ * side is usually microseconds away, so poll for a short while before
+ * blocking: a futex wake-up costs more than the whole round trip.
+ */
 bool
 pv_ring_wait_vq_seqno(struct pv_ring *ring, uint64_t seqno)
 {
+    for (uint32_t i = 0; i < 256; i++) {
+        if (__atomic_load_n(&ring->vq_seqno, __ATOMIC_ACQUIRE) >= seqno)
+            return true;
+        sched_yield();
+    }
     bool ok = true;
     pthread_mutex_lock(&ring->lock);
-    while (ring->vq_seqno < seqno) {
+    while (__atomic_load_n(&ring->vq_seqno, __ATOMIC_RELAXED) < seqno) {
         if (ring->stop || pv_ctx_is_fatal(ring->ctx)) {
             ok = false;
             break;
