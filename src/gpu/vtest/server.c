@@ -181,8 +181,13 @@ violation(struct client *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pv_warn(MOD, "client %u: fatal protocol error: %s; its context is disabled and the client dropped",
-            c->id, msg);
+    /* Once the renderer disabled the context it shut the socket down too: a
+     * message cut short by that is not a second error. One line per client. */
+    if (c->ctx && pv_ctx_is_fatal(c->ctx))
+        pv_dbg(MOD, "client %u: %s (after its context was disabled)", c->id, msg);
+    else
+        pv_warn(MOD, "client %u: fatal protocol error: %s; its context is disabled and the client "
+                "dropped", c->id, msg);
     return -EPROTO;
 }
 
