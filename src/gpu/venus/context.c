@@ -55,17 +55,22 @@ pv_channel_fini(struct pv_channel *ch)
 void
 pv_ctx_fatal(struct pv_ctx *ctx, const char *why)
 {
-    bool was = atomic_exchange(&ctx->fatal, true);
-    if (!was) {
-        PV_STAT_ADD(ctx->r, contexts_fatal, 1);
-        pv_warn("venus", "context %u (%s): fatal: %s; the context is disabled", ctx->id, ctx->name,
-                why);
-    }
+    /*
+     * Mark the rings FATAL and the context fatal under the context lock, so
+     * a front door that sees the context fatal and destroys it cannot take a
+     * ring off the list before its client was told.
+     */
     pthread_mutex_lock(&ctx->lock);
+    bool was = atomic_exchange(&ctx->fatal, true);
     for (struct pv_ring *ring = ctx->rings; ring; ring = ring->next)
         pv_ring_set_fatal(ring);
     pthread_mutex_unlock(&ctx->lock);
-    if (!was && ctx->cbs.fatal)
+    if (was)
+        return;
+    PV_STAT_ADD(ctx->r, contexts_fatal, 1);
+    pv_warn("venus", "context %u (%s): fatal: %s; the context is disabled", ctx->id, ctx->name,
+            why);
+    if (ctx->cbs.fatal)
         ctx->cbs.fatal(ctx->cbs.data);
 }
 
