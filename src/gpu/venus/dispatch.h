@@ -91,6 +91,16 @@ uint32_t pv_interop_extension_count(void);
 bool pv_interop_extension(uint32_t i, VkExtensionProperties *out);
 bool pv_interop_is_emulated(const char *name);
 
+/*
+ * In a handler: decode the command's arguments into `a` (returning false
+ * on a decode failure), and encode the reply when the client asked for one.
+ */
+#define ARGS(name)                                                                                 \
+    struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd);                                      \
+    if (!a)                                                                                        \
+    return false
+#define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
+
 /* Handlers in other files. */
 #define PV_DECLARE_HANDLER(name)                                                                   \
     bool pv_handle_##name(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,            \

@@ -15,8 +15,6 @@
 #include "dispatch.h"
 #include "log.h"
 
-#define ARGS(name) struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd); if (!a) return false
-#define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
 
 /* Highest API version the renderer passes on: the protocol our decoders speak. */
 #define PV_MAX_API_VERSION VK_MAKE_API_VERSION(0, 1, 3, 0)

@@ -32,8 +32,6 @@
 #include "dispatch.h"
 #include "log.h"
 
-#define ARGS(name) struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd); if (!a) return false
-#define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
 
 #define DRM_FORMAT_MOD_LINEAR 0ull
 

@@ -11,8 +11,6 @@
 #include "dispatch.h"
 #include "log.h"
 
-#define ARGS(name) struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd); if (!a) return false
-#define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
 
 struct obj_list {
     struct pv_obj **v;

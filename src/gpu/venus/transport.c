@@ -15,7 +15,6 @@
 #include "dispatch.h"
 #include "log.h"
 
-#define ARGS(name) struct pvg_args_##name *a = pv_dispatch_decode(dec, cmd); if (!a) return false
 
 static bool
 on_context_channel(struct pv_channel *ch, struct pv_cs_dec *dec)
