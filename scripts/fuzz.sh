@@ -11,7 +11,7 @@
 # New inputs found during the run go to a scratch corpus, not to the
 # checkout (keep the committed corpus small; merge by hand with
 # `fuzz-<target> -merge=1 fuzz/corpus/<target> SCRATCH`).
-# PEARVISOR_FUZZ_DIR: build dir (default /tmp/pearvisor-fuzz). Needs what
+# PEARVISOR_FUZZ_DIR: build dir (default build-fuzz in the checkout). Needs what
 # scripts/in-env.sh needs (root for the chroot) unless PEARVISOR_NATIVE=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,10 +21,17 @@ cd "$top"
 secs=${1:-60}
 shift || true
 case $secs in '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a number" >&2; exit 2 ;; esac
-bdir=${PEARVISOR_FUZZ_DIR:-/tmp/pearvisor-fuzz}
+bdir=${PEARVISOR_FUZZ_DIR:-$top/build-fuzz}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(ls fuzz/corpus))
 
+# A build dir configured for another checkout cannot regenerate itself:
+# start it afresh.
+if [ -f "$bdir/build.ninja" ] &&
+    ! grep -qF "\"source\": \"$top\"" "$bdir/meson-info/meson-info.json" 2>/dev/null; then
+    echo "==> $bdir belongs to another checkout; configuring it afresh" >&2
+    rm -rf "$bdir"
+fi
 if [ ! -f "$bdir/build.ninja" ]; then
     "$here/in-env.sh" env CC=clang meson setup "$bdir" -Dfuzz=true \
         -Db_sanitize=address,undefined -Db_lundef=false \

@@ -116,7 +116,7 @@ if [ $quick = 0 ]; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
-        failures+=("fuzz: a target crashed; reproducer in ${PEARVISOR_FUZZ_DIR:-/tmp/pearvisor-fuzz}/artifacts")
+        failures+=("fuzz: a target crashed; reproducer in ${PEARVISOR_FUZZ_DIR:-build-fuzz}/artifacts")
     fi
 fi
 
