@@ -40,6 +40,10 @@ else
     cycles=${PV_SOAK_CYCLES:-1000}
     rss_bound=${PV_SOAK_RSS_KIB:-8192}
 fi
+# Freed memory filled with a pattern turns a read of freed memory (ours or
+# a library's) into a crash instead of a silent stale read; meson test sets
+# a random MALLOC_PERTURB_ itself. (ASan has its own fill and ignores it.)
+export MALLOC_PERTURB_=${MALLOC_PERTURB_:-192}
 warmup=${PV_SOAK_WARMUP:-50}
 jobs=${PV_SOAK_JOBS:-4}
 seed=${PV_SOAK_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}

@@ -29,6 +29,28 @@
 struct pv_ring;
 struct pv_channel;
 
+/*
+ * The Vulkan loader (1.4.309) is not safe for what a renderer does: many
+ * instances and devices made and destroyed on many threads. Its device
+ * lookup (loader_get_icd_and_device, reached from vkGetDeviceProcAddr for
+ * names outside its table and from vkDestroyDevice) walks every instance's
+ * driver and device lists holding one lock, while
+ *   - vkCreateDevice and vkDestroyDevice link and unlink devices without it
+ *     (and vkDestroyDevice frees the driver's device before unlinking), and
+ *   - the first vkEnumeratePhysicalDevices with an array unloads the
+ *     instance's drivers that expose no device, freeing their list entries
+ *     under a different lock.
+ * With several ICDs installed, one context's enumeration freed what another
+ * context's vkGetDeviceProcAddr was walking: the intermittent crash the
+ * vtest soak found (seen only with MALLOC_PERTURB_, which meson test sets).
+ * So every loader call that creates, enumerates, looks up through
+ * vkGetDeviceProcAddr or destroys a host VkInstance, VkPhysicalDevice or
+ * VkDevice runs under this process-wide lock. Those calls are rare; nothing
+ * on the command path takes it.
+ */
+void pv_loader_lock(void);
+void pv_loader_unlock(void);
+
 struct pv_renderer {
     PFN_vkGetInstanceProcAddr gipa;
     uint32_t instance_version;       /* host loader's version */

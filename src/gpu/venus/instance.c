@@ -95,6 +95,7 @@ PV_DECLARE_HANDLER(vkCreateInstance)
     PFN_vkCreateInstance create =
         (PFN_vkCreateInstance)ctx->r->gipa(VK_NULL_HANDLE, "vkCreateInstance");
     VkInstance host = VK_NULL_HANDLE;
+    pv_loader_lock();
     a->ret = create(&hci, NULL, &host);
     if (a->ret == VK_SUCCESS) {
         struct pv_instance *inst = calloc(1, sizeof(*inst));
@@ -104,6 +105,7 @@ PV_DECLARE_HANDLER(vkCreateInstance)
             PFN_vkDestroyInstance destroy =
                 (PFN_vkDestroyInstance)ctx->r->gipa(host, "vkDestroyInstance");
             destroy(host, NULL);
+            pv_loader_unlock();
             free(inst);
             return pv_dispatch_fail(dec, "instance id in use");
         }
@@ -114,6 +116,7 @@ PV_DECLARE_HANDLER(vkCreateInstance)
         pv_dispatch_probe_commands(inst->has_cmd, false, instance_proc, inst);
         ctx->instance = inst;
     }
+    pv_loader_unlock();
     return REPLY();
 }
 
@@ -130,21 +133,29 @@ PV_DECLARE_HANDLER(vkDestroyInstance)
 
 /* ---- physical devices ---- */
 
+/* Under the loader lock: the first enumeration with an array unloads the
+ * instance's drivers that have no device, which edits lists other threads'
+ * loader calls walk (see pv_loader_lock). */
 static bool
 load_physical_devices(struct pv_instance *inst)
 {
     if (inst->phys)
         return true;
     uint32_t n = 0;
+    bool ok = false;
+    pv_loader_lock();
     if (inst->t.EnumeratePhysicalDevices(inst->host, &n, NULL) != VK_SUCCESS)
-        return false;
+        goto out;
     inst->phys = calloc(n ? n : 1, sizeof(*inst->phys));
     if (!inst->phys)
-        return false;
+        goto out;
     if (inst->t.EnumeratePhysicalDevices(inst->host, &n, inst->phys) < 0)
-        return false;
+        goto out;
     inst->phys_count = n;
-    return true;
+    ok = true;
+out:
+    pv_loader_unlock();
+    return ok;
 }
 
 static uint64_t
@@ -210,8 +221,10 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDeviceGroups)
     struct pv_instance *inst = ctx->instance;
     if (!inst || a->id_instance != inst->id || !a->pPhysicalDeviceGroupCount)
         return pv_dispatch_fail(dec, "vkEnumeratePhysicalDeviceGroups: bad arguments");
+    pv_loader_lock();
     a->ret = inst->t.EnumeratePhysicalDeviceGroups(inst->host, a->pPhysicalDeviceGroupCount,
                                                    a->pPhysicalDeviceGroupProperties);
+    pv_loader_unlock();
     if (a->ret >= 0 && a->pPhysicalDeviceGroupProperties) {
         /* Host handles back to the ids the client bound them to. */
         for (uint32_t g = 0; g < *a->pPhysicalDeviceGroupCount; g++) {
@@ -405,9 +418,11 @@ PV_DECLARE_HANDLER(vkCreateDevice)
     hci.enabledLayerCount = 0;
     hci.ppEnabledLayerNames = NULL;
     VkDevice host = VK_NULL_HANDLE;
+    pv_loader_lock();
     a->ret = inst->t.CreateDevice(a->physicalDevice, &hci, NULL, &host);
     free(names);
     if (a->ret != VK_SUCCESS) {
+        pv_loader_unlock();
         free(dev);
         return REPLY();
     }
@@ -438,9 +453,11 @@ PV_DECLARE_HANDLER(vkCreateDevice)
                          .type = VK_OBJECT_TYPE_DEVICE, .dev = dev, .priv = dev};
     if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
         dev->t.DestroyDevice(host, NULL);
+        pv_loader_unlock();
         free(dev);
         return pv_dispatch_fail(dec, "out of memory");
     }
+    pv_loader_unlock();
     return REPLY();
 }
 

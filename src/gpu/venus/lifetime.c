@@ -489,7 +489,9 @@ pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev)
     for (size_t i = 0; i < l.n; i++)
         destroy_host_object(dev, l.v[i]);
     free_list(&l);
+    pv_loader_lock();
     dev->t.DestroyDevice(dev->host, NULL);
+    pv_loader_unlock();
     free(pv_objtab_remove(&ctx->objs, dev->id, VK_OBJECT_TYPE_DEVICE));
     free(dev);
 }
@@ -527,7 +529,9 @@ pv_venus_destroy_all(struct pv_ctx *ctx)
     struct obj_list l = {0};
     remove_matching(ctx, match_type, &m, &l);
     free_list(&l);
+    pv_loader_lock();
     inst->t.DestroyInstance(inst->host, NULL);
+    pv_loader_unlock();
     free(pv_objtab_remove(&ctx->objs, inst->id, VK_OBJECT_TYPE_INSTANCE));
     free(inst->phys);
     free(inst->phys_ids);

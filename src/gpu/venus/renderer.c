@@ -39,6 +39,21 @@ pin_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+/* Process-wide, because the loader's lists are (see context.h). */
+static pthread_mutex_t loader_lock_singleton = PTHREAD_MUTEX_INITIALIZER;
+
+void
+pv_loader_lock(void)
+{
+    pthread_mutex_lock(&loader_lock_singleton);
+}
+
+void
+pv_loader_unlock(void)
+{
+    pthread_mutex_unlock(&loader_lock_singleton);
+}
+
 /*
  * Loads the host's Vulkan drivers once and keeps them loaded. Every client
  * context creates its own VkInstance; without this the loader would load and
@@ -55,8 +70,13 @@ pin_host_drivers(struct pv_renderer *r)
     VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
                                .pApplicationInfo = &app};
     VkInstance inst;
-    if (!create || create(&ci, NULL, &inst) != VK_SUCCESS)
+    if (!create)
         return;
+    pv_loader_lock();
+    if (create(&ci, NULL, &inst) != VK_SUCCESS) {
+        pv_loader_unlock();
+        return;
+    }
     PFN_vkEnumeratePhysicalDevices enumerate =
         (PFN_vkEnumeratePhysicalDevices)r->gipa(inst, "vkEnumeratePhysicalDevices");
     uint32_t n = 0;
@@ -65,6 +85,7 @@ pin_host_drivers(struct pv_renderer *r)
     dl_iterate_phdr(pin_object, NULL);
     PFN_vkDestroyInstance destroy = (PFN_vkDestroyInstance)r->gipa(inst, "vkDestroyInstance");
     destroy(inst, NULL);
+    pv_loader_unlock();
 }
 
 int
