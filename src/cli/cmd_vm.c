@@ -72,6 +72,24 @@ get_dirs(const char *verb, struct pv_dirs *dirs)
     return err;
 }
 
+/* The one VM a verb names after its options: its dirs and definition.
+ * Returns PV_EXIT_OK, or the exit status after saying what went wrong. */
+static int
+load_named_vm(const char *verb, int argc, char **argv, struct pv_dirs *dirs,
+              struct pv_vm_def *def)
+{
+    if (argc - optind != 1)
+        return usage_error(verb, "expected one VM name");
+    if (get_dirs(verb, dirs))
+        return PV_EXIT_FAIL;
+    char msg[PV_MSG_MAX] = "";
+    if (pv_vm_load(dirs, argv[optind], def, msg, sizeof(msg))) {
+        fail(verb, msg);
+        return PV_EXIT_FAIL;
+    }
+    return PV_EXIT_OK;
+}
+
 static int
 boot_timeout_ms(const struct pv_host *h, int opt_s)
 {
@@ -457,18 +475,13 @@ pv_cmd_start(int argc, char **argv)
         default: return usage_error(verb, "unknown option or missing value");
         }
     }
-    if (argc - optind != 1)
-        return usage_error(verb, "expected one VM name");
     struct pv_dirs dirs;
     struct pv_host host;
     struct pv_vm_def def;
     char msg[PV_MSG_MAX];
-    if (get_dirs(verb, &dirs))
-        return PV_EXIT_FAIL;
-    if (pv_vm_load(&dirs, argv[optind], &def, msg, sizeof(msg))) {
-        fail(verb, msg);
-        return PV_EXIT_FAIL;
-    }
+    int rc = load_named_vm(verb, argc, argv, &dirs, &def);
+    if (rc)
+        return rc;
     pv_host_probe(&host);
     if (dry)
         return print_dry_run(verb, &dirs, &host, &def);
@@ -591,17 +604,12 @@ pv_cmd_stop(int argc, char **argv)
             return usage_error(verb, "unknown option or missing value");
         }
     }
-    if (argc - optind != 1)
-        return usage_error(verb, "expected one VM name");
     struct pv_dirs dirs;
     struct pv_vm_def def;
     char msg[PV_MSG_MAX] = "";
-    if (get_dirs(verb, &dirs))
-        return PV_EXIT_FAIL;
-    if (pv_vm_load(&dirs, argv[optind], &def, msg, sizeof(msg))) {
-        fail(verb, msg);
-        return PV_EXIT_FAIL;
-    }
+    int rc = load_named_vm(verb, argc, argv, &dirs, &def);
+    if (rc)
+        return rc;
     double t0 = now_s();
     bool clean;
     if (pv_vm_stop(&dirs, &def, timeout_s * 1000, &clean, msg, sizeof(msg))) {
@@ -646,17 +654,12 @@ pv_cmd_delete(int argc, char **argv)
             return usage_error(verb, "unknown option");
         }
     }
-    if (argc - optind != 1)
-        return usage_error(verb, "expected one VM name");
     struct pv_dirs dirs;
     struct pv_vm_def def;
     char msg[PV_MSG_MAX];
-    if (get_dirs(verb, &dirs))
-        return PV_EXIT_FAIL;
-    if (pv_vm_load(&dirs, argv[optind], &def, msg, sizeof(msg))) {
-        fail(verb, msg);
-        return PV_EXIT_FAIL;
-    }
+    int rc = load_named_vm(verb, argc, argv, &dirs, &def);
+    if (rc)
+        return rc;
     if (force)
         pv_vm_kill(&dirs, &def);
     if (pv_vm_delete(&dirs, &def, msg, sizeof(msg))) {
@@ -697,17 +700,14 @@ pv_cmd_console(int argc, char **argv)
             return usage_error(verb, "unknown option");
         }
     }
-    if (argc - optind != 1)
-        return usage_error(verb, "expected one VM name");
     struct pv_dirs dirs;
     struct pv_vm_def def;
     struct pv_vm_paths p;
-    char msg[PV_MSG_MAX];
-    if (get_dirs(verb, &dirs))
-        return PV_EXIT_FAIL;
-    if (pv_vm_load(&dirs, argv[optind], &def, msg, sizeof(msg)) ||
-        pv_vm_paths_get(&dirs, &def, &p)) {
-        fail(verb, msg);
+    int rc = load_named_vm(verb, argc, argv, &dirs, &def);
+    if (rc)
+        return rc;
+    if (pv_vm_paths_get(&dirs, &def, &p)) {
+        failf(verb, "VM '%s': its paths are too long", def.name);
         return PV_EXIT_FAIL;
     }
     if (log_only) {

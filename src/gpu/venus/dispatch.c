@@ -24,6 +24,15 @@ pv_dispatch_fail(struct pv_cs_dec *dec, const char *why)
     return false;
 }
 
+struct pv_device *
+pv_dispatch_device(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
+{
+    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, id, VK_OBJECT_TYPE_DEVICE);
+    if (!o)
+        pv_dispatch_fail(dec, "unknown device");
+    return o ? o->dev : NULL;
+}
+
 /* ---- replies ---- */
 
 bool

@@ -19,6 +19,8 @@ typedef bool (*pv_dispatch_fn)(struct pv_channel *ch, struct pv_cs_dec *dec, uin
 extern const pv_dispatch_fn pv_dispatch_handlers[PVG_CMD_COUNT];
 
 bool pv_dispatch_fail(struct pv_cs_dec *dec, const char *why);
+/* The device the client calls ID; NULL (and the stream failed) if none. */
+struct pv_device *pv_dispatch_device(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id);
 bool pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
                          uint32_t flags);
 /* The generic path in two halves, for handlers that adjust arguments in between. */

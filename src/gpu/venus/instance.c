@@ -505,19 +505,10 @@ bind_queue(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, 
     }
 }
 
-static struct pv_device *
-device_of(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
-{
-    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, id, VK_OBJECT_TYPE_DEVICE);
-    if (!o)
-        pv_dispatch_fail(dec, "unknown device");
-    return o ? o->dev : NULL;
-}
-
 PV_DECLARE_HANDLER(vkGetDeviceQueue2)
 {
     ARGS(vkGetDeviceQueue2);
-    struct pv_device *dev = device_of(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev || !a->pQueueInfo || !a->pQueue)
         return pv_dispatch_fail(dec, "vkGetDeviceQueue2: bad arguments");
     /* Take our timeline struct out of the chain: the host driver has never heard of it. */
@@ -541,7 +532,7 @@ PV_DECLARE_HANDLER(vkGetDeviceQueue2)
 PV_DECLARE_HANDLER(vkGetDeviceQueue)
 {
     ARGS(vkGetDeviceQueue);
-    struct pv_device *dev = device_of(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev || !a->pQueue)
         return pv_dispatch_fail(dec, "vkGetDeviceQueue: bad arguments");
     VkQueue host = VK_NULL_HANDLE;
@@ -572,7 +563,7 @@ PV_DECLARE_HANDLER(vkQueueBindSparse) { return with_queue_locked(ch, dec, cmd, f
 PV_DECLARE_HANDLER(vkDestroyDevice)
 {
     ARGS(vkDestroyDevice);
-    struct pv_device *dev = a->id_device ? device_of(ch, dec, a->id_device) : NULL;
+    struct pv_device *dev = a->id_device ? pv_dispatch_device(ch, dec, a->id_device) : NULL;
     if (!dev)
         return !a->id_device;
     pv_device_destroy(ch->ctx, dev);

@@ -111,15 +111,6 @@ create_many(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev,
     return true;
 }
 
-static struct pv_device *
-device_arg(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
-{
-    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, id, VK_OBJECT_TYPE_DEVICE);
-    if (!o)
-        pv_dispatch_fail(dec, "unknown device");
-    return o ? o->dev : NULL;
-}
-
 static VkResult
 call_alloc_cmd(void *p)
 {
@@ -131,7 +122,7 @@ call_alloc_cmd(void *p)
 PV_DECLARE_HANDLER(vkAllocateCommandBuffers)
 {
     ARGS(vkAllocateCommandBuffers);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev || !a->pAllocateInfo || !a->pCommandBuffers)
         return pv_dispatch_fail(dec, "vkAllocateCommandBuffers: bad arguments");
     void *data[2] = {dev, a};
@@ -154,7 +145,7 @@ call_alloc_sets(void *p)
 PV_DECLARE_HANDLER(vkAllocateDescriptorSets)
 {
     ARGS(vkAllocateDescriptorSets);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev || !a->pAllocateInfo || !a->pDescriptorSets)
         return pv_dispatch_fail(dec, "vkAllocateDescriptorSets: bad arguments");
     void *data[2] = {dev, a};
@@ -178,7 +169,7 @@ call_compute_pipelines(void *p)
 PV_DECLARE_HANDLER(vkCreateComputePipelines)
 {
     ARGS(vkCreateComputePipelines);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev || (a->createInfoCount && (!a->pCreateInfos || !a->pPipelines)))
         return pv_dispatch_fail(dec, "vkCreateComputePipelines: bad arguments");
     void *data[2] = {dev, a};
@@ -200,7 +191,7 @@ call_graphics_pipelines(void *p)
 PV_DECLARE_HANDLER(vkCreateGraphicsPipelines)
 {
     ARGS(vkCreateGraphicsPipelines);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev || (a->createInfoCount && (!a->pCreateInfos || !a->pPipelines)))
         return pv_dispatch_fail(dec, "vkCreateGraphicsPipelines: bad arguments");
     void *data[2] = {dev, a};
@@ -276,7 +267,7 @@ PV_DECLARE_HANDLER(vkFreeCommandBuffers)
     struct pvg_args_vkFreeCommandBuffers *a = decode_raw(dec, cmd);
     if (!a)
         return false;
-    struct pv_device *dev = device_arg(ch, dec, (uint64_t)(uintptr_t)a->device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, (uint64_t)(uintptr_t)a->device);
     uint64_t *ids;
     if (!dev || !translate(ch, dec, (uint64_t *)&a->commandPool, VK_OBJECT_TYPE_COMMAND_POOL) ||
         !a->pCommandBuffers ||
@@ -294,7 +285,7 @@ PV_DECLARE_HANDLER(vkFreeDescriptorSets)
     struct pvg_args_vkFreeDescriptorSets *a = decode_raw(dec, cmd);
     if (!a)
         return false;
-    struct pv_device *dev = device_arg(ch, dec, (uint64_t)(uintptr_t)a->device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, (uint64_t)(uintptr_t)a->device);
     uint64_t *ids;
     if (!dev ||
         !translate(ch, dec, (uint64_t *)&a->descriptorPool, VK_OBJECT_TYPE_DESCRIPTOR_POOL) ||
@@ -311,7 +302,7 @@ PV_DECLARE_HANDLER(vkFreeDescriptorSets)
 PV_DECLARE_HANDLER(vkDestroyCommandPool)
 {
     ARGS(vkDestroyCommandPool);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev)
         return false;
     if (!a->commandPool)
@@ -325,7 +316,7 @@ PV_DECLARE_HANDLER(vkDestroyCommandPool)
 PV_DECLARE_HANDLER(vkDestroyDescriptorPool)
 {
     ARGS(vkDestroyDescriptorPool);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev)
         return false;
     if (!a->descriptorPool)
@@ -340,7 +331,7 @@ PV_DECLARE_HANDLER(vkDestroyDescriptorPool)
 PV_DECLARE_HANDLER(vkResetDescriptorPool)
 {
     ARGS(vkResetDescriptorPool);
-    struct pv_device *dev = device_arg(ch, dec, a->id_device);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
     if (!dev)
         return false;
     forget_children(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
