@@ -25,14 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vulkan/vulkan.h>
 
+#include "common.h"
 #include "compute_spv.h"
 
-#define EXIT_SKIP 77
 #define MAX_SIZES 32
 #define LOCAL_SIZE 64 /* local_size_x of compute.comp */
 #define FENCE_TIMEOUT_NS (600ull * 1000 * 1000 * 1000)
@@ -70,57 +69,7 @@ struct ctx {
     VkFence fence;
 };
 
-struct buffer {
-    VkBuffer buf;
-    VkDeviceMemory mem;
-    uint32_t *map;
-};
-
-static const char *result_name(VkResult r)
-{
-    switch (r) {
-#define R(x) case x: return #x
-    R(VK_SUCCESS);
-    R(VK_NOT_READY);
-    R(VK_TIMEOUT);
-    R(VK_INCOMPLETE);
-    R(VK_ERROR_OUT_OF_HOST_MEMORY);
-    R(VK_ERROR_OUT_OF_DEVICE_MEMORY);
-    R(VK_ERROR_INITIALIZATION_FAILED);
-    R(VK_ERROR_DEVICE_LOST);
-    R(VK_ERROR_MEMORY_MAP_FAILED);
-    R(VK_ERROR_LAYER_NOT_PRESENT);
-    R(VK_ERROR_EXTENSION_NOT_PRESENT);
-    R(VK_ERROR_FEATURE_NOT_PRESENT);
-    R(VK_ERROR_INCOMPATIBLE_DRIVER);
-    R(VK_ERROR_TOO_MANY_OBJECTS);
-    R(VK_ERROR_FORMAT_NOT_SUPPORTED);
-    R(VK_ERROR_FRAGMENTED_POOL);
-    R(VK_ERROR_UNKNOWN);
-    R(VK_ERROR_OUT_OF_POOL_MEMORY);
-    R(VK_ERROR_INVALID_EXTERNAL_HANDLE);
-#undef R
-    default: return "VkResult";
-    }
-}
-
-/* Reports "vkFoo failed: VK_ERROR_... (n)" naming the call, and exits 1. */
-static void check(VkResult r, const char *call)
-{
-    if (r == VK_SUCCESS)
-        return;
-    int len = (int)strcspn(call, "(");
-    fprintf(stderr, "pv-compute-test: %.*s failed: %s (%d)\n", len, call, result_name(r), (int)r);
-    exit(1);
-}
-#define VK_CHECK(call) check((call), #call)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+const struct pvt_prog pvt_prog = { .name = "pv-compute-test" };
 
 /* The kernel, on the CPU. Must match compute.comp exactly. */
 static uint32_t kernel_cpu(uint32_t x, uint32_t i, const struct params *p)
@@ -230,15 +179,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             i++;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
-        } else if (!strcmp(a, "--skip-if-no-device")) {
-            o->skip_if_no_device = true;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(0);
         } else {
-            fprintf(stderr, "pv-compute-test: unknown argument '%s'\n", a);
-            usage(stderr);
-            return 2;
+            int rc = pvt_common_arg(a, &o->skip_if_no_device, usage);
+            if (rc)
+                return rc;
         }
     }
     if (o->n_sizes == 0) {
@@ -246,13 +190,6 @@ static int parse_args(int argc, char **argv, struct options *o)
         o->n_sizes = 1;
     }
     return 0;
-}
-
-static int no_device(const struct options *o, const char *why)
-{
-    fprintf(stderr, "pv-compute-test: no Vulkan device: %s%s\n", why,
-            o->skip_if_no_device ? " (skipped)" : "");
-    return o->skip_if_no_device ? EXIT_SKIP : 1;
 }
 
 static void print_json_string(const char *s)
@@ -273,53 +210,18 @@ static void print_json_string(const char *s)
 /* Returns 0 with a device, else the exit code. */
 static int init(struct ctx *c, const struct options *o)
 {
-    VkApplicationInfo app = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = "pv-compute-test",
-        .apiVersion = VK_API_VERSION_1_1,
-    };
-    VkInstanceCreateInfo ici = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pApplicationInfo = &app,
-    };
-    VkResult r = vkCreateInstance(&ici, NULL, &c->instance);
-    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
-        return no_device(o, "vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER");
-    VK_CHECK(r);
-
-    uint32_t n = 1;
-    r = vkEnumeratePhysicalDevices(c->instance, &n, &c->phys);
-    if (r != VK_INCOMPLETE)
-        VK_CHECK(r);
-    if (n == 0) {
-        vkDestroyInstance(c->instance, NULL);
-        c->instance = VK_NULL_HANDLE;
-        return no_device(o, "vkEnumeratePhysicalDevices found none");
-    }
-    vkGetPhysicalDeviceProperties(c->phys, &c->props);
-    vkGetPhysicalDeviceMemoryProperties(c->phys, &c->mem_props);
+    int rc = pvt_first_device(VK_API_VERSION_1_1, o->skip_if_no_device, !o->json, &c->instance,
+                              &c->phys, &c->props, &c->mem_props);
+    if (rc)
+        return rc;
     if (o->json) {
         printf("{\"device\":");
         print_json_string(c->props.deviceName);
         printf("}\n");
-    } else {
-        printf("device: %s\n", c->props.deviceName);
+        fflush(stdout);
     }
-    fflush(stdout);
 
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, NULL);
-    VkQueueFamilyProperties qf[16];
-    if (nq > 16)
-        nq = 16;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, qf);
-    c->queue_family = UINT32_MAX;
-    for (uint32_t i = 0; i < nq; i++) {
-        if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
-            c->queue_family = i;
-            break;
-        }
-    }
+    c->queue_family = pvt_queue_family(c->phys, VK_QUEUE_COMPUTE_BIT, false, NULL);
     if (c->queue_family == UINT32_MAX) {
         fprintf(stderr, "pv-compute-test: device has no compute queue\n");
         return 1;
@@ -413,58 +315,6 @@ static void fini(struct ctx *c)
         vkDestroyInstance(c->instance, NULL);
 }
 
-static void buffer_create(struct ctx *c, uint64_t size, struct buffer *b)
-{
-    VkBufferCreateInfo bci = {
-        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-        .size = size,
-        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-        .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
-    };
-    VK_CHECK(vkCreateBuffer(c->device, &bci, NULL, &b->buf));
-
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(c->device, b->buf, &req);
-    const VkMemoryPropertyFlags want =
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    uint32_t type = UINT32_MAX;
-    for (uint32_t i = 0; i < c->mem_props.memoryTypeCount; i++) {
-        if ((req.memoryTypeBits & (1u << i)) &&
-            (c->mem_props.memoryTypes[i].propertyFlags & want) == want) {
-            type = i;
-            break;
-        }
-    }
-    if (type == UINT32_MAX) {
-        fprintf(stderr, "pv-compute-test: no HOST_VISIBLE|HOST_COHERENT memory type for the buffer "
-                        "(memoryTypeBits 0x%x)\n", req.memoryTypeBits);
-        exit(1);
-    }
-    VkMemoryAllocateInfo mai = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-        .allocationSize = req.size,
-        .memoryTypeIndex = type,
-    };
-    VK_CHECK(vkAllocateMemory(c->device, &mai, NULL, &b->mem));
-    VK_CHECK(vkBindBufferMemory(c->device, b->buf, b->mem, 0));
-    void *p = NULL;
-    VK_CHECK(vkMapMemory(c->device, b->mem, 0, VK_WHOLE_SIZE, 0, &p));
-    b->map = p;
-}
-
-static void buffer_destroy(struct ctx *c, struct buffer *b)
-{
-    vkUnmapMemory(c->device, b->mem);
-    vkDestroyBuffer(c->device, b->buf, NULL);
-    vkFreeMemory(c->device, b->mem, NULL);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Runs and checks one size. Returns 0 if every element matched, else 1. */
 static int run_size(struct ctx *c, const struct options *o, uint64_t size)
 {
@@ -480,12 +330,12 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
         .salt = 0x9e3779b9u ^ count,
         .rounds = o->rounds,
     };
-    struct buffer in, out;
-    buffer_create(c, size, &in);
-    buffer_create(c, size, &out);
+    struct pvt_buffer in, out;
+    pvt_buffer_create(c->device, &c->mem_props, size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &in);
+    pvt_buffer_create(c->device, &c->mem_props, size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &out);
     uint32_t seed = 0x2545f491u ^ count;
     for (uint32_t i = 0; i < count; i++)
-        in.map[i] = xorshift32(&seed);
+        in.words[i] = xorshift32(&seed);
     memset(out.map, 0xa5, size);
 
     VkDescriptorPoolSize ps = { .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 2 };
@@ -522,16 +372,7 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     }
     vkUpdateDescriptorSets(c->device, 2, w, 0, NULL);
 
-    VkCommandBufferAllocateInfo cbai = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = c->cmd_pool,
-        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-        .commandBufferCount = 1,
-    };
-    VkCommandBuffer cmd;
-    VK_CHECK(vkAllocateCommandBuffers(c->device, &cbai, &cmd));
-    VkCommandBufferBeginInfo cbbi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
-    VK_CHECK(vkBeginCommandBuffer(cmd, &cbbi));
+    VkCommandBuffer cmd = pvt_cmd_begin(c->device, c->cmd_pool);
     vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->pipeline);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->pipeline_layout, 0, 1, &set, 0,
                             NULL);
@@ -551,27 +392,13 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     VK_CHECK(vkEndCommandBuffer(cmd));
 
     double *times = calloc(o->iterations, sizeof(*times));
-    if (!times) {
-        fprintf(stderr, "pv-compute-test: out of memory\n");
-        exit(1);
-    }
-    VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-        .commandBufferCount = 1,
-        .pCommandBuffers = &cmd,
-    };
+    if (!times)
+        pvt_die("out of memory");
     for (unsigned it = 0; it < o->iterations; it++) {
-        double t0 = now_ms();
-        VK_CHECK(vkQueueSubmit(c->queue, 1, &si, c->fence));
-        VkResult r = vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, FENCE_TIMEOUT_NS);
-        if (r == VK_TIMEOUT) {
-            fprintf(stderr, "pv-compute-test: vkWaitForFences timed out after %llu s (size=%" PRIu64
-                            ")\n", FENCE_TIMEOUT_NS / 1000000000ull, size);
-            exit(1);
-        }
-        VK_CHECK(r);
-        times[it] = now_ms() - t0;
-        VK_CHECK(vkResetFences(c->device, 1, &c->fence));
+        times[it] = pvt_submit_wait(c->device, c->queue, c->fence, cmd, FENCE_TIMEOUT_NS);
+        if (times[it] < 0)
+            pvt_die("vkWaitForFences timed out after %llu s (size=%" PRIu64 ")",
+                    FENCE_TIMEOUT_NS / 1000000000ull, size);
     }
 
     uint64_t bad = 0, first_bad = 0;
@@ -579,10 +406,10 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     seed = 0x2545f491u ^ count;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t e = kernel_cpu(xorshift32(&seed), i, &p);
-        if (out.map[i] != e) {
+        if (out.words[i] != e) {
             if (bad++ == 0) {
                 first_bad = i;
-                got = out.map[i];
+                got = out.words[i];
                 want = e;
             }
         }
@@ -591,11 +418,9 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     seed = 0x2545f491u ^ count;
     uint64_t in_bad = 0;
     for (uint32_t i = 0; i < count; i++)
-        in_bad += in.map[i] != xorshift32(&seed);
+        in_bad += in.words[i] != xorshift32(&seed);
 
-    qsort(times, o->iterations, sizeof(*times), cmp_double);
-    double med = o->iterations % 2 ? times[o->iterations / 2]
-                                   : (times[o->iterations / 2 - 1] + times[o->iterations / 2]) / 2;
+    double med = pvt_sort_median(times, o->iterations);
     const bool ok = bad == 0 && in_bad == 0;
     if (o->json) {
         printf("{\"size\":%" PRIu64 ",\"ok\":%s,\"iterations\":%u,\"ms\":%.4f,\"min_ms\":%.4f,"
@@ -618,8 +443,8 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     free(times);
     vkFreeCommandBuffers(c->device, c->cmd_pool, 1, &cmd);
     vkDestroyDescriptorPool(c->device, pool, NULL);
-    buffer_destroy(c, &in);
-    buffer_destroy(c, &out);
+    pvt_buffer_destroy(c->device, &in);
+    pvt_buffer_destroy(c->device, &out);
     return ok ? 0 : 1;
 }
 

@@ -40,14 +40,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <vulkan/vulkan.h>
 
+#include "common.h"
 #include "render_frag_spv.h"
 #include "render_vert_spv.h"
 
-#define EXIT_SKIP 77
 #define FENCE_TIMEOUT_NS (120ull * 1000 * 1000 * 1000)
 #define TEX_SIZE 64
 #define COLOR_FORMAT VK_FORMAT_R8G8B8A8_UNORM
@@ -110,13 +109,6 @@ struct image {
     VkImageView view;
 };
 
-struct buffer {
-    VkBuffer buf;
-    VkDeviceMemory mem;
-    void *map;
-    VkDeviceSize size;
-};
-
 struct ctx {
     VkInstance instance;
     VkPhysicalDevice phys;
@@ -140,59 +132,10 @@ struct ctx {
     VkRenderPass render_pass;
     VkFramebuffer framebuffer;
     VkPipeline pipelines[N_PATHS];
-    struct buffer vbuf, ibuf, readback[N_PATHS];
+    struct pvt_buffer vbuf, ibuf, readback[N_PATHS];
 };
 
-static const char *result_name(VkResult r)
-{
-    switch (r) {
-#define R(x) case x: return #x
-    R(VK_SUCCESS);
-    R(VK_NOT_READY);
-    R(VK_TIMEOUT);
-    R(VK_INCOMPLETE);
-    R(VK_ERROR_OUT_OF_HOST_MEMORY);
-    R(VK_ERROR_OUT_OF_DEVICE_MEMORY);
-    R(VK_ERROR_INITIALIZATION_FAILED);
-    R(VK_ERROR_DEVICE_LOST);
-    R(VK_ERROR_MEMORY_MAP_FAILED);
-    R(VK_ERROR_LAYER_NOT_PRESENT);
-    R(VK_ERROR_EXTENSION_NOT_PRESENT);
-    R(VK_ERROR_FEATURE_NOT_PRESENT);
-    R(VK_ERROR_INCOMPATIBLE_DRIVER);
-    R(VK_ERROR_TOO_MANY_OBJECTS);
-    R(VK_ERROR_FORMAT_NOT_SUPPORTED);
-    R(VK_ERROR_FRAGMENTED_POOL);
-    R(VK_ERROR_UNKNOWN);
-    R(VK_ERROR_OUT_OF_POOL_MEMORY);
-#undef R
-    default: return "VkResult";
-    }
-}
-
-/* Reports "vkFoo failed: VK_ERROR_... (n)" naming the call, and exits 1. */
-static void check(VkResult r, const char *call)
-{
-    if (r == VK_SUCCESS)
-        return;
-    int len = (int)strcspn(call, "(");
-    fprintf(stderr, "pv-render-test: %.*s failed: %s (%d)\n", len, call, result_name(r), (int)r);
-    exit(1);
-}
-#define VK_CHECK(call) check((call), #call)
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "pv-render-test: %s\n", msg);
-    exit(1);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+const struct pvt_prog pvt_prog = { .name = "pv-render-test" };
 
 static void usage(FILE *f)
 {
@@ -255,15 +198,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                 goto bad;
             o->out = val;
             i++;
-        } else if (!strcmp(a, "--skip-if-no-device")) {
-            o->skip_if_no_device = true;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(0);
         } else {
-            fprintf(stderr, "pv-render-test: unknown argument '%s'\n", a);
-            usage(stderr);
-            return 2;
+            int rc = pvt_common_arg(a, &o->skip_if_no_device, usage);
+            if (rc)
+                return rc;
         }
         continue;
 bad:
@@ -274,33 +212,13 @@ bad:
     return 0;
 }
 
-static int skip_or_fail(const struct options *o, const char *why)
-{
-    fprintf(stderr, "pv-render-test: %s%s\n", why, o->skip_if_no_device ? " (skipped)" : "");
-    return o->skip_if_no_device ? EXIT_SKIP : 1;
-}
-
-static uint32_t find_memory(const struct ctx *c, uint32_t bits, VkMemoryPropertyFlags want,
-                            VkMemoryPropertyFlags fallback)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        VkMemoryPropertyFlags f = pass ? fallback : want;
-        for (uint32_t i = 0; i < c->mem_props.memoryTypeCount; i++) {
-            if ((bits & (1u << i)) && (c->mem_props.memoryTypes[i].propertyFlags & f) == f)
-                return i;
-        }
-    }
-    fprintf(stderr, "pv-render-test: no memory type with flags 0x%x in bits 0x%x\n", fallback, bits);
-    exit(1);
-}
-
 static bool has_extension(VkPhysicalDevice phys, const char *name)
 {
     uint32_t n = 0;
     VK_CHECK(vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL));
     VkExtensionProperties *ext = calloc(n ? n : 1, sizeof(*ext));
     if (!ext)
-        die("out of memory");
+        pvt_die("out of memory");
     VkResult r = vkEnumerateDeviceExtensionProperties(phys, NULL, &n, ext);
     if (r != VK_INCOMPLETE)
         VK_CHECK(r);
@@ -314,43 +232,14 @@ static bool has_extension(VkPhysicalDevice phys, const char *name)
 /* Returns 0 with a device, else the exit code. */
 static int init_device(struct ctx *c, const struct options *o)
 {
-    VkApplicationInfo app = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = "pv-render-test",
-        .apiVersion = VK_API_VERSION_1_3,
-    };
-    VkInstanceCreateInfo ici = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pApplicationInfo = &app,
-    };
-    VkResult r = vkCreateInstance(&ici, NULL, &c->instance);
-    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
-        return skip_or_fail(o, "no Vulkan device: vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER");
-    VK_CHECK(r);
-    uint32_t n = 1;
-    r = vkEnumeratePhysicalDevices(c->instance, &n, &c->phys);
-    if (r != VK_INCOMPLETE)
-        VK_CHECK(r);
-    if (n == 0)
-        return skip_or_fail(o, "no Vulkan device: vkEnumeratePhysicalDevices found none");
-    vkGetPhysicalDeviceProperties(c->phys, &c->props);
-    vkGetPhysicalDeviceMemoryProperties(c->phys, &c->mem_props);
-    printf("device: %s\n", c->props.deviceName);
-    fflush(stdout);
+    int rc = pvt_first_device(VK_API_VERSION_1_3, o->skip_if_no_device, true, &c->instance,
+                              &c->phys, &c->props, &c->mem_props);
+    if (rc)
+        return rc;
 
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, NULL);
-    VkQueueFamilyProperties qf[16];
-    if (nq > 16)
-        nq = 16;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, qf);
-    c->queue_family = UINT32_MAX;
-    for (uint32_t i = 0; i < nq && c->queue_family == UINT32_MAX; i++) {
-        if (qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)
-            c->queue_family = i;
-    }
+    c->queue_family = pvt_queue_family(c->phys, VK_QUEUE_GRAPHICS_BIT, false, NULL);
     if (c->queue_family == UINT32_MAX)
-        die("device has no graphics queue");
+        pvt_die("device has no graphics queue");
 
     /* Dynamic rendering: core in 1.3 (feature bit), else the KHR extension. */
     const bool core13 = VK_API_VERSION_MINOR(c->props.apiVersion) >= 3 ||
@@ -368,8 +257,8 @@ static int init_device(struct ctx *c, const struct options *o)
     }
     c->have_dynamic = dr.dynamicRendering == VK_TRUE;
     if (o->paths[PATH_DYNAMIC] && !c->have_dynamic && !o->paths[PATH_RENDERPASS])
-        return skip_or_fail(o, "device has no dynamic rendering (Vulkan 1.3 or "
-                               "VK_KHR_dynamic_rendering)");
+        return pvt_skip_or_fail(o->skip_if_no_device, "device has no dynamic rendering (Vulkan "
+                                                      "1.3 or VK_KHR_dynamic_rendering)");
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {
@@ -396,7 +285,7 @@ static int init_device(struct ctx *c, const struct options *o)
         c->end_rendering = (PFN_vkCmdEndRendering)vkGetDeviceProcAddr(
             c->device, khr ? "vkCmdEndRenderingKHR" : "vkCmdEndRendering");
         if (!c->begin_rendering || !c->end_rendering)
-            die("vkGetDeviceProcAddr found no vkCmdBeginRendering/vkCmdEndRendering");
+            pvt_die("vkGetDeviceProcAddr found no vkCmdBeginRendering/vkCmdEndRendering");
     }
 
     VkCommandPoolCreateInfo cpci = {
@@ -408,40 +297,6 @@ static int init_device(struct ctx *c, const struct options *o)
     VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
     VK_CHECK(vkCreateFence(c->device, &fci, NULL, &c->fence));
     return 0;
-}
-
-static void buffer_create(struct ctx *c, VkDeviceSize size, VkBufferUsageFlags usage,
-                          struct buffer *b)
-{
-    VkBufferCreateInfo bci = {
-        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-        .size = size,
-        .usage = usage,
-        .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
-    };
-    VK_CHECK(vkCreateBuffer(c->device, &bci, NULL, &b->buf));
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(c->device, b->buf, &req);
-    const VkMemoryPropertyFlags hv =
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    VkMemoryAllocateInfo mai = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-        .allocationSize = req.size,
-        .memoryTypeIndex = find_memory(c, req.memoryTypeBits, hv, hv),
-    };
-    VK_CHECK(vkAllocateMemory(c->device, &mai, NULL, &b->mem));
-    VK_CHECK(vkBindBufferMemory(c->device, b->buf, b->mem, 0));
-    VK_CHECK(vkMapMemory(c->device, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map));
-    b->size = size;
-}
-
-static void buffer_destroy(struct ctx *c, struct buffer *b)
-{
-    if (!b->buf)
-        return;
-    vkUnmapMemory(c->device, b->mem);
-    vkDestroyBuffer(c->device, b->buf, NULL);
-    vkFreeMemory(c->device, b->mem, NULL);
 }
 
 static void image_create(struct ctx *c, VkFormat format, uint32_t w, uint32_t h,
@@ -466,8 +321,8 @@ static void image_create(struct ctx *c, VkFormat format, uint32_t w, uint32_t h,
     VkMemoryAllocateInfo mai = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
         .allocationSize = req.size,
-        .memoryTypeIndex = find_memory(c, req.memoryTypeBits,
-                                       VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0),
+        .memoryTypeIndex = pvt_find_memory(&c->mem_props, req.memoryTypeBits,
+                                           VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0),
     };
     VK_CHECK(vkAllocateMemory(c->device, &mai, NULL, &img->mem));
     VK_CHECK(vkBindImageMemory(c->device, img->image, img->mem, 0));
@@ -490,37 +345,12 @@ static void image_destroy(struct ctx *c, struct image *img)
     vkFreeMemory(c->device, img->mem, NULL);
 }
 
-static VkCommandBuffer cmd_alloc(struct ctx *c)
-{
-    VkCommandBufferAllocateInfo cbai = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = c->cmd_pool,
-        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-        .commandBufferCount = 1,
-    };
-    VkCommandBuffer cmd;
-    VK_CHECK(vkAllocateCommandBuffers(c->device, &cbai, &cmd));
-    VkCommandBufferBeginInfo cbbi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
-    VK_CHECK(vkBeginCommandBuffer(cmd, &cbbi));
-    return cmd;
-}
-
 /* Submits cmd with the fence and waits; returns the wall time in ms. */
 static double submit_wait(struct ctx *c, VkCommandBuffer cmd)
 {
-    VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-        .commandBufferCount = 1,
-        .pCommandBuffers = &cmd,
-    };
-    double t0 = now_ms();
-    VK_CHECK(vkQueueSubmit(c->queue, 1, &si, c->fence));
-    VkResult r = vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, FENCE_TIMEOUT_NS);
-    if (r == VK_TIMEOUT)
-        die("vkWaitForFences timed out after 120 s");
-    VK_CHECK(r);
-    double ms = now_ms() - t0;
-    VK_CHECK(vkResetFences(c->device, 1, &c->fence));
+    double ms = pvt_submit_wait(c->device, c->queue, c->fence, cmd, FENCE_TIMEOUT_NS);
+    if (ms < 0)
+        pvt_die("vkWaitForFences timed out after 120 s");
     return ms;
 }
 
@@ -549,8 +379,9 @@ static void upload_texture(struct ctx *c)
     image_create(c, COLOR_FORMAT, TEX_SIZE, TEX_SIZE,
                  VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
                  VK_IMAGE_ASPECT_COLOR_BIT, &c->tex);
-    struct buffer staging = { 0 };
-    buffer_create(c, TEX_SIZE * TEX_SIZE * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &staging);
+    struct pvt_buffer staging = { 0 };
+    pvt_buffer_create(c->device, &c->mem_props, TEX_SIZE * TEX_SIZE * 4,
+                      VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &staging);
     uint8_t *p = staging.map;
     for (uint32_t y = 0; y < TEX_SIZE; y++) {
         for (uint32_t x = 0; x < TEX_SIZE; x++, p += 4) {
@@ -560,7 +391,7 @@ static void upload_texture(struct ctx *c)
             p[3] = 255;
         }
     }
-    VkCommandBuffer cmd = cmd_alloc(c);
+    VkCommandBuffer cmd = pvt_cmd_begin(c->device, c->cmd_pool);
     image_barrier(cmd, c->tex.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0,
                   VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
@@ -577,7 +408,7 @@ static void upload_texture(struct ctx *c)
     VK_CHECK(vkEndCommandBuffer(cmd));
     submit_wait(c, cmd);
     vkFreeCommandBuffers(c->device, c->cmd_pool, 1, &cmd);
-    buffer_destroy(c, &staging);
+    pvt_buffer_destroy(c->device, &staging);
 }
 
 static void create_descriptors(struct ctx *c)
@@ -830,9 +661,11 @@ static void init_scene(struct ctx *c, const struct options *o)
     upload_texture(c);
     create_descriptors(c);
 
-    buffer_create(c, sizeof(vertices), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, &c->vbuf);
+    pvt_buffer_create(c->device, &c->mem_props, sizeof(vertices),
+                      VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, &c->vbuf);
     memcpy(c->vbuf.map, vertices, sizeof(vertices));
-    buffer_create(c, sizeof(indices), VK_BUFFER_USAGE_INDEX_BUFFER_BIT, &c->ibuf);
+    pvt_buffer_create(c->device, &c->mem_props, sizeof(indices), VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
+                      &c->ibuf);
     memcpy(c->ibuf.map, indices, sizeof(indices));
 
     VkShaderModuleCreateInfo smci = {
@@ -870,7 +703,7 @@ static void draw(struct ctx *c, const struct options *o, VkCommandBuffer cmd, en
 
 static VkCommandBuffer record_frame(struct ctx *c, const struct options *o, enum path path)
 {
-    VkCommandBuffer cmd = cmd_alloc(c);
+    VkCommandBuffer cmd = pvt_cmd_begin(c->device, c->cmd_pool);
     VkClearValue clears[2] = {
         { .color = { .float32 = { 0.0f, 0.0f, 0.2f, 1.0f } } },
         { .depthStencil = { 1.0f, 0 } },
@@ -971,17 +804,11 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static unsigned distinct_colors(const uint8_t *px, uint32_t n)
 {
     uint32_t *v = malloc((size_t)n * sizeof(*v));
     if (!v)
-        die("out of memory");
+        pvt_die("out of memory");
     memcpy(v, px, (size_t)n * 4);
     qsort(v, n, sizeof(*v), cmp_u32);
     unsigned distinct = n ? 1 : 0;
@@ -1056,7 +883,7 @@ static void fini(struct ctx *c)
         for (int i = 0; i < N_PATHS; i++) {
             if (c->pipelines[i])
                 vkDestroyPipeline(c->device, c->pipelines[i], NULL);
-            buffer_destroy(c, &c->readback[i]);
+            pvt_buffer_destroy(c->device, &c->readback[i]);
         }
         if (c->framebuffer)
             vkDestroyFramebuffer(c->device, c->framebuffer, NULL);
@@ -1064,8 +891,8 @@ static void fini(struct ctx *c)
             vkDestroyRenderPass(c->device, c->render_pass, NULL);
         vkDestroyShaderModule(c->device, c->vert, NULL);
         vkDestroyShaderModule(c->device, c->frag, NULL);
-        buffer_destroy(c, &c->vbuf);
-        buffer_destroy(c, &c->ibuf);
+        pvt_buffer_destroy(c->device, &c->vbuf);
+        pvt_buffer_destroy(c->device, &c->ibuf);
         vkDestroyDescriptorPool(c->device, c->desc_pool, NULL);
         vkDestroyPipelineLayout(c->device, c->pipeline_layout, NULL);
         vkDestroyDescriptorSetLayout(c->device, c->set_layout, NULL);
@@ -1109,11 +936,12 @@ int main(int argc, char **argv)
     bool failed = false;
     double *times = calloc(o.iterations, sizeof(*times));
     if (!times)
-        die("out of memory");
+        pvt_die("out of memory");
     for (int path = 0; path < N_PATHS; path++) {
         if (!o.paths[path])
             continue;
-        buffer_create(&c, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &c.readback[path]);
+        pvt_buffer_create(c.device, &c.mem_props, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                          &c.readback[path]);
         /* A pattern the frame must overwrite everywhere. */
         memset(c.readback[path].map, 0xcd, bytes);
         VkCommandBuffer cmd = record_frame(&c, &o, (enum path)path);
@@ -1123,14 +951,12 @@ int main(int argc, char **argv)
 
         images[path] = malloc(bytes);
         if (!images[path])
-            die("out of memory");
+            pvt_die("out of memory");
         memcpy(images[path], c.readback[path].map, bytes);
         n_images++;
         unsigned colors;
         bool ok = check_pixels(&o, (enum path)path, images[path], &colors);
-        qsort(times, o.iterations, sizeof(*times), cmp_double);
-        double med = o.iterations % 2 ? times[o.iterations / 2]
-                                      : (times[o.iterations / 2 - 1] + times[o.iterations / 2]) / 2;
+        double med = pvt_sort_median(times, o.iterations);
         printf("path=%s %s colors=%u checksum=%016" PRIx64 " ms=%.4f min_ms=%.4f max_ms=%.4f "
                "iterations=%u\n", path_names[path], ok ? "ok" : "FAIL", colors,
                fnv1a64(images[path], bytes), med, times[0], times[o.iterations - 1],

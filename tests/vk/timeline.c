@@ -47,7 +47,8 @@
 
 #include <vulkan/vulkan.h>
 
-#define EXIT_SKIP 77
+#include "common.h"
+
 #define WAIT_NS (10ull * 1000 * 1000 * 1000) /* any single wait; far above any step */
 #define MAX_STEPS 4096
 
@@ -69,18 +70,12 @@ struct ctx {
     VkCommandPool cmd_pool;
 };
 
-struct buffer {
-    VkBuffer buf;
-    VkDeviceMemory mem;
-    uint32_t *map;
-};
-
 /* Shared by the two threads of two_threads. */
 struct run {
     struct ctx *c;
     uint32_t steps;
     VkSemaphore sem;
-    struct buffer buf; /* entries [0, steps), check slots [steps, 2 * steps) */
+    struct pvt_buffer buf; /* entries [0, steps), check slots [steps, 2 * steps) */
     VkCommandBuffer *cmds; /* cmds[k] for step k (1-based) */
     bool shared_queue;
     pthread_mutex_t lock; /* guards the shared queue and submitted[] */
@@ -89,46 +84,8 @@ struct run {
     atomic_bool failed;
 };
 
-static const char *result_name(VkResult r)
-{
-    switch (r) {
-#define R(x) case x: return #x
-    R(VK_SUCCESS);
-    R(VK_NOT_READY);
-    R(VK_TIMEOUT);
-    R(VK_INCOMPLETE);
-    R(VK_ERROR_OUT_OF_HOST_MEMORY);
-    R(VK_ERROR_OUT_OF_DEVICE_MEMORY);
-    R(VK_ERROR_INITIALIZATION_FAILED);
-    R(VK_ERROR_DEVICE_LOST);
-    R(VK_ERROR_MEMORY_MAP_FAILED);
-    R(VK_ERROR_EXTENSION_NOT_PRESENT);
-    R(VK_ERROR_FEATURE_NOT_PRESENT);
-    R(VK_ERROR_INCOMPATIBLE_DRIVER);
-    R(VK_ERROR_UNKNOWN);
-#undef R
-    default: return "VkResult";
-    }
-}
-
-/* Reports "vkFoo failed: VK_ERROR_... (n)" naming the call, and exits 1. */
-static void check(VkResult r, const char *call)
-{
-    if (r == VK_SUCCESS)
-        return;
-    int len = (int)strcspn(call, "(");
-    fprintf(stderr, "pv-timeline-test: %.*s failed: %s (%d)\n", len, call, result_name(r), (int)r);
-    fflush(stdout);
-    _exit(1); /* other threads may be inside Vulkan: no atexit, no teardown */
-}
-#define VK_CHECK(call) check((call), #call)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+/* Failed Vulkan calls _exit: the other thread may be inside Vulkan. */
+const struct pvt_prog pvt_prog = { .name = "pv-timeline-test", .check_exits_quick = true };
 
 static void usage(FILE *f)
 {
@@ -160,55 +117,26 @@ static int parse_args(int argc, char **argv, struct options *o)
             else
                 o->max_queues = (uint32_t)v;
             i++;
-        } else if (!strcmp(a, "--skip-if-no-device")) {
-            o->skip_if_no_device = true;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(0);
         } else {
-            fprintf(stderr, "pv-timeline-test: unknown argument '%s'\n", a);
-            usage(stderr);
-            return 2;
+            int rc = pvt_common_arg(a, &o->skip_if_no_device, usage);
+            if (rc)
+                return rc;
         }
     }
     return 0;
 }
 
-static int skip_or_fail(const struct options *o, const char *why)
-{
-    fprintf(stderr, "pv-timeline-test: %s%s\n", why, o->skip_if_no_device ? " (skipped)" : "");
-    return o->skip_if_no_device ? EXIT_SKIP : 1;
-}
-
 /* Returns 0 with a device, else the exit code. */
 static int init(struct ctx *c, const struct options *o)
 {
-    VkApplicationInfo app = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = "pv-timeline-test",
-        .apiVersion = VK_API_VERSION_1_2,
-    };
-    VkInstanceCreateInfo ici = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pApplicationInfo = &app,
-    };
-    VkResult r = vkCreateInstance(&ici, NULL, &c->instance);
-    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
-        return skip_or_fail(o, "no Vulkan device: vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER");
-    VK_CHECK(r);
-    uint32_t n = 1;
-    r = vkEnumeratePhysicalDevices(c->instance, &n, &c->phys);
-    if (r != VK_INCOMPLETE)
-        VK_CHECK(r);
-    if (n == 0)
-        return skip_or_fail(o, "no Vulkan device: vkEnumeratePhysicalDevices found none");
-    vkGetPhysicalDeviceProperties(c->phys, &c->props);
-    vkGetPhysicalDeviceMemoryProperties(c->phys, &c->mem_props);
-    printf("device: %s\n", c->props.deviceName);
-    fflush(stdout);
+    int rc = pvt_first_device(VK_API_VERSION_1_2, o->skip_if_no_device, true, &c->instance,
+                              &c->phys, &c->props, &c->mem_props);
+    if (rc)
+        return rc;
     if (VK_API_VERSION_MAJOR(c->props.apiVersion) == 1 &&
         VK_API_VERSION_MINOR(c->props.apiVersion) < 2)
-        return skip_or_fail(o, "device is older than Vulkan 1.2 (no core timeline semaphores)");
+        return pvt_skip_or_fail(o->skip_if_no_device,
+                                "device is older than Vulkan 1.2 (no core timeline semaphores)");
 
     VkPhysicalDeviceVulkan12Features f12 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
@@ -219,28 +147,18 @@ static int init(struct ctx *c, const struct options *o)
     };
     vkGetPhysicalDeviceFeatures2(c->phys, &f2);
     if (!f12.timelineSemaphore)
-        return skip_or_fail(o, "device has no timelineSemaphore feature");
+        return pvt_skip_or_fail(o->skip_if_no_device, "device has no timelineSemaphore feature");
 
     /* Transfer commands run on any graphics/compute/transfer queue: take the
      * family with the most queues. */
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, NULL);
-    VkQueueFamilyProperties qf[16];
-    if (nq > 16)
-        nq = 16;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, qf);
-    c->queue_family = UINT32_MAX;
     const VkQueueFlags any = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_TRANSFER_BIT;
-    for (uint32_t i = 0; i < nq; i++) {
-        if ((qf[i].queueFlags & any) &&
-            (c->queue_family == UINT32_MAX || qf[i].queueCount > qf[c->queue_family].queueCount))
-            c->queue_family = i;
-    }
+    uint32_t queue_count = 0;
+    c->queue_family = pvt_queue_family(c->phys, any, true, &queue_count);
     if (c->queue_family == UINT32_MAX) {
         fprintf(stderr, "pv-timeline-test: device has no queue for transfer commands\n");
         return 1;
     }
-    c->n_queues = qf[c->queue_family].queueCount >= 2 && o->max_queues >= 2 ? 2 : 1;
+    c->n_queues = queue_count >= 2 && o->max_queues >= 2 ? 2 : 1;
 
     float prio[2] = { 1.0f, 1.0f };
     VkDeviceQueueCreateInfo qci = {
@@ -274,47 +192,12 @@ static int init(struct ctx *c, const struct options *o)
     return 0;
 }
 
-static void buffer_create(struct ctx *c, VkDeviceSize size, struct buffer *b)
+/* A host-visible buffer for transfers, every byte 0xff. */
+static void buffer_create(struct ctx *c, VkDeviceSize size, struct pvt_buffer *b)
 {
-    VkBufferCreateInfo bci = {
-        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-        .size = size,
-        .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-        .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
-    };
-    VK_CHECK(vkCreateBuffer(c->device, &bci, NULL, &b->buf));
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(c->device, b->buf, &req);
-    const VkMemoryPropertyFlags want =
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    uint32_t type = UINT32_MAX;
-    for (uint32_t i = 0; i < c->mem_props.memoryTypeCount && type == UINT32_MAX; i++) {
-        if ((req.memoryTypeBits & (1u << i)) &&
-            (c->mem_props.memoryTypes[i].propertyFlags & want) == want)
-            type = i;
-    }
-    if (type == UINT32_MAX) {
-        fprintf(stderr, "pv-timeline-test: no HOST_VISIBLE|HOST_COHERENT memory type\n");
-        exit(1);
-    }
-    VkMemoryAllocateInfo mai = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-        .allocationSize = req.size,
-        .memoryTypeIndex = type,
-    };
-    VK_CHECK(vkAllocateMemory(c->device, &mai, NULL, &b->mem));
-    VK_CHECK(vkBindBufferMemory(c->device, b->buf, b->mem, 0));
-    void *p;
-    VK_CHECK(vkMapMemory(c->device, b->mem, 0, VK_WHOLE_SIZE, 0, &p));
-    b->map = p;
+    pvt_buffer_create(c->device, &c->mem_props, size,
+                      VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, b);
     memset(b->map, 0xff, size);
-}
-
-static void buffer_destroy(struct ctx *c, struct buffer *b)
-{
-    vkUnmapMemory(c->device, b->mem);
-    vkDestroyBuffer(c->device, b->buf, NULL);
-    vkFreeMemory(c->device, b->mem, NULL);
 }
 
 static VkSemaphore timeline_create(struct ctx *c, uint64_t initial)
@@ -388,21 +271,6 @@ static void submit(VkQueue q, VkCommandBuffer cmd, VkSemaphore wait_sem, uint64_
     VK_CHECK(vkQueueSubmit(q, 1, &si, VK_NULL_HANDLE));
 }
 
-static VkCommandBuffer cmd_begin(struct ctx *c)
-{
-    VkCommandBufferAllocateInfo cbai = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = c->cmd_pool,
-        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-        .commandBufferCount = 1,
-    };
-    VkCommandBuffer cmd;
-    VK_CHECK(vkAllocateCommandBuffers(c->device, &cbai, &cmd));
-    VkCommandBufferBeginInfo cbbi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
-    VK_CHECK(vkBeginCommandBuffer(cmd, &cbbi));
-    return cmd;
-}
-
 /* Makes the step's transfer writes visible to the host and to later transfers. */
 static void cmd_end(VkCommandBuffer cmd)
 {
@@ -438,21 +306,22 @@ static bool case_host_ops(struct ctx *c)
     VkResult r = wait_value(c, s, 7, 0);
     if (r != VK_SUCCESS)
         FAIL("host_ops: vkWaitSemaphores(7, timeout 0) = %s, expected VK_SUCCESS\n",
-             result_name(r));
+             pvt_result_name(r));
     r = wait_value(c, s, 6, WAIT_NS);
     if (r != VK_SUCCESS)
         FAIL("host_ops: vkWaitSemaphores(6) = %s on counter 7, expected VK_SUCCESS\n",
-             result_name(r));
+             pvt_result_name(r));
     r = wait_value(c, s, 8, 0);
     if (r != VK_TIMEOUT)
         FAIL("host_ops: vkWaitSemaphores(8, timeout 0) = %s on counter 7, expected VK_TIMEOUT\n",
-             result_name(r));
+             pvt_result_name(r));
     const uint64_t short_ns = 20ull * 1000 * 1000;
-    double t0 = now_ms();
+    double t0 = pvt_now_ms();
     r = wait_value(c, s, 8, short_ns);
-    double waited = now_ms() - t0;
+    double waited = pvt_now_ms() - t0;
     if (r != VK_TIMEOUT)
-        FAIL("host_ops: vkWaitSemaphores(8, 20 ms) = %s, expected VK_TIMEOUT\n", result_name(r));
+        FAIL("host_ops: vkWaitSemaphores(8, 20 ms) = %s, expected VK_TIMEOUT\n",
+             pvt_result_name(r));
     else if (waited < 18.0)
         FAIL("host_ops: vkWaitSemaphores(8, 20 ms) returned VK_TIMEOUT after %.2f ms\n", waited);
 
@@ -468,15 +337,15 @@ static bool case_host_ops(struct ctx *c)
     };
     r = vkWaitSemaphores(c->device, &wi, WAIT_NS);
     if (r != VK_SUCCESS)
-        FAIL("host_ops: WAIT_ANY {7 of 7, 1 of 0} = %s, expected VK_SUCCESS\n", result_name(r));
+        FAIL("host_ops: WAIT_ANY {7 of 7, 1 of 0} = %s, expected VK_SUCCESS\n", pvt_result_name(r));
     wi.flags = 0;
     r = vkWaitSemaphores(c->device, &wi, short_ns);
     if (r != VK_TIMEOUT)
-        FAIL("host_ops: wait all {7 of 7, 1 of 0} = %s, expected VK_TIMEOUT\n", result_name(r));
+        FAIL("host_ops: wait all {7 of 7, 1 of 0} = %s, expected VK_TIMEOUT\n", pvt_result_name(r));
     host_signal(c, s2, 1);
     r = vkWaitSemaphores(c->device, &wi, WAIT_NS);
     if (r != VK_SUCCESS)
-        FAIL("host_ops: wait all {7 of 7, 1 of 1} = %s, expected VK_SUCCESS\n", result_name(r));
+        FAIL("host_ops: wait all {7 of 7, 1 of 1} = %s, expected VK_SUCCESS\n", pvt_result_name(r));
     /* Large values: the counter is 64 bits. */
     const uint64_t big = (1ull << 40) + 3;
     host_signal(c, s2, big);
@@ -492,11 +361,11 @@ static bool case_host_ops(struct ctx *c)
 static bool case_host_unblocks_gpu(struct ctx *c)
 {
     bool ok = true;
-    struct buffer b;
+    struct pvt_buffer b;
     buffer_create(c, 16, &b);
     VkSemaphore gate = timeline_create(c, 0);
     VkSemaphore done = timeline_create(c, 0);
-    VkCommandBuffer cmd = cmd_begin(c);
+    VkCommandBuffer cmd = pvt_cmd_begin(c->device, c->cmd_pool);
     vkCmdFillBuffer(cmd, b.buf, 0, 4, 0xabc);
     cmd_end(cmd);
     submit(c->queues[0], cmd, gate, 10, done, 1);
@@ -507,12 +376,12 @@ static bool case_host_unblocks_gpu(struct ctx *c)
     if (v != 0)
         FAIL("host_unblocks_gpu: the submit signaled %" PRIu64 " before its wait (10) was "
              "signaled\n", v);
-    if (b.map[0] != 0xffffffffu)
-        FAIL("host_unblocks_gpu: the submit wrote 0x%x before its wait was signaled\n", b.map[0]);
+    if (b.words[0] != 0xffffffffu)
+        FAIL("host_unblocks_gpu: the submit wrote 0x%x before its wait was signaled\n", b.words[0]);
     VkResult r = wait_value(c, done, 1, 1000 * 1000);
     if (r != VK_TIMEOUT)
         FAIL("host_unblocks_gpu: vkWaitSemaphores(done 1, 1 ms) = %s while blocked, expected "
-             "VK_TIMEOUT\n", result_name(r));
+             "VK_TIMEOUT\n", pvt_result_name(r));
 
     host_signal(c, gate, 9); /* not enough */
     nanosleep(&ts, NULL);
@@ -522,7 +391,7 @@ static bool case_host_unblocks_gpu(struct ctx *c)
     r = wait_value(c, done, 1, WAIT_NS);
     if (r != VK_SUCCESS) {
         FAIL("host_unblocks_gpu: vkWaitSemaphores(done 1) = %s after vkSignalSemaphore(gate 10); "
-             "done counter %" PRIu64 "\n", result_name(r), counter(c, done));
+             "done counter %" PRIu64 "\n", pvt_result_name(r), counter(c, done));
         printf("case=host_unblocks_gpu FAIL\n");
         fflush(stdout);
         _exit(1); /* work is still pending: no teardown */
@@ -531,12 +400,12 @@ static bool case_host_unblocks_gpu(struct ctx *c)
         FAIL("host_unblocks_gpu: done counter %" PRIu64 ", expected 1\n", v);
     if ((v = counter(c, gate)) != 10)
         FAIL("host_unblocks_gpu: gate counter %" PRIu64 ", expected 10\n", v);
-    if (b.map[0] != 0xabc)
-        FAIL("host_unblocks_gpu: buffer holds 0x%x after the submit, expected 0xabc\n", b.map[0]);
+    if (b.words[0] != 0xabc)
+        FAIL("host_unblocks_gpu: buffer holds 0x%x after the submit, expected 0xabc\n", b.words[0]);
     vkFreeCommandBuffers(c->device, c->cmd_pool, 1, &cmd);
     vkDestroySemaphore(c->device, gate, NULL);
     vkDestroySemaphore(c->device, done, NULL);
-    buffer_destroy(c, &b);
+    pvt_buffer_destroy(c->device, &b);
     printf("case=host_unblocks_gpu %s\n", ok ? "ok" : "FAIL");
     fflush(stdout);
     return ok;
@@ -605,9 +474,9 @@ static bool host_wait(struct run *r, uint64_t v)
         run_fail(r, "counter %" PRIu64 " after vkWaitSemaphores(%" PRIu64 ") succeeded", now, v);
         return false;
     }
-    if (v >= 1 && r->buf.map[v - 1] != v) {
+    if (v >= 1 && r->buf.words[v - 1] != v) {
         run_fail(r, "after value %" PRIu64 " the host sees entry 0x%" PRIx64, v,
-                 r->buf.map[v - 1]);
+                 r->buf.words[v - 1]);
         return false;
     }
     return true;
@@ -619,8 +488,8 @@ static void do_step(struct run *r, uint32_t k, VkQueue q)
         if (!host_wait(r, k - 1))
             return;
         /* On the host, what a GPU step does: check slot, then entry. */
-        r->buf.map[r->steps + k - 1] = r->buf.map[k - 2];
-        r->buf.map[k - 1] = k;
+        r->buf.words[r->steps + k - 1] = r->buf.words[k - 2];
+        r->buf.words[k - 1] = k;
         host_signal(r->c, r->sem, k);
         mark_submitted(r, k);
         return;
@@ -664,15 +533,13 @@ static bool case_two_threads(struct ctx *c, const struct options *o)
     buffer_create(c, (VkDeviceSize)o->steps * 2 * 4, &r.buf);
     r.cmds = calloc(o->steps + 1, sizeof(*r.cmds));
     r.submitted = calloc(o->steps + 1, sizeof(*r.submitted));
-    if (!r.cmds || !r.submitted) {
-        fprintf(stderr, "pv-timeline-test: out of memory\n");
-        exit(1);
-    }
+    if (!r.cmds || !r.submitted)
+        pvt_die("out of memory");
     /* Record every GPU step up front, so the threads never touch the pool. */
     for (uint32_t k = 1; k <= o->steps; k++) {
         if (is_host_step(k))
             continue;
-        VkCommandBuffer cmd = cmd_begin(c);
+        VkCommandBuffer cmd = pvt_cmd_begin(c->device, c->cmd_pool);
         const VkDeviceSize entry = (VkDeviceSize)(k - 1) * 4;
         const VkDeviceSize slot = ((VkDeviceSize)o->steps + k - 1) * 4;
         if (k == 1) {
@@ -691,17 +558,15 @@ static bool case_two_threads(struct ctx *c, const struct options *o)
         r.cmds[k] = cmd;
     }
 
-    double t0 = now_ms();
+    double t0 = pvt_now_ms();
     struct thread_arg args[2] = {
         { &r, 1, c->queues[0] },
         { &r, 2, c->queues[c->n_queues - 1] },
     };
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
-        if (pthread_create(&threads[i], NULL, thread_main, &args[i])) {
-            fprintf(stderr, "pv-timeline-test: pthread_create failed\n");
-            exit(1);
-        }
+        if (pthread_create(&threads[i], NULL, thread_main, &args[i]))
+            pvt_die("pthread_create failed");
     }
     for (int i = 0; i < 2; i++)
         pthread_join(threads[i], NULL);
@@ -711,10 +576,10 @@ static bool case_two_threads(struct ctx *c, const struct options *o)
         _exit(1); /* work may still be pending: no teardown */
     }
     VkResult res = wait_value(c, r.sem, o->steps, WAIT_NS);
-    double ms = now_ms() - t0;
+    double ms = pvt_now_ms() - t0;
     if (res != VK_SUCCESS) {
         fprintf(stderr, "pv-timeline-test: two_threads: final vkWaitSemaphores(%u) = %s, "
-                        "counter %" PRIu64 "\n", o->steps, result_name(res), counter(c, r.sem));
+                        "counter %" PRIu64 "\n", o->steps, pvt_result_name(res), counter(c, r.sem));
         printf("case=two_threads FAIL steps=%u queues=%u\n", o->steps, c->n_queues);
         fflush(stdout);
         _exit(1);
@@ -724,7 +589,7 @@ static bool case_two_threads(struct ctx *c, const struct options *o)
         FAIL("two_threads: final counter %" PRIu64 ", expected %u\n", v, o->steps);
     unsigned bad = 0;
     for (uint32_t i = 0; i < o->steps; i++) {
-        const uint32_t entry = r.buf.map[i], slot = r.buf.map[o->steps + i];
+        const uint32_t entry = r.buf.words[i], slot = r.buf.words[o->steps + i];
         if (entry != i + 1 || slot != i) {
             if (bad++ < 5)
                 FAIL("two_threads: step %u: entry %u (expected %u), saw the previous entry as "
@@ -744,7 +609,7 @@ static bool case_two_threads(struct ctx *c, const struct options *o)
     }
     free(r.cmds);
     free(r.submitted);
-    buffer_destroy(c, &r.buf);
+    pvt_buffer_destroy(c->device, &r.buf);
     vkDestroySemaphore(c->device, r.sem, NULL);
     pthread_cond_destroy(&r.cond);
     pthread_mutex_destroy(&r.lock);
