@@ -11,7 +11,8 @@ out=${2:?usage: device-bundle.sh BUILDDIR OUTDIR}
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/icd"
 progs=("$build/src/cli/pearvisor" "$build/tests/vk/pv-compute-test" /usr/bin/vulkaninfo)
-for extra in "$build/tests/vk/pv-render-test" "$build/bench/pv-roundtrip"; do
+for extra in "$build/tests/vk/pv-render-test" "$build/bench/pv-roundtrip" \
+    "$build/tests/vk/pv-malformed-client"; do
     [ -x "$extra" ] && progs+=("$extra")
 done
 libs=(/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so /usr/lib/x86_64-linux-gnu/libvulkan.so.1)

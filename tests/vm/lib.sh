@@ -27,8 +27,16 @@ vm_setup() {
 
 # Removes every VM this test made (stopping any still running) and its files.
 vm_cleanup() {
-    local rc=$? name
+    local rc=$? name log
     set +e
+    # On failure, what each VM's QEMU and console said last (they go below).
+    if [ $rc -ne 0 ] && [ -d "$XDG_STATE_HOME/pearvisor" ]; then
+        for log in "$XDG_STATE_HOME"/pearvisor/*/qemu.log "$XDG_STATE_HOME"/pearvisor/*/console.log; do
+            [ -s "$log" ] || continue
+            echo "---- ${log#"$XDG_STATE_HOME"/pearvisor/} (last 15 lines) ----" >&2
+            tail -n 15 "$log" >&2
+        done
+    fi
     if [ -d "$XDG_DATA_HOME/pearvisor/vms" ]; then
         for name in $(ls "$XDG_DATA_HOME/pearvisor/vms"); do
             "$pv" delete --force "$name" >/dev/null 2>&1
