@@ -813,8 +813,15 @@ exec_in_vm(const char *verb, const struct pv_dirs *dirs, const struct pv_vm_def 
     }
     if (pidfd >= 0)
         close(pidfd);
-    if (err == -ECHILD || err == -EPIPE)
-        failf(verb, "VM '%s' stopped while the command ran", def->name);
+    if (err == -ECHILD || err == -EPIPE) {
+        char last[400];
+        pv_vm_qemu_last_line(&p, last, sizeof(last));
+        if (last[0])
+            failf(verb, "VM '%s' stopped while the command ran; QEMU's last words: %s",
+                  def->name, last);
+        else
+            failf(verb, "VM '%s' stopped while the command ran", def->name);
+    }
     else if (err)
         failf(verb, "VM '%s': guest agent: %s", def->name, strerror(-err));
     return err;

@@ -122,6 +122,7 @@ struct pv_vm_paths {
     char state_dir[PATH_MAX];
     char console_log[PATH_MAX];
     char qemu_log[PATH_MAX];
+    char qemu_debug_log[PATH_MAX]; /* -D: also QEMU's stderr once it has daemonized */
     char run_dir[PATH_MAX];
     char qmp_sock[108];
     char agent_sock[108];
@@ -304,6 +305,9 @@ int pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct 
                  char *msg, size_t msg_size);
 int pv_vm_status(const struct pv_dirs *dirs, const struct pv_vm_def *def,
                  struct pv_vm_status *st);
+/* QEMU's last line of its own (an assertion, a fatal error) from its debug
+ * log, where its stderr goes once daemonized; "" if it wrote none. */
+void pv_vm_qemu_last_line(const struct pv_vm_paths *p, char *line, size_t size);
 int pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host,
                 const struct pv_vm_def *def, const struct pv_start_opts *o, char *msg,
                 size_t msg_size);

@@ -575,12 +575,14 @@ sanitize(char *s)
     *o = '\0';
 }
 
-void
-pv_vm_console_tail(const struct pv_vm_paths *p, unsigned lines, char *buf, size_t size)
+/* The last LINES lines of a text file, sanitized; the end of them if they do
+ * not fit. */
+static void
+file_tail(const char *path, unsigned lines, char *buf, size_t size)
 {
     buf[0] = '\0';
     size_t len;
-    char *text = read_file(p->console_log, 1 << 20, &len);
+    char *text = read_file(path, 1 << 20, &len);
     if (!text)
         return;
     for (size_t i = 0; i < len; i++) {
@@ -602,6 +604,18 @@ pv_vm_console_tail(const struct pv_vm_paths *p, unsigned lines, char *buf, size_
         start += n - (size - 1);
     snprintf(buf, size, "%s", text + start);
     free(text);
+}
+
+void
+pv_vm_console_tail(const struct pv_vm_paths *p, unsigned lines, char *buf, size_t size)
+{
+    file_tail(p->console_log, lines, buf, size);
+}
+
+void
+pv_vm_qemu_last_line(const struct pv_vm_paths *p, char *line, size_t size)
+{
+    file_tail(p->qemu_debug_log, 1, line, size);
 }
 
 /* Turns QEMU's start-up complaint into one line for the user. */
@@ -633,8 +647,7 @@ run_qemu(struct pv_argv *argv, const struct pv_argv *env, const struct pv_vm_pat
          size_t size)
 {
     out[0] = '\0';
-    char dbg[PATH_MAX + 16];
-    snprintf(dbg, sizeof(dbg), "%s/qemu-debug.log", p->state_dir);
+    const char *dbg = p->qemu_debug_log;
     int err;
     if ((err = pv_argv_add(argv, "-D")) || (err = pv_argv_add(argv, dbg)))
         return err;

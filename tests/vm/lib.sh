@@ -6,6 +6,8 @@
 #
 #   usage in a test: . lib.sh; vm_setup "$@"; ...; vm_pass
 set -euo pipefail
+vm_script=$0
+vm_script_args=("$@")
 
 vm_setup() {
     pv=${1:?usage: TEST.sh PEARVISOR}
@@ -27,15 +29,27 @@ vm_setup() {
 
 # Removes every VM this test made (stopping any still running) and its files.
 vm_cleanup() {
-    local rc=$? name log
+    local rc=$? name log qemu_race=
     set +e
     # On failure, what each VM's QEMU and console said last (they go below).
     if [ $rc -ne 0 ] && [ -d "$XDG_STATE_HOME/pearvisor" ]; then
-        for log in "$XDG_STATE_HOME"/pearvisor/*/qemu.log "$XDG_STATE_HOME"/pearvisor/*/console.log; do
+        for log in "$XDG_STATE_HOME"/pearvisor/*/qemu.log "$XDG_STATE_HOME"/pearvisor/*/qemu-debug.log \
+            "$XDG_STATE_HOME"/pearvisor/*/console.log; do
             [ -s "$log" ] || continue
             echo "---- ${log#"$XDG_STATE_HOME"/pearvisor/} (last 15 lines) ----" >&2
             tail -n 15 "$log" >&2
         done
+        # QEMU 10.0's TCG (Debian 13's 10.0.x) can abort on a guest MMIO
+        # access made while the memory map changes under it (a blob mapped
+        # or unmapped in virtio-gpu's host-visible window): the vCPU's TLB
+        # still holds a section index of the old map, and physmem.c's
+        # iotlb_to_section() asserts it against the new one. It is QEMU's
+        # race, in the code of upstream issue 3040 (whose use-after-free fix
+        # Debian carries), not ours; seen here in 1 of 6 runs under extra CPU
+        # load; KVM has no such path. Only that exact abort reruns the test,
+        # once, and says so.
+        grep -qs "iotlb_to_section: Assertion" "$XDG_STATE_HOME"/pearvisor/*/qemu-debug.log &&
+            qemu_race=1
     fi
     if [ -d "$XDG_DATA_HOME/pearvisor/vms" ]; then
         for name in $(ls "$XDG_DATA_HOME/pearvisor/vms"); do
@@ -45,6 +59,12 @@ vm_cleanup() {
     # Anything a test started in the background (servers on the host).
     for pid in ${bg_pids:-}; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
     rm -rf "$tmp"
+    if [ -n "$qemu_race" ] && [ -z "${PV_VM_TEST_RERUN:-}" ]; then
+        echo "# QEMU aborted in iotlb_to_section (its TCG race with memory map changes, not" \
+            "PearVisor's): running $(basename "$vm_script") once more" >&2
+        trap - EXIT
+        PV_VM_TEST_RERUN=1 exec "$vm_script" "${vm_script_args[@]}"
+    fi
     exit $rc
 }
 
