@@ -140,7 +140,13 @@ Xvfb "$disp" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${disp#:}" ] && break; sleep 0.1; done
 start=$(date +%s.%N)
-DISPLAY=$disp LD_LIBRARY_PATH=$libdir PEARVISOR_LOG=info \
+# A door built with ASan needs the ASan runtime first in QEMU (which is not
+# instrumented); QEMU's own leaks at exit are not ours to report.
+qemu_env=()
+asan_rt=$(ldd "$libdir/libvirglrenderer.so.1" | awk '/libasan/ { print $3 }')
+[ -n "$asan_rt" ] && qemu_env=("LD_PRELOAD=$asan_rt"
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+env "${qemu_env[@]}" DISPLAY=$disp LD_LIBRARY_PATH=$libdir PEARVISOR_LOG=info \
     qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2G -nodefaults -no-user-config \
     -no-reboot -object memory-backend-memfd,id=mem,size=2G,share=on -machine memory-backend=mem \
     -display sdl,gl=on -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G -serial stdio \
