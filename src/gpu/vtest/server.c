@@ -914,6 +914,19 @@ stop_listening(struct pv_vtest_server *s)
     }
 }
 
+/* Stops accepting, then ends every client (shutdown() wakes its reads) and
+ * waits for their threads. */
+static void
+end_all_clients(struct pv_vtest_server *s)
+{
+    stop_listening(s);
+    pthread_mutex_lock(&s->lock);
+    for (struct client *c = s->clients; c; c = c->next)
+        shutdown(c->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&s->lock);
+    reap(s, true);
+}
+
 int
 pv_vtest_server_run(struct pv_vtest_server *s)
 {
@@ -959,13 +972,7 @@ pv_vtest_server_run(struct pv_vtest_server *s)
         }
     }
 
-    /* Stop accepting, then end every client: shutdown() wakes its reads. */
-    stop_listening(s);
-    pthread_mutex_lock(&s->lock);
-    for (struct client *c = s->clients; c; c = c->next)
-        shutdown(c->fd, SHUT_RDWR);
-    pthread_mutex_unlock(&s->lock);
-    reap(s, true);
+    end_all_clients(s);
     return err;
 }
 
@@ -982,12 +989,7 @@ pv_vtest_server_destroy(struct pv_vtest_server *s)
 {
     if (!s)
         return;
-    stop_listening(s);
-    pthread_mutex_lock(&s->lock);
-    for (struct client *c = s->clients; c; c = c->next)
-        shutdown(c->fd, SHUT_RDWR);
-    pthread_mutex_unlock(&s->lock);
-    reap(s, true);
+    end_all_clients(s);
     if (s->stop_fd >= 0)
         close(s->stop_fd);
     if (s->reap_fd >= 0)
