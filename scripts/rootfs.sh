@@ -43,4 +43,22 @@ echo "rootfs: [3/3] done" >&2
 touch "$tmp/.pearvisor-complete"
 mv "$tmp" "$dest"
 trap - EXIT
+# Older trees of this profile (an earlier recipe) are no longer used by this
+# checkout: remove them, unless a process still runs inside one (its root is
+# there) or something is mounted under it.
+for old in "$cache/rootfs/trixie-$profile-"*; do
+    case $old in "$dest" | *.tmp.*) continue ;; esac
+    [ -d "$old" ] || continue
+    busy=
+    grep -qF " $old/" /proc/self/mountinfo && busy=1
+    for r in /proc/[0-9]*/root; do
+        case "$(readlink "$r" 2>/dev/null)" in "$old" | "$old"/*) busy=1; break ;; esac
+    done
+    if [ -n "$busy" ]; then
+        echo "rootfs: keeping $old (in use)" >&2
+    else
+        echo "rootfs: removing $old (an earlier recipe)" >&2
+        rm -rf --one-file-system "$old"
+    fi
+done
 echo "$dest"
