@@ -102,13 +102,15 @@ if [ $quick = 0 ]; then
     # UBSan errors and leaks fail the test; sanitizer reports go to the logs.
     export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
     export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
-    # Every suite of our own code, and the GPU door (front door 2) inside an
-    # unmodified QEMU running a guest's Venus workload and a malformed stream
-    # (gpu-door: venus.sh preloads the ASan runtime into QEMU). The VM
-    # manager's suites (vm, and gpu-vm's vm-venus) run in the plain build
-    # only: a daemonizing QEMU with the ASan runtime preloaded hangs at start.
+    # Every suite of our own code: the renderer, the VM manager with real
+    # guests (vm: pearvisor under ASan and LSan, QEMU as it is), and the GPU
+    # door (front door 2) inside an unmodified QEMU running a guest's Venus
+    # workload and a malformed stream (gpu-door: venus.sh preloads the ASan
+    # runtime into QEMU). gpu-vm's vm-venus runs in the plain build only: the
+    # VM manager daemonizes QEMU, and a daemonizing QEMU with the ASan
+    # runtime preloaded hangs at start.
     test_args=(--timeout-multiplier 2 --suite unit --suite codegen --suite vtest --suite fuzz-regress
-        --suite gpu-door)
+        --suite vm --suite gpu-door)
     run_build "$bdir-asan" asan+ubsan -Db_sanitize=address,undefined
 fi
 
