@@ -31,7 +31,9 @@
 
 #include <vulkan/vulkan.h>
 
-#define EXIT_SKIP 77
+#include "common.h"
+
+const struct pvt_prog pvt_prog = {.name = "pv-roundtrip"};
 
 enum call { CALL_CACHE_SIZE, CALL_FENCE_STATUS, N_CALLS };
 static const char *const call_names[N_CALLS] = { "pipeline-cache-size", "fence-status" };
@@ -42,16 +44,6 @@ struct options {
     unsigned warmup;
     bool skip_if_no_device;
 };
-
-static void check(VkResult r, const char *call)
-{
-    if (r == VK_SUCCESS)
-        return;
-    int len = (int)strcspn(call, "(");
-    fprintf(stderr, "pv-roundtrip: %.*s failed: %d\n", len, call, (int)r);
-    exit(1);
-}
-#define VK_CHECK(call) check((call), #call)
 
 static uint64_t now_ns(void)
 {
@@ -139,38 +131,14 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
 
-    VkApplicationInfo app = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = "pv-roundtrip",
-        .apiVersion = VK_API_VERSION_1_1,
-    };
-    VkInstanceCreateInfo ici = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pApplicationInfo = &app,
-    };
     VkInstance instance;
-    VkResult r = vkCreateInstance(&ici, NULL, &instance);
-    if (r == VK_ERROR_INCOMPATIBLE_DRIVER) {
-        fprintf(stderr, "pv-roundtrip: no Vulkan device%s\n",
-                o.skip_if_no_device ? " (skipped)" : "");
-        return o.skip_if_no_device ? EXIT_SKIP : 1;
-    }
-    VK_CHECK(r);
     VkPhysicalDevice phys;
-    uint32_t n = 1;
-    r = vkEnumeratePhysicalDevices(instance, &n, &phys);
-    if (r != VK_INCOMPLETE)
-        VK_CHECK(r);
-    if (n == 0) {
-        fprintf(stderr, "pv-roundtrip: no Vulkan device%s\n",
-                o.skip_if_no_device ? " (skipped)" : "");
-        vkDestroyInstance(instance, NULL);
-        return o.skip_if_no_device ? EXIT_SKIP : 1;
-    }
     VkPhysicalDeviceProperties props;
-    vkGetPhysicalDeviceProperties(phys, &props);
-    printf("device: %s\n", props.deviceName);
-    fflush(stdout);
+    VkPhysicalDeviceMemoryProperties mem_props;
+    rc = pvt_first_device(VK_API_VERSION_1_1, o.skip_if_no_device, true, &instance, &phys, &props,
+                          &mem_props);
+    if (rc)
+        return rc;
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {
@@ -206,12 +174,12 @@ int main(int argc, char **argv)
         if (!o.calls[c])
             continue;
         for (unsigned i = 0; i < o.warmup; i++)
-            check(do_call((enum call)c, dev, cache, fence), call_names[c]);
+            pvt_check(do_call((enum call)c, dev, cache, fence), call_names[c]);
         for (unsigned i = 0; i < o.n; i++) {
             uint64_t t0 = now_ns();
-            r = do_call((enum call)c, dev, cache, fence);
+            VkResult r = do_call((enum call)c, dev, cache, fence);
             t[i] = now_ns() - t0;
-            check(r, call_names[c]);
+            pvt_check(r, call_names[c]);
         }
         qsort(t, o.n, sizeof(*t), cmp_u64);
         printf("call=%s ok median_us=%.3f p10_us=%.3f p90_us=%.3f min_us=%.3f calls=%u\n",

@@ -334,57 +334,9 @@ read_pid(const char *pidfile, int64_t *mtime)
     return pid > 1 ? (pid_t)pid : 0;
 }
 
-/* Is pid a QEMU serving this VM? Its command line names the VM's QMP socket,
- * so a recycled pid is never mistaken for it. */
-static bool
-pid_is_vm(pid_t pid, const struct pv_vm_paths *p)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    size_t len;
-    char *cmd = read_file(path, 1 << 16, &len);
-    if (!cmd)
-        return false;
-    bool ok = false;
-    for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
-        if (strstr(cmd + i, p->qmp_sock)) {
-            ok = true;
-            break;
-        }
-    }
-    free(cmd);
-    return ok;
-}
-
-int
-pv_vm_status(const struct pv_dirs *dirs, const struct pv_vm_def *def, struct pv_vm_status *st)
-{
-    memset(st, 0, sizeof(*st));
-    struct pv_vm_paths p;
-    int err = pv_vm_paths_get(dirs, def, &p);
-    if (err)
-        return err;
-    pid_t pid = read_pid(p.pidfile, &st->started);
-    if (pid && pid_is_vm(pid, &p)) {
-        st->state = PV_VM_RUNNING;
-        st->pid = pid;
-    } else {
-        st->started = 0;
-    }
-    return 0;
-}
-
-/* ---- the VM's private X server (--gpu venus without a display) ----
- *
- * QEMU's GL device needs a GL display; on a host without $DISPLAY and
- * without a render node each VM gets its own Xvfb. It is tracked like QEMU
- * (RUN_DIR/xvfb.pid, its command line naming RUN_DIR so a recycled pid is
- * never taken for it), and ends with QEMU three ways: Xvfb -terminate exits
- * when its last client (QEMU) disconnects, so a guest that powers itself off
- * leaves nothing behind; stop, kill and a failed start kill it by its pid
- * file (clean_runtime). -fbdir keeps its screen in RUN_DIR/Xvfb_screen0, which
- * `pearvisor screenshot` reads without an X client. */
-
+/* Does /proc/PID/cmdline have an argument containing needle? Used to tell
+ * our QEMU or Xvfb (whose command lines name the VM's run dir) from a
+ * recycled pid. */
 static bool
 pid_cmdline_has(pid_t pid, const char *needle)
 {
@@ -404,6 +356,36 @@ pid_cmdline_has(pid_t pid, const char *needle)
     free(cmd);
     return ok;
 }
+
+int
+pv_vm_status(const struct pv_dirs *dirs, const struct pv_vm_def *def, struct pv_vm_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    struct pv_vm_paths p;
+    int err = pv_vm_paths_get(dirs, def, &p);
+    if (err)
+        return err;
+    pid_t pid = read_pid(p.pidfile, &st->started);
+    if (pid && pid_cmdline_has(pid, p.qmp_sock)) {
+        st->state = PV_VM_RUNNING;
+        st->pid = pid;
+    } else {
+        st->started = 0;
+    }
+    return 0;
+}
+
+/* ---- the VM's private X server (--gpu venus without a display) ----
+ *
+ * QEMU's GL device needs a GL display; on a host without $DISPLAY and
+ * without a render node each VM gets its own Xvfb. It is tracked like QEMU
+ * (RUN_DIR/xvfb.pid, its command line naming RUN_DIR so a recycled pid is
+ * never taken for it), and ends with QEMU three ways: Xvfb -terminate exits
+ * when its last client (QEMU) disconnects, so a guest that powers itself off
+ * leaves nothing behind; stop, kill and a failed start kill it by its pid
+ * file (clean_runtime). -fbdir keeps its screen in RUN_DIR/Xvfb_screen0, which
+ * `pearvisor screenshot` reads without an X client. */
+
 
 
 static void

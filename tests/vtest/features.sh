@@ -11,17 +11,8 @@ pv=${1:?usage: features.sh PEARVISOR}
 command -v vulkaninfo >/dev/null || skip "vulkaninfo missing: install vulkan-tools"
 need_icds
 
-host_name=$(native_device_name)
-[ -n "$host_name" ] || fail "native vulkaninfo --summary shows no device ($NATIVE_ICD)"
-expected="Virtio-GPU Venus ($host_name)"
-
 start_server "$pv"
-venus vulkaninfo >"$tmp/full.out" 2>"$tmp/full.err"
-rc=$?
-if [ $rc -ne 0 ]; then
-    tail -n 20 "$tmp/full.err" >&2
-    fail "full vulkaninfo through Venus exited $rc"
-fi
+venus_full_vulkaninfo
 stop_server
 
 out=$tmp/full.out

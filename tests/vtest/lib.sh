@@ -97,6 +97,23 @@ venus() {
     "${venus_cmd[@]}" "$@"
 }
 
+# venus_full_vulkaninfo: sets $expected to the Venus device's name (the
+# native device's, wrapped) and runs a full vulkaninfo through the server
+# into $tmp/full.out, failing with its stderr tail if it does not exit 0.
+venus_full_vulkaninfo() {
+    local host_name rc
+    host_name=$(native_device_name)
+    [ -n "$host_name" ] || fail "native vulkaninfo --summary shows no device ($NATIVE_ICD)"
+    expected="Virtio-GPU Venus ($host_name)"
+    venus vulkaninfo >"$tmp/full.out" 2>"$tmp/full.err"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        tail -n 20 "$tmp/full.err" >&2
+        [ $rc -eq 124 ] && fail "full vulkaninfo through Venus timed out after $CLIENT_TIMEOUT s"
+        fail "full vulkaninfo through Venus exited $rc"
+    fi
+}
+
 # native CMD...: the same client on the native driver.
 native() {
     VK_DRIVER_FILES=$NATIVE_ICD timeout -k 5 "$CLIENT_TIMEOUT" "$@"

@@ -10,19 +10,8 @@ pv=${1:?usage: vulkaninfo.sh PEARVISOR}
 command -v vulkaninfo >/dev/null || skip "vulkaninfo missing: install vulkan-tools"
 need_icds
 
-host_name=$(native_device_name)
-[ -n "$host_name" ] || fail "native vulkaninfo --summary shows no device ($NATIVE_ICD)"
-expected="Virtio-GPU Venus ($host_name)"
-
 start_server "$pv"
-
-venus vulkaninfo >"$tmp/full.out" 2>"$tmp/full.err"
-rc=$?
-if [ $rc -ne 0 ]; then
-    tail -n 20 "$tmp/full.err" >&2
-    [ $rc -eq 124 ] && fail "full vulkaninfo timed out after $CLIENT_TIMEOUT s"
-    fail "full vulkaninfo exited $rc"
-fi
+venus_full_vulkaninfo
 names=$(sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' "$tmp/full.out")
 printf '%s\n' "$names" | grep -qxF "$expected" ||
     fail "full vulkaninfo: no device named '$expected'; deviceName lines: ${names:-none}"

@@ -32,8 +32,6 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-
-
 void
 pv_ring_set_fatal(struct pv_ring *ring)
 {
