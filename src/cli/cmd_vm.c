@@ -72,22 +72,27 @@ get_dirs(const char *verb, struct pv_dirs *dirs)
     return err;
 }
 
-/* The one VM a verb names after its options: its dirs and definition.
- * Returns PV_EXIT_OK, or the exit status after saying what went wrong. */
+int
+pv_cli_load_vm(const char *verb, const char *name, struct pv_dirs *dirs, struct pv_vm_def *def)
+{
+    if (get_dirs(verb, dirs))
+        return PV_EXIT_FAIL;
+    char msg[PV_MSG_MAX] = "";
+    if (pv_vm_load(dirs, name, def, msg, sizeof(msg))) {
+        fail(verb, msg);
+        return PV_EXIT_FAIL;
+    }
+    return PV_EXIT_OK;
+}
+
+/* The one VM a verb names after its options (see pv_cli_load_vm). */
 static int
 load_named_vm(const char *verb, int argc, char **argv, struct pv_dirs *dirs,
               struct pv_vm_def *def)
 {
     if (argc - optind != 1)
         return usage_error(verb, "expected one VM name");
-    if (get_dirs(verb, dirs))
-        return PV_EXIT_FAIL;
-    char msg[PV_MSG_MAX] = "";
-    if (pv_vm_load(dirs, argv[optind], def, msg, sizeof(msg))) {
-        fail(verb, msg);
-        return PV_EXIT_FAIL;
-    }
-    return PV_EXIT_OK;
+    return pv_cli_load_vm(verb, argv[optind], dirs, def);
 }
 
 static int

@@ -21,6 +21,12 @@ int pv_cmd_delete(int argc, char **argv);
 int pv_cmd_console(int argc, char **argv);
 int pv_cmd_run(int argc, char **argv);
 int pv_cmd_exec(int argc, char **argv);
+/* The VM called NAME: its dirs and definition. Returns PV_EXIT_OK, or
+ * PV_EXIT_FAIL after saying what went wrong ("pearvisor VERB: ..."). */
+struct pv_dirs;
+struct pv_vm_def;
+int pv_cli_load_vm(const char *verb, const char *name, struct pv_dirs *dirs,
+                   struct pv_vm_def *def);
 /* cmd_vmgpu.c: a running VM's GPU statistics and screen. */
 int pv_cmd_stats(int argc, char **argv);
 int pv_cmd_screenshot(int argc, char **argv);

@@ -28,17 +28,9 @@ static int
 load_running(const char *verb, const char *name, struct pv_dirs *dirs, struct pv_vm_def *def,
              struct pv_vm_paths *p)
 {
-    char msg[PV_MSG_MAX];
-    int err = pv_dirs_get(dirs);
-    if (err) {
-        fprintf(stderr, "pearvisor %s: cannot find the data directories: %s\n", verb,
-                strerror(-err));
-        return err;
-    }
-    if ((err = pv_vm_load(dirs, name, def, msg, sizeof(msg)))) {
-        fprintf(stderr, "pearvisor %s: %s\n", verb, msg);
-        return err;
-    }
+    int err;
+    if (pv_cli_load_vm(verb, name, dirs, def))
+        return -ENOENT;
     if ((err = pv_vm_paths_get(dirs, def, p))) {
         fprintf(stderr, "pearvisor %s: VM '%s': a runtime path is too long\n", verb, name);
         return err;
@@ -109,21 +101,16 @@ pv_cmd_stats(int argc, char **argv)
 
 /* A PNG writer with stored (uncompressed) deflate blocks: no zlib needed,
  * and screenshots are written rarely. */
-static uint32_t crc_table[256];
-
+/* CRC-32 (PNG's), bit by bit: no table to build or keep; a screenshot's few
+ * MB take milliseconds. */
 static uint32_t
 crc32_update(uint32_t c, const uint8_t *b, size_t n)
 {
-    if (!crc_table[1]) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t x = i;
-            for (int k = 0; k < 8; k++)
-                x = x & 1 ? 0xedb88320u ^ (x >> 1) : x >> 1;
-            crc_table[i] = x;
-        }
+    for (size_t i = 0; i < n; i++) {
+        c ^= b[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
     }
-    for (size_t i = 0; i < n; i++)
-        c = crc_table[(c ^ b[i]) & 0xff] ^ (c >> 8);
     return c;
 }
 

@@ -110,6 +110,8 @@ def pixels(path):
     i, idat = 8, b''
     while i < len(d):
         n, t = struct.unpack('>I4s', d[i:i + 8])
+        crc, = struct.unpack('>I', d[i + 8 + n:i + 12 + n])
+        assert crc == zlib.crc32(d[i + 4:i + 8 + n]), path + ': bad CRC in chunk %r' % t
         if t == b'IDAT': idat += d[i + 8:i + 8 + n]
         i += 12 + n
     return zlib.decompress(idat)
