@@ -168,6 +168,15 @@ qemu_pid=
 wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
 # ---- checks ----
+# QEMU 10.0's TCG race with memory map changes (README, Known problems; the
+# reasoning is in tests/vm/lib.sh): only that exact abort reruns, once.
+if [ "$rc" -ne 0 ] && [ -z "${PV_GPU_TEST_RERUN:-}" ] &&
+    grep -q "iotlb_to_section: Assertion" "$tmp/qemu.err"; then
+    echo "# QEMU aborted in iotlb_to_section (its TCG race, not PearVisor's): once more" >&2
+    cleanup
+    trap - EXIT
+    PV_GPU_TEST_RERUN=1 exec "$0" "$@"
+fi
 [ "$rc" -eq 0 ] || fail "QEMU exited with status $rc"
 case $loaded in
     "$(cd "$libdir" && pwd)"/libvirglrenderer.so*) ;;

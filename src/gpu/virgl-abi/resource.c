@@ -336,6 +336,8 @@ virgl_renderer_resource_get_info(int res_handle, struct virgl_renderer_resource_
     struct va_res *r = va_res_find((uint32_t)res_handle);
     if (!r || !info)
         return -EINVAL;
+    /* QEMU asks on its main thread just before it scans the resource out. */
+    va_gl_prepare_scanout();
     fill_info(r, info);
     return 0;
 }
@@ -346,6 +348,7 @@ virgl_renderer_resource_get_info_ext(int res_handle, struct virgl_renderer_resou
     struct va_res *r = va_res_find((uint32_t)res_handle);
     if (!r || !info)
         return -EINVAL;
+    va_gl_prepare_scanout();
     memset(info, 0, sizeof(*info));
     info->version = VIRGL_RENDERER_RESOURCE_INFO_EXT_VERSION;
     fill_info(r, &info->base);

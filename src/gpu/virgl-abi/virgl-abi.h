@@ -131,6 +131,8 @@ uint32_t va_gl_texture_create(uint32_t format, uint32_t width, uint32_t height) 
 void va_gl_texture_upload(uint32_t tex, uint32_t format, const uint8_t *pixels, uint32_t stride,
                           uint32_t x, uint32_t y, uint32_t w, uint32_t h) VA_HIDDEN;
 void va_gl_texture_destroy(uint32_t tex) VA_HIDDEN;
+/* QEMU is about to show a resource: our GL is set up (see scanout.c). */
+void va_gl_prepare_scanout(void) VA_HIDDEN;
 void va_gl_fini(void) VA_HIDDEN;
 
 #endif /* PV_VIRGL_ABI_H */
