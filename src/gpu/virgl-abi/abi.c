@@ -457,6 +457,32 @@ virgl_renderer_export_fence(uint64_t client_fence_id, int *fd)
     return -EINVAL;
 }
 
+/* virglrenderer 1.3's vtest-only entry points: vtest is our own front door. */
+VIRGL_EXPORT int
+virgl_renderer_attach_fence(int ctx_id, int fence_fd)
+{
+    (void)ctx_id;
+    (void)fence_fd;
+    UNSUPPORTED("virgl_renderer_attach_fence");
+    return -EOPNOTSUPP;
+}
+
+VIRGL_EXPORT int
+virgl_renderer_get_fence_fd(uint64_t fence_id)
+{
+    (void)fence_id;
+    UNSUPPORTED("virgl_renderer_get_fence_fd");
+    return -EOPNOTSUPP;
+}
+
+VIRGL_EXPORT int
+virgl_renderer_get_dev_fd(int ctx_id)
+{
+    (void)ctx_id;
+    UNSUPPORTED("virgl_renderer_get_dev_fd");
+    return -EOPNOTSUPP;
+}
+
 VIRGL_EXPORT int
 virgl_renderer_export_signalled_fence(void)
 {

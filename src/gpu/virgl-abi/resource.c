@@ -465,6 +465,27 @@ virgl_renderer_resource_map(uint32_t res_handle, void **map, uint64_t *out_size)
     return 0;
 }
 
+/*
+ * virglrenderer 1.2.1's map_fixed (QEMU >= 11 built against it uses it when
+ * present): the blob's memfd mapped over `addr`, inside the VMM's own
+ * host-memory window, so mapping a blob changes no guest memory map. The
+ * mapping then belongs to the caller, who unmaps it by mapping over it.
+ */
+VIRGL_EXPORT int
+virgl_renderer_resource_map_fixed(uint32_t res_handle, void *addr)
+{
+    struct va_res *r = va_res_find(res_handle);
+    long page = sysconf(_SC_PAGESIZE);
+    if (!r || !addr || page <= 0 || (uintptr_t)addr % (uintptr_t)page)
+        return -EINVAL;
+    if (!host_mappable(r))
+        return -EINVAL;
+    void *p = mmap(addr, (size_t)r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    return 0;
+}
+
 VIRGL_EXPORT int
 virgl_renderer_resource_unmap(uint32_t res_handle)
 {

@@ -1,7 +1,8 @@
 /*
  * gpu/virgl-abi: front door 2. A libvirglrenderer.so.1 with the virglrenderer
- * 1.1 C API, implemented on libpvgpu, so that an unmodified QEMU 10
- * (virtio-gpu-gl, venus=on) runs a guest's Venus driver on our renderer.
+ * 1.3 C API (exports.map lists exactly its symbols), implemented on libpvgpu,
+ * so that an unmodified QEMU 10 or 11 (virtio-gpu-gl, venus=on) runs a
+ * guest's Venus driver on our renderer.
  *
  * Owner:   front door 2 (this folder). It calls only include/pvgpu/pvgpu.h
  *          and src/common's logger; it never reaches into src/gpu/venus/.
@@ -32,6 +33,13 @@
 #include <virglrenderer.h>
 
 #include "pvgpu/pvgpu.h"
+
+/* What virglrenderer 1.2 and 1.3 added, for building against an older
+ * header (Debian 13 has 1.1): the same prototypes as theirs. */
+int virgl_renderer_resource_map_fixed(uint32_t res_handle, void *addr);
+int virgl_renderer_attach_fence(int ctx_id, int fence_fd);
+int virgl_renderer_get_fence_fd(uint64_t fence_id);
+int virgl_renderer_get_dev_fd(int ctx_id);
 
 #define VA_HIDDEN __attribute__((visibility("hidden")))
 
