@@ -53,8 +53,8 @@ door_dir=$libdir/pearvisor
 [ -f "$door_dir/libvirglrenderer.so.1" ] || fail "the door $door_dir/libvirglrenderer.so.1 is not installed"
 ! ldconfig -p | grep libvirglrenderer || fail "the dynamic linker finds a libvirglrenderer (above)"
 export PEARVISOR_CACHE=/tmp/pv-cache XDG_DATA_HOME=/tmp/pv-data XDG_STATE_HOME=/tmp/pv-state
-plan=$(DISPLAY=:99 pearvisor run --cpus 1 --memory 512M --gpu venus --dry-run -- true 2>&1) ||
-    fail "pearvisor run --gpu venus --dry-run: $plan"
+plan=$(DISPLAY=:99 pearvisor run --cpus 1 --memory 512M --gpu venus --dry-run -- true 2>/tmp/dry.err) ||
+    fail "pearvisor run --gpu venus --dry-run: $(cat /tmp/dry.err)"
 case $plan in
     "LD_LIBRARY_PATH=$door_dir "*) ;;
     *) fail "QEMU would not load the installed door (want LD_LIBRARY_PATH=$door_dir): ${plan:0:300}" ;;
