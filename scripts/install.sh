@@ -35,10 +35,8 @@ say() { echo "install: $*" >&2; }
 
 ours() { [ -f "$wrapper" ] && grep -qxF "$marker" "$wrapper"; }
 debian13() {
-    local id= version_id=
     # shellcheck disable=SC1091
-    [ -r /etc/os-release ] && { . /etc/os-release; id=${ID:-} version_id=${VERSION_ID:-}; }
-    [ "$id" = debian ] && [ "$version_id" = 13 ]
+    [ -r /etc/os-release ] && (. /etc/os-release && [ "${ID:-}" = debian ] && [ "${VERSION_ID:-}" = 13 ])
 }
 
 if [ $uninstall = 1 ]; then
