@@ -108,7 +108,9 @@ if [ $quick = 0 ]; then
     # workload and a malformed stream (gpu-door: venus.sh preloads the ASan
     # runtime into QEMU). gpu-vm's vm-venus runs in the plain build only: the
     # VM manager daemonizes QEMU, and a daemonizing QEMU with the ASan
-    # runtime preloaded hangs at start.
+    # runtime preloaded hangs at start. install (the exported API, the
+    # .deb in a clean Debian 13 root) runs in the plain build only: it
+    # builds its own /usr tree, never instrumented.
     test_args=(--timeout-multiplier 2 --suite unit --suite codegen --suite vtest --suite fuzz-regress
         --suite vm --suite gpu-door)
     run_build "$bdir-asan" asan+ubsan -Db_sanitize=address,undefined

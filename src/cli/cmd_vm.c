@@ -323,6 +323,12 @@ pv_cmd_image(int argc, char **argv)
     }
     if (!strcmp(sub, "path")) {
         int err = pv_image_lookup(name, dir, sizeof(dir));
+        if (err == -ENOEXEC) {
+            pv_guest_dir(dir, sizeof(dir));
+            failf(verb, "the image recipe %s/build-image.sh is missing (set PEARVISOR_GUEST_DIR)",
+                  dir);
+            return PV_EXIT_FAIL;
+        }
         if (err) {
             failf(verb, err == -ENOENT ? "image '%s' is not built: run 'pearvisor image create %s'"
                                        : "cannot look up image '%s' (%s)",
@@ -335,11 +341,13 @@ pv_cmd_image(int argc, char **argv)
     double t0 = now_s();
     int err = pv_image_build(name, dir, sizeof(dir));
     if (err) {
-        if (err == -ENOENT)
+        if (err == -ENOEXEC) {
+            pv_guest_dir(dir, sizeof(dir));
             failf(verb, "the image recipe %s/build-image.sh is missing (set PEARVISOR_GUEST_DIR)",
-                  pv_guest_dir());
-        else
+                  dir);
+        } else {
             failf(verb, "building image '%s' failed (the recipe's messages are above)", name);
+        }
         return PV_EXIT_FAIL;
     }
     fprintf(stderr, "pearvisor image: '%s' ready in %.1f s\n", name, now_s() - t0);

@@ -1,17 +1,28 @@
 /* vm/image: guest image recipes. The recipe itself is guest/build-image.sh,
- * which owns the cache key; this file runs it and finds its result. */
+ * which owns the cache key; this file finds the recipe (installed or in the
+ * source tree), runs it and finds its result. */
 #include "vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Set by src/vm/meson.build: the source tree's guest/, and where `meson
+ * install` puts its copy (DATADIR/pearvisor/guest, DATADIR relative to the
+ * prefix and absolute). */
 #ifndef PV_GUEST_DIR
 #define PV_GUEST_DIR "guest"
+#endif
+#ifndef PV_DATADIR_REL
+#define PV_DATADIR_REL "share"
+#endif
+#ifndef PV_DATADIR_ABS
+#define PV_DATADIR_ABS "/usr/local/share"
 #endif
 
 const struct pv_image_info pv_images[] = {
@@ -29,23 +40,71 @@ pv_image_find(const char *name)
     return NULL;
 }
 
-const char *
-pv_guest_dir(void)
+static bool
+recipe_in(const char *dir)
 {
-    const char *d = getenv("PEARVISOR_GUEST_DIR");
-    return d && *d ? d : PV_GUEST_DIR;
+    char script[PATH_MAX];
+    return snprintf(script, sizeof(script), "%s/build-image.sh", dir) < (int)sizeof(script) &&
+           !access(script, X_OK);
+}
+
+void
+pv_guest_dir_find(const char *exe, char *out, size_t size)
+{
+    const char *env = getenv("PEARVISOR_GUEST_DIR");
+    if (env && *env) {
+        snprintf(out, size, "%s", env);
+        return; /* an explicit choice: no guessing past it */
+    }
+    /* Installed: PREFIX/bin/pearvisor and PREFIX/DATADIR/pearvisor/guest,
+     * looked up relative to the binary so a staged tree (DESTDIR) finds its
+     * own copy too. */
+    char cand[PATH_MAX], real[PATH_MAX];
+    snprintf(cand, sizeof(cand), "%s", exe);
+    char *slash = strrchr(cand, '/');
+    if (slash) {
+        *slash = '\0';
+        size_t n = strlen(cand);
+        if (snprintf(cand + n, sizeof(cand) - n, "/../%s/pearvisor/guest", PV_DATADIR_REL) <
+                (int)(sizeof(cand) - n) &&
+            recipe_in(cand) && realpath(cand, real)) {
+            snprintf(out, size, "%s", real);
+            return;
+        }
+    }
+    /* The build tree's binary: the source tree it was configured from. */
+    if (recipe_in(PV_GUEST_DIR)) {
+        snprintf(out, size, "%s", PV_GUEST_DIR);
+        return;
+    }
+    /* Installed with a bindir outside the prefix: the configured path. When
+     * nothing is found, messages name the source tree's path. */
+    snprintf(out, size, "%s",
+             recipe_in(PV_DATADIR_ABS "/pearvisor/guest") ? PV_DATADIR_ABS "/pearvisor/guest"
+                                                          : PV_GUEST_DIR);
+}
+
+void
+pv_guest_dir(char *out, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    pv_guest_dir_find(exe, out, size);
 }
 
 /* Runs build-image.sh [--lookup] name; its stdout (the directory) goes to
- * dir, its stderr (progress) to ours. Returns its exit status or -errno. */
+ * dir, its stderr (progress) to ours. Returns its exit status or -errno
+ * (-ENOEXEC: there is no recipe to run). */
 static int
 run_recipe(const char *name, bool lookup, char *dir, size_t size)
 {
-    char script[PATH_MAX];
-    if (snprintf(script, sizeof(script), "%s/build-image.sh", pv_guest_dir()) >= (int)sizeof(script))
+    char gdir[PATH_MAX], script[PATH_MAX];
+    pv_guest_dir(gdir, sizeof(gdir));
+    if (snprintf(script, sizeof(script), "%s/build-image.sh", gdir) >= (int)sizeof(script))
         return -ENAMETOOLONG;
     if (access(script, X_OK))
-        return -ENOENT;
+        return -ENOEXEC;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC))
         return -errno;

@@ -265,13 +265,20 @@ struct pv_image_info {
 /* Known recipes; NULL-terminated by name. */
 extern const struct pv_image_info pv_images[];
 const struct pv_image_info *pv_image_find(const char *name);
-/* Directory holding guest/ (build-image.sh): $PEARVISOR_GUEST_DIR or the
- * source tree this binary was built from. */
-const char *pv_guest_dir(void);
+/* The guest/ directory holding the recipe (build-image.sh) for the binary
+ * `exe`: $PEARVISOR_GUEST_DIR; else the installed copy beside it
+ * (BINDIR/../DATADIR/pearvisor/guest); else the source tree it was built
+ * from; else the configured DATADIR/pearvisor/guest. When none has the
+ * recipe, the source tree's path (for messages). */
+void pv_guest_dir_find(const char *exe, char *out, size_t size);
+/* pv_guest_dir_find for this process's binary (/proc/self/exe). */
+void pv_guest_dir(char *out, size_t size);
 /* The built image's directory, or -ENOENT when it is not built (cache key =
- * the recipe's sha256, see guest/build-image.sh). */
+ * the recipe's sha256, see guest/build-image.sh), -ENOEXEC when the recipe
+ * itself is missing (pv_guest_dir). */
 int pv_image_lookup(const char *name, char *dir, size_t size);
-/* Builds (or finds cached) the image; the recipe prints progress to stderr. */
+/* Builds (or finds cached) the image; the recipe prints progress to stderr.
+ * -ENOEXEC when the recipe is missing. */
 int pv_image_build(const char *name, char *dir, size_t size);
 
 /* ---- lifecycle (vmm.c) ---- */

@@ -241,8 +241,10 @@ pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_v
             return err;
         }
         if (err) {
-            snprintf(msg, msg_size, "cannot find image '%s' (%s/build-image.sh: %s)", def->image,
-                     pv_guest_dir(), strerror(-err));
+            char gdir[PATH_MAX];
+            pv_guest_dir(gdir, sizeof(gdir));
+            snprintf(msg, msg_size, "cannot find image '%s' (%.300s/build-image.sh: %s)",
+                     def->image, gdir, err == -ENOEXEC ? "missing" : strerror(-err));
             return err;
         }
     }

@@ -9,7 +9,10 @@
  *  5. QMP's JSON key finder;
  *  6. the agent protocol's host side against a fake guest on a Unix socket:
  *     stale replies are skipped by id, output and exit status come through,
- *     a malformed frame ends the link with -EPROTO.
+ *     a malformed frame ends the link with -EPROTO;
+ *  7. an installed layout (PREFIX/bin, PREFIX/DATADIR/pearvisor/guest,
+ *     PREFIX/LIBDIR/pearvisor) in a temporary directory: the binary finds
+ *     its own copy of the image recipe and the door beside it.
  */
 #include "vm.h"
 
@@ -17,11 +20,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -528,6 +533,70 @@ test_agent(void)
     }
 }
 
+/* ---- 7. installed layout -------------------------------------------------- */
+
+#ifndef PV_DATADIR_REL
+#define PV_DATADIR_REL "share"
+#endif
+
+static void
+touch(const char *path, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+}
+
+static void
+test_installed_layout(void)
+{
+    char prefix[] = "/tmp/pv-test-prefix.XXXXXX", path[PATH_MAX + 64], want[PATH_MAX], got[PATH_MAX];
+    CHECK(mkdtemp(prefix) != NULL);
+    char exe[PATH_MAX];
+    snprintf(exe, sizeof(exe), "%s/bin/pearvisor", prefix);
+    snprintf(path, sizeof(path), "%s/bin", prefix);
+    CHECK(pv_mkdir_p(path, 0755) == 0);
+    touch(exe, 0755);
+    unsetenv("PEARVISOR_GUEST_DIR");
+    unsetenv("PEARVISOR_VIRGL_DIR");
+
+    /* No installed copy yet: the source tree's recipe (this build's). */
+    pv_guest_dir_find(exe, got, sizeof(got));
+    snprintf(path, sizeof(path), "%s/build-image.sh", got);
+    CHECK(strncmp(got, prefix, strlen(prefix)) && !access(path, X_OK));
+
+    /* Installed beside the binary, as meson install and the .deb lay it out
+     * (a DESTDIR staging tree included). */
+    snprintf(path, sizeof(path), "%s/%s/pearvisor/guest", prefix, PV_DATADIR_REL);
+    CHECK(pv_mkdir_p(path, 0755) == 0);
+    CHECK(realpath(path, want) != NULL);
+    snprintf(path, sizeof(path), "%s/%s/pearvisor/guest/build-image.sh", prefix, PV_DATADIR_REL);
+    touch(path, 0644);
+    pv_guest_dir_find(exe, got, sizeof(got));
+    CHECK(strcmp(got, want)); /* not executable: not a recipe */
+    CHECK(chmod(path, 0755) == 0);
+    pv_guest_dir_find(exe, got, sizeof(got));
+    CHECK(!strcmp(got, want));
+
+    /* An explicit choice wins, found or not. */
+    setenv("PEARVISOR_GUEST_DIR", "/nonexistent/guest", 1);
+    pv_guest_dir_find(exe, got, sizeof(got));
+    CHECK(!strcmp(got, "/nonexistent/guest"));
+    unsetenv("PEARVISOR_GUEST_DIR");
+
+    /* The door in the private directory under Debian's multiarch libdir. */
+    snprintf(path, sizeof(path), "%s/lib/x86_64-linux-gnu/pearvisor", prefix);
+    CHECK(pv_mkdir_p(path, 0755) == 0);
+    CHECK(realpath(path, want) != NULL);
+    snprintf(path, sizeof(path), "%s/lib/x86_64-linux-gnu/pearvisor/libvirglrenderer.so.1", prefix);
+    touch(path, 0644);
+    pv_host_find_door(exe, got, sizeof(got));
+    CHECK(!strcmp(got, want));
+
+    CHECK(pv_rm_rf(prefix) == 0);
+}
+
 int
 main(void)
 {
@@ -538,6 +607,7 @@ main(void)
     test_configurator();
     test_json();
     test_agent();
+    test_installed_layout();
     if (failures) {
         fprintf(stderr, "test_vm: %d check(s) failed\n", failures);
         return 1;
