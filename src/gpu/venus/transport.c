@@ -204,13 +204,3 @@ PV_DECLARE_HANDLER(vkExecuteCommandStreamsMESA)
         pv_cs_dec_set_fatal(dec, "a command in an indirect stream failed");
     return ok;
 }
-
-PV_DECLARE_HANDLER(vkGetMemoryResourcePropertiesMESA)
-{
-    ARGS(vkGetMemoryResourcePropertiesMESA);
-    /* Only dma-buf resources can be imported as memory, and we export none. */
-    a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
-    if (flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)
-        return pv_dispatch_reply(ch, dec, cmd, a);
-    return true;
-}
