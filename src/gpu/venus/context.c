@@ -352,8 +352,8 @@ pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
 
 /* ---- fences ---- */
 
-void
-pv_ctx_fence_start(struct pv_ctx *ctx)
+static void
+fence_start(struct pv_ctx *ctx)
 {
     /* Called with ctx->lock held. */
     if (ctx->fence_thread_started)
@@ -396,7 +396,7 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
     }
     ctx->fences[ctx->fence_tail] = req;
     ctx->fence_tail = next;
-    pv_ctx_fence_start(ctx);
+    fence_start(ctx);
     pthread_cond_signal(&ctx->fence_cond);
     pthread_mutex_unlock(&ctx->lock);
     return 0;

@@ -6,7 +6,9 @@
  * driver through the owning instance's or device's dispatch table, record
  * created objects, forget destroyed ones, encode the reply when asked. The
  * commands that need policy (instance and device creation, queues, memory,
- * pools, extension filtering) have handlers here and in memory.c.
+ * pools, extension filtering, the emulated interop) have hand-written
+ * handlers instead, listed in handlers.c and kept in the file of their
+ * object family; this file also holds the pieces those handlers share.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,8 +87,9 @@ pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectTy
     return obj;
 }
 
-const void *
-pv_dispatch_table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
+/* The dispatch table to call `cmd` through, NULL when the host lacks the command. */
+static const void *
+table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
 {
     const uint8_t *has;
     const void *table;
@@ -137,7 +140,7 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
     struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
     if (!owner)
         return NULL;
-    const void *table = pv_dispatch_table_for(ch, cmd, owner);
+    const void *table = table_for(ch, cmd, owner);
     if (!table) {
         pv_dispatch_fail(dec, "command the host driver does not offer");
         return NULL;

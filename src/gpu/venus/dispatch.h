@@ -33,8 +33,6 @@ bool pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cm
 /* The object named by the next u64 of the stream (not consumed), or NULL + fatal. */
 struct pv_obj *pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec,
                                        VkObjectType type);
-/* The dispatch table to call `cmd` through, NULL when the host lacks the command. */
-const void *pv_dispatch_table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj);
 /* Fills the has_cmd bitmap of an instance or device from its proc-address function. */
 void pv_dispatch_probe_commands(uint8_t *has, bool device_level,
                                 PFN_vkVoidFunction (*get)(void *, const char *), void *data);

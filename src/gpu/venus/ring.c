@@ -41,16 +41,10 @@ pv_ring_set_fatal(struct pv_ring *ring)
     pthread_mutex_unlock(&ring->lock);
 }
 
-void
-pv_ring_set_alive(struct pv_ring *ring)
+static void
+ring_set_alive(struct pv_ring *ring)
 {
     atomic_fetch_or(ring->status, VK_RING_STATUS_ALIVE_BIT_MESA);
-}
-
-uint32_t
-pv_ring_monitor_period(struct pv_ring *ring)
-{
-    return ring->monitor_period_us;
 }
 
 void
@@ -193,7 +187,7 @@ monitor_thread_main(void *arg)
     while (!ctx->stopping) {
         for (struct pv_ring *ring = ctx->rings; ring; ring = ring->next)
             if (ring->monitor_period_us)
-                pv_ring_set_alive(ring);
+                ring_set_alive(ring);
         struct timespec ts;
         pv_abs_timeout(&ts, (uint64_t)ctx->monitor_period_us * 1000ull);
         pthread_cond_timedwait(&ctx->monitor_cond, &ctx->lock, &ts);
@@ -315,7 +309,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
             if (pthread_create(&ctx->monitor_thread, NULL, monitor_thread_main, ctx) == 0)
                 ctx->monitor_started = true;
         }
-        pv_ring_set_alive(ring);
+        ring_set_alive(ring);
         pthread_cond_broadcast(&ctx->monitor_cond);
     }
     pthread_mutex_unlock(&ctx->lock);
