@@ -242,12 +242,4 @@ int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint
 /* Writes a stream the context is about to decode to the capture dir, if any. */
 void pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size);
 
-/*
- * Condition variables whose timed waits take CLOCK_MONOTONIC deadlines from
- * pv_abs_timeout() (context.c). Every timed wait in the renderer uses both:
- * a deadline on the wrong clock is in the past, and the wait spins.
- */
-void pv_cond_init_monotonic(pthread_cond_t *c);
-void pv_abs_timeout(struct timespec *ts, uint64_t ns);
-
 #endif /* PV_VENUS_CONTEXT_H */

@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dispatch.h"
 
 struct obj_list {
@@ -216,8 +216,7 @@ pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev)
             ctx->timelines[i] = NULL;
     while (fence_pending_on(ctx, dev) && ctx->fence_thread_started && !ctx->stopping) {
         pthread_mutex_unlock(&ctx->lock);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        pv_clock_sleep_ns(1000000);
         pthread_mutex_lock(&ctx->lock);
     }
     pthread_mutex_unlock(&ctx->lock);
