@@ -12,6 +12,7 @@
  *     a malformed frame ends the link with -EPROTO.
  */
 #include "vm.h"
+#include "check.h"
 
 #include "../../guest/agent/proto.h"
 
@@ -25,16 +26,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* ---- 1. parsers ---------------------------------------------------------- */
 
@@ -172,10 +163,7 @@ test_definitions(void)
         err[0] = '\0';
         int r = parse(text, &e, err);
         CHECK(r == -EINVAL);
-        if (!strstr(err, bad[i].why)) {
-            fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, bad[i].why);
-            failures++;
-        }
+        CHECK_MSG(strstr(err, bad[i].why), "case %zu: '%s' lacks '%s'", i, err, bad[i].why);
     }
     CHECK(parse("version=1\nname=a\n", &e, err) == -EINVAL && strstr(err, "uuid"));
     CHECK(parse("", &e, err) == -EINVAL && strstr(err, "version"));
@@ -538,10 +526,8 @@ main(void)
     test_configurator();
     test_json();
     test_agent();
-    if (failures) {
-        fprintf(stderr, "test_vm: %d check(s) failed\n", failures);
+    if (check_report("test_vm"))
         return 1;
-    }
     printf("test_vm: all checks passed\n");
     return 0;
 }
