@@ -72,7 +72,7 @@ pv_host_kvm_verdict(const char *cpuinfo, bool dev_kvm_rw, bool mod_kvm_pvm, bool
 {
     /* /dev/kvm alone proves nothing: kvm_pvm (nested, page-table based
      * virtualization) provides it without vmx/svm, and a stock kernel dies
-     * under it (docs: vm-facts.md). */
+     * under it (docs/qemu-and-hosts.md §1). */
     if (!dev_kvm_rw) {
         snprintf(why, why_size, "/dev/kvm is missing or not accessible read-write");
         return false;

@@ -9,7 +9,7 @@
  * Threads: one thread per ring decodes and dispatches. It spins briefly
  *          (yield, then short sleeps) after work, sets IDLE after the ring's
  *          idle timeout and sleeps until vkNotifyRingMESA.
- * Spec:    ../shared/docs/venus-wire.md, section 4.
+ * Spec:    docs/venus-protocol.md §4.
  */
 #include <errno.h>
 #include <sched.h>

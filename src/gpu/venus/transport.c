@@ -7,7 +7,7 @@
  *          checked with pv_resource_slice(). Commands that belong to one
  *          channel (rings are created through the context channel; waits on
  *          virtqueue seqnos happen on rings) are refused on the other.
- * Spec:    ../shared/docs/venus-wire.md, sections 3.6, 3.7 and 4.
+ * Spec:    docs/venus-protocol.md §3.6, §3.7 and §4.
  */
 #include <stdlib.h>
 #include <string.h>

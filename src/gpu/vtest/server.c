@@ -323,7 +323,7 @@ cmd_create_blob(struct client *c, const uint32_t *p)
     int err = ensure_ctx(c);
     if (err)
         return err;
-    /* The Venus client only creates HOST3D blobs (venus-wire.md 1.4). */
+    /* The Venus client only creates HOST3D blobs (docs/venus-protocol.md §1.4). */
     if (type != PV_VTEST_BLOB_TYPE_HOST3D)
         return violation(c, "RESOURCE_CREATE_BLOB of unsupported type %u", type);
     if (size == 0)
