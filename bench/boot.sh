@@ -9,7 +9,7 @@
 #   first_line     QEMU start -> the initramfs's first console line, for the
 #                  argv PearVisor's configurator makes (`pearvisor start
 #                  --dry-run`) vs a plain QEMU command line booting the same
-#                  kernel and initramfs (docs: vm-facts.md)
+#                  kernel and initramfs (docs/qemu-and-hosts.md §2)
 #   init_ready     QEMU start -> pv-init's "ready" line (root mounted, boot.sh
 #                  done), same two command lines
 #   run_true       `pearvisor run -- true`: boot, agent, command, clean

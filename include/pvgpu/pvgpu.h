@@ -10,7 +10,7 @@
  *          thread at a time. The renderer runs one thread per ring and one
  *          per context for fence/timeline retirement; callbacks in
  *          struct pv_ctx_callbacks arrive on those threads.
- * Spec:    ../shared/docs/venus-wire.md.
+ * Spec:    docs/venus-protocol.md in the PearVisor source.
  */
 #ifndef PVGPU_PVGPU_H
 #define PVGPU_PVGPU_H

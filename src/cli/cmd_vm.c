@@ -2,6 +2,7 @@
 #include "cmd_vm.h"
 
 #include "cli.h"
+#include "clock.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -145,14 +146,6 @@ install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ----------------------------------------------------------- VM options */
@@ -338,7 +331,7 @@ pv_cmd_image(int argc, char **argv)
         printf("%s\n", dir);
         return PV_EXIT_OK;
     }
-    double t0 = now_s();
+    double t0 = pv_clock_now_s();
     int err = pv_image_build(name, dir, sizeof(dir));
     if (err) {
         if (err == -ENOEXEC) {
@@ -350,7 +343,7 @@ pv_cmd_image(int argc, char **argv)
         }
         return PV_EXIT_FAIL;
     }
-    fprintf(stderr, "pearvisor image: '%s' ready in %.1f s\n", name, now_s() - t0);
+    fprintf(stderr, "pearvisor image: '%s' ready in %.1f s\n", name, pv_clock_now_s() - t0);
     printf("%s\n", dir);
     return PV_EXIT_OK;
 }
@@ -502,7 +495,7 @@ pv_cmd_start(int argc, char **argv)
     char gpu_line[PV_MSG_MAX] = "";
     struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s),
                               .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
-    double t0 = now_s();
+    double t0 = pv_clock_now_s();
     int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
     gpu_notice(gpu_line, quiet);
     if (started) {
@@ -514,7 +507,7 @@ pv_cmd_start(int argc, char **argv)
     pv_vm_status(&dirs, &def, &st);
     printf("started VM %s (QEMU pid %d, %s)%s in %.1f s; 'pearvisor console %s' attaches\n",
            def.name, (int)st.pid, host.kvm_usable ? "KVM" : "TCG", wait ? ", guest up" : "",
-           now_s() - t0, def.name);
+           pv_clock_now_s() - t0, def.name);
     return PV_EXIT_OK;
 }
 
@@ -623,7 +616,7 @@ pv_cmd_stop(int argc, char **argv)
     int rc = load_named_vm(verb, argc, argv, &dirs, &def);
     if (rc)
         return rc;
-    double t0 = now_s();
+    double t0 = pv_clock_now_s();
     bool clean;
     if (pv_vm_stop(&dirs, &def, timeout_s * 1000, &clean, msg, sizeof(msg))) {
         fail(verb, msg);
@@ -633,7 +626,7 @@ pv_cmd_stop(int argc, char **argv)
         fail(verb, msg);
         return PV_EXIT_FAIL;
     }
-    printf("stopped VM %s (the guest shut down cleanly in %.1f s)\n", def.name, now_s() - t0);
+    printf("stopped VM %s (the guest shut down cleanly in %.1f s)\n", def.name, pv_clock_now_s() - t0);
     return PV_EXIT_OK;
 }
 
@@ -972,7 +965,7 @@ pv_cmd_run(int argc, char **argv)
         return PV_EXIT_RUN_FAILED;
     }
     int ret = PV_EXIT_RUN_FAILED;
-    double t0 = now_s();
+    double t0 = pv_clock_now_s();
     char gpu_line[PV_MSG_MAX] = "";
     struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s),
                               .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
@@ -983,11 +976,11 @@ pv_cmd_run(int argc, char **argv)
         goto out;
     }
     accel_notice(&host, quiet);
-    double t1 = now_s();
+    double t1 = pv_clock_now_s();
     int status = 0;
     bool ran = !exec_in_vm(verb, &dirs, &def, cmd, &status);
     fflush(stdout);
-    double t2 = now_s();
+    double t2 = pv_clock_now_s();
     bool clean = false;
     msg[0] = '\0';
     if (pv_vm_stop(&dirs, &def, STOP_TIMEOUT_S * 1000, &clean, msg, sizeof(msg)) != -ESRCH &&
@@ -997,7 +990,7 @@ pv_cmd_run(int argc, char **argv)
         ret = status;
         if (!quiet)
             fprintf(stderr, "pearvisor run: exit status %d (boot %.1f s, command %.1f s, "
-                            "shutdown %.1f s)\n", status, t1 - t0, t2 - t1, now_s() - t2);
+                            "shutdown %.1f s)\n", status, t1 - t0, t2 - t1, pv_clock_now_s() - t2);
     }
 out:
     pv_vm_active_qemu = 0;

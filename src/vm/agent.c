@@ -2,6 +2,8 @@
 #include "vm.h"
 
 #include "../../guest/agent/proto.h"
+#include "clock.h"
+#include "io.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -10,16 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 pv_agent_open(struct pv_agent *ag, const char *sock)
@@ -39,7 +32,7 @@ pv_agent_open(struct pv_agent *ag, const char *sock)
     }
     /* Ids start somewhere new per connection, so replies to an earlier
      * client that the guest still sends are never taken for ours. */
-    ag->next_id = (uint32_t)now_ms() ^ ((uint32_t)getpid() << 16);
+    ag->next_id = (uint32_t)pv_clock_now_ms() ^ ((uint32_t)getpid() << 16);
     return 0;
 }
 
@@ -52,22 +45,6 @@ pv_agent_close(struct pv_agent *ag)
 }
 
 static int
-send_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int
 send_req(struct pv_agent *ag, uint8_t type, const void *payload, uint32_t len, uint32_t *id)
 {
     *id = ++ag->next_id;
@@ -77,9 +54,9 @@ send_req(struct pv_agent *ag, uint8_t type, const void *payload, uint32_t len, u
         .id = pv_agent_le32(*id),
         .len = pv_agent_le32(len),
     };
-    int err = send_all(ag->fd, &h, sizeof(h));
+    int err = pv_io_send_all(ag->fd, &h, sizeof(h));
     if (!err && len)
-        err = send_all(ag->fd, payload, len);
+        err = pv_io_send_all(ag->fd, payload, len);
     return err;
 }
 
@@ -92,7 +69,7 @@ recv_all(struct pv_agent *ag, void *buf, size_t len, int64_t deadline, int qemu_
     while (len) {
         int left = -1;
         if (deadline >= 0) {
-            left = (int)(deadline - now_ms());
+            left = pv_clock_ms_left(deadline);
             if (left <= 0)
                 return -ETIMEDOUT;
         }
@@ -157,7 +134,7 @@ pv_agent_ping(struct pv_agent *ag, int timeout_ms, int qemu_pidfd)
     int err = send_req(ag, PV_AGENT_PING, NULL, 0, &id);
     if (err)
         return err;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = pv_clock_now_ms() + timeout_ms;
     static uint8_t buf[PV_AGENT_MAX_PAYLOAD];
     for (;;) {
         uint8_t type;
@@ -167,22 +144,6 @@ pv_agent_ping(struct pv_agent *ag, int timeout_ms, int qemu_pidfd)
         if (type == PV_AGENT_READY)
             return 0;
     }
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 int
@@ -215,11 +176,11 @@ pv_agent_exec(struct pv_agent *ag, char *const argv[], int out_fd, int err_fd, i
         case PV_AGENT_OUT:
             /* A closed stdout (pearvisor run ... | head) must not lose the
              * exit status: stop copying, keep reading. */
-            if (out_ok && write_all(out_fd, buf, n))
+            if (out_ok && pv_io_write_all(out_fd, buf, n))
                 out_ok = false;
             break;
         case PV_AGENT_ERR:
-            if (err_ok && write_all(err_fd, buf, n))
+            if (err_ok && pv_io_write_all(err_fd, buf, n))
                 err_ok = false;
             break;
         case PV_AGENT_EXIT: {

@@ -1,6 +1,8 @@
 /* vm/host: what this host offers a VM: a KVM that runs stock kernels, QEMU, memory. */
 #include "vm.h"
 
+#include "io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -70,7 +72,7 @@ pv_host_kvm_verdict(const char *cpuinfo, bool dev_kvm_rw, bool mod_kvm_pvm, bool
 {
     /* /dev/kvm alone proves nothing: kvm_pvm (nested, page-table based
      * virtualization) provides it without vmx/svm, and a stock kernel dies
-     * under it (docs: vm-facts.md). */
+     * under it (docs/qemu-and-hosts.md §1). */
     if (!dev_kvm_rw) {
         snprintf(why, why_size, "/dev/kvm is missing or not accessible read-write");
         return false;
@@ -93,23 +95,6 @@ pv_host_kvm_verdict(const char *cpuinfo, bool dev_kvm_rw, bool mod_kvm_pvm, bool
     return true;
 }
 
-static char *
-read_text(const char *path, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    char *buf = malloc(max + 1);
-    size_t len = 0;
-    ssize_t n;
-    while (buf && len < max && (n = read(fd, buf + len, max - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
 static bool
 exists(const char *path)
 {
@@ -125,7 +110,7 @@ pv_host_probe(struct pv_host *h)
     bool kvm_rw = fd >= 0 && ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
     if (fd >= 0)
         close(fd);
-    char *cpuinfo = read_text("/proc/cpuinfo", 1 << 16);
+    char *cpuinfo = pv_io_read_file("/proc/cpuinfo", 1 << 16, NULL);
     h->kvm_usable = pv_host_kvm_verdict(
         cpuinfo, kvm_rw, exists("/sys/module/kvm_pvm"),
         exists("/sys/module/kvm_intel") || exists("/sys/module/kvm_amd"), h->kvm_why,
@@ -146,7 +131,7 @@ pv_host_probe(struct pv_host *h)
     if (pv_which(q && *q ? q : "qemu-img", h->qemu_img, sizeof(h->qemu_img)))
         h->qemu_img[0] = '\0';
 
-    char *mi = read_text("/proc/meminfo", 8192);
+    char *mi = pv_io_read_file("/proc/meminfo", 8192, NULL);
     unsigned long long kb;
     const char *p = mi ? strstr(mi, "MemTotal:") : NULL;
     if (p && sscanf(p, "MemTotal: %llu kB", &kb) == 1)

@@ -4,13 +4,13 @@
 #include "vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "proc.h"
 
 /* Set by src/vm/meson.build: the source tree's guest/, and where `meson
  * install` puts its copy (DATADIR/pearvisor/guest, DATADIR relative to the
@@ -105,48 +105,22 @@ run_recipe(const char *name, bool lookup, char *dir, size_t size)
         return -ENAMETOOLONG;
     if (access(script, X_OK))
         return -ENOEXEC;
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC))
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return err;
-    }
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        if (lookup)
-            execl(script, script, "--lookup", name, (char *)NULL);
-        else
-            execl(script, script, name, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(pfd[0], dir + len, size - 1 - len)) > 0 ||
-           (n < 0 && errno == EINTR)) {
-        if (n > 0)
-            len += (size_t)n;
-        if (len == size - 1)
-            break;
-    }
-    close(pfd[0]);
-    dir[len] = '\0';
+    char *argv[4] = {script};
+    size_t n = 1;
+    if (lookup)
+        argv[n++] = "--lookup";
+    argv[n] = (char *)name;
+    struct pv_proc_spec s = PV_PROC_SPEC(argv);
+    s.out = PV_PROC_CAPTURE;
+    int r = pv_proc_capture(&s, 0, dir, size);
+    if (r < 0)
+        return r;
+    size_t len = strlen(dir);
     while (len && (dir[len - 1] == '\n' || dir[len - 1] == ' '))
         dir[--len] = '\0';
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return -errno;
-    }
-    if (!WIFEXITED(st))
-        return 128 + WTERMSIG(st);
-    if (WEXITSTATUS(st) == 0 && dir[0] != '/')
+    if (r == 0 && dir[0] != '/')
         return 1;
-    return WEXITSTATUS(st);
+    return r;
 }
 
 int

@@ -124,8 +124,8 @@ pv_qemu_hostmem_mib(const struct pv_vm_def *d)
      * the renderer maps a blob into it. Its size caps what the guest can
      * map at once, and a guest rarely maps more than it has RAM to fill, so:
      * the guest's RAM, rounded down to a power of two (a BAR's size is one),
-     * at least 256 MiB (rings plus a few buffers; vm-facts.md: Venus works
-     * with 256M) and at most 4 GiB (well inside q35's 64-bit PCI window). */
+     * at least 256 MiB (rings plus a few buffers; Venus works with 256M,
+     * docs/qemu-and-hosts.md §3) and at most 4 GiB (well inside q35's 64-bit PCI window). */
     uint64_t mib = d->mem_bytes >> 20, p2 = 256;
     while (p2 * 2 <= mib && p2 < 4096)
         p2 *= 2;
@@ -206,7 +206,7 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
     ADD("-accel");
     ADD("%s", h->kvm_usable ? "kvm" : "tcg");
     /* q35: PCIe, ACPI (power button for clean shutdown). microvm would boot
-     * faster but corrupts initrds above 1 GiB of RAM (vm-facts.md). */
+     * faster but corrupts initrds above 1 GiB of RAM (docs/qemu-and-hosts.md §2). */
     ADD("-machine");
     if (d->gpu == PV_GPU_VENUS)
         ADD("q35,memory-backend=pv-mem");

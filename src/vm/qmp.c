@@ -1,13 +1,14 @@
 /* vm/qmp: a small QMP client (one JSON object per line) and a JSON key finder. */
 #include "vm.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Skips one JSON value starting at p; returns the end, or NULL if cut off. */
@@ -107,14 +108,6 @@ pv_json_find_str(const char *json, size_t len, const char *key, char *out, size_
     return true;
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads one line into line (NUL-terminated, without the newline). */
 static int
 qmp_line(struct pv_qmp *q, char *line, size_t size, int64_t deadline)
@@ -132,7 +125,7 @@ qmp_line(struct pv_qmp *q, char *line, size_t size, int64_t deadline)
         }
         if (q->len == sizeof(q->buf)) /* a longer line than we care about: drop it */
             q->len = 0;
-        int left = (int)(deadline - now_ms());
+        int left = pv_clock_ms_left(deadline);
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = q->fd, .events = POLLIN};
@@ -169,7 +162,7 @@ pv_qmp_cmd_args(struct pv_qmp *q, const char *cmd, const char *args, char *ret, 
         return -EINVAL;
     if (send(q->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
         return -errno ? -errno : -EIO;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = pv_clock_now_ms() + timeout_ms;
     static char line[16384];
     for (;;) {
         int err = qmp_line(q, line, sizeof(line), deadline);
@@ -215,7 +208,7 @@ pv_qmp_open(struct pv_qmp *q, const char *sock, int timeout_ms)
         return err;
     }
     char line[1024];
-    int err = qmp_line(q, line, sizeof(line), now_ms() + timeout_ms);
+    int err = qmp_line(q, line, sizeof(line), pv_clock_now_ms() + timeout_ms);
     if (!err && !strstr(line, "\"QMP\""))
         err = -EPROTO;
     if (!err)

@@ -13,41 +13,17 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "io.h"
+#include "proc.h"
 
 #define QMP_TIMEOUT_MS 5000
 #define QUIT_WAIT_MS 5000
 
 volatile pid_t pv_vm_active_qemu;
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *
-read_file(const char *path, size_t max, size_t *len_out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    char *buf = malloc(max + 1);
-    size_t len = 0;
-    ssize_t n;
-    while (buf && len < max && ((n = read(fd, buf + len, max - len)) > 0 || (n < 0 && errno == EINTR)))
-        len += n > 0 ? (size_t)n : 0;
-    close(fd);
-    if (buf)
-        buf[len] = '\0';
-    if (len_out)
-        *len_out = len;
-    return buf;
-}
 
 /* Writes path atomically (temporary file, fsync, rename). */
 static int
@@ -86,7 +62,7 @@ pv_vm_load(const struct pv_dirs *dirs, const char *name, struct pv_vm_def *def, 
         snprintf(msg, msg_size, "VM '%s': path too long", name);
         return err;
     }
-    char *text = read_file(p.conf, 1 << 16, NULL);
+    char *text = pv_io_read_file(p.conf, 1 << 16, NULL);
     if (!text) {
         err = -errno;
         if (err == -ENOENT)
@@ -109,87 +85,22 @@ pv_vm_load(const struct pv_dirs *dirs, const char *name, struct pv_vm_def *def, 
     return 0;
 }
 
-/* Runs argv; its output goes to buf (truncated), the exit status is returned
- * (or -errno when it could not run). */
+/* Runs argv with stdin from /dev/null; its stdout and stderr go to buf
+ * (truncated). When timeout_ms > 0 the child is killed after that long (the
+ * status is then 128 + SIGKILL). Returns the exit status, or -errno when it
+ * could not run. */
 static int
-run_capture_env(char *const argv[], char *const env[], int timeout_ms, char *buf, size_t size);
-
-static int
-run_capture(char *const argv[], char *buf, size_t size)
+run_capture(char *const argv[], int timeout_ms, char *buf, size_t size)
 {
-    return run_capture_env(argv, NULL, 0, buf, size);
-}
-
-/* As run_capture, with "NAME=VALUE" strings added to the child's environment
- * ("NAME=" unsets NAME) and, when timeout_ms > 0, a limit after which the
- * child is killed (the status is then 128 + SIGKILL). */
-static int
-run_capture_env(char *const argv[], char *const env[], int timeout_ms, char *buf, size_t size)
-{
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC))
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return err;
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(pfd[1], 1);
-        dup2(pfd[1], 2);
-        for (size_t i = 0; env && env[i]; i++) {
-            char name[256];
-            const char *eq = strchr(env[i], '=');
-            if (!eq || (size_t)(eq - env[i]) >= sizeof(name))
-                continue;
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - env[i]), env[i]);
-            if (eq[1])
-                setenv(name, eq + 1, 1);
-            else
-                unsetenv(name);
-        }
-        execv(argv[0], argv);
-        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(pfd[1]);
-    size_t len = 0;
-    char junk[4096];
-    ssize_t n;
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-    for (;;) {
-        if (deadline) {
-            struct pollfd rp = {.fd = pfd[0], .events = POLLIN};
-            int left = (int)(deadline - now_ms());
-            if (left <= 0 || poll(&rp, 1, left) == 0) {
-                kill(pid, SIGKILL);
-                deadline = 0;
-            }
-        }
-        if (len + 1 < size)
-            n = read(pfd[0], buf + len, size - 1 - len);
-        else
-            n = read(pfd[0], junk, sizeof(junk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (len + 1 < size)
-            len += (size_t)n;
-    }
-    close(pfd[0]);
-    if (size)
-        buf[len] = '\0';
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return -errno;
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct pv_proc_spec s = PV_PROC_SPEC(argv);
+    s.in = null;
+    s.out = PV_PROC_CAPTURE;
+    s.err = PV_PROC_CAPTURE;
+    int r = pv_proc_capture(&s, timeout_ms, buf, size);
+    if (null >= 0)
+        close(null);
+    return r;
 }
 
 /* The first line of a tool's output, without QEMU's "qemu-system-x86_64: " prefix. */
@@ -301,7 +212,7 @@ pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_v
     snprintf(size_arg, sizeof(size_arg), "%" PRIu64, def->disk_bytes);
     char *argv[] = {(char *)host->qemu_img, "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                     p.base, p.disk, size_arg, NULL};
-    int r = run_capture(argv, out, sizeof(out));
+    int r = run_capture(argv, 0, out, sizeof(out));
     if (r) {
         char line[512];
         first_line(out, line, sizeof(line));
@@ -325,7 +236,7 @@ err_rm:
 static pid_t
 read_pid(const char *pidfile, int64_t *mtime)
 {
-    char *s = read_file(pidfile, 64, NULL);
+    char *s = pv_io_read_file(pidfile, 64, NULL);
     if (!s)
         return 0;
     long pid = strtol(s, NULL, 10);
@@ -345,7 +256,7 @@ pid_cmdline_has(pid_t pid, const char *needle)
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
     size_t len;
-    char *cmd = read_file(path, 1 << 16, &len);
+    char *cmd = pv_io_read_file(path, 1 << 16, &len);
     if (!cmd)
         return false;
     bool ok = false;
@@ -399,8 +310,7 @@ kill_xvfb(const struct pv_vm_paths *p)
     int pidfd = pidfd_open(pid, 0);
     kill(pid, SIGTERM);
     if (pidfd >= 0) {
-        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-        if (poll(&pfd, 1, 3000) <= 0)
+        if (!pv_proc_wait_exit(pidfd, 3000))
             kill(pid, SIGKILL);
         close(pidfd);
     }
@@ -452,16 +362,14 @@ start_xvfb(const struct pv_host *h, const struct pv_vm_paths *p, char *display, 
         _exit(127);
     }
     close(pfd[1]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    pv_proc_wait(pid); /* the first child, gone once it wrote the pid file */
     /* Xvfb writes the display number once it accepts connections. */
     char num[32] = "";
     size_t len = 0;
-    int64_t end = now_ms() + 15000;
+    int64_t end = pv_clock_now_ms() + 15000;
     while (len + 1 < sizeof(num) && !memchr(num, '\n', len)) {
         struct pollfd rp = {.fd = pfd[0], .events = POLLIN};
-        int left = (int)(end - now_ms());
+        int left = pv_clock_ms_left(end);
         if (left <= 0 || poll(&rp, 1, left) <= 0)
             break;
         ssize_t n = read(pfd[0], num + len, sizeof(num) - 1 - len);
@@ -490,24 +398,6 @@ clean_runtime(const struct pv_vm_paths *p)
 }
 
 
-/* Waits up to ms for the process behind pidfd to exit. */
-static bool
-wait_exit(int pidfd, int ms)
-{
-    if (pidfd < 0)
-        return false;
-    int64_t end = now_ms() + ms;
-    for (;;) {
-        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-        int left = (int)(end - now_ms());
-        int r = poll(&pfd, 1, left > 0 ? left : 0);
-        if (r > 0)
-            return true;
-        if (r == 0 || errno != EINTR)
-            return false;
-    }
-}
-
 static void
 kill_pid(pid_t pid, int pidfd, const struct pv_vm_paths *p)
 {
@@ -516,9 +406,9 @@ kill_pid(pid_t pid, int pidfd, const struct pv_vm_paths *p)
         pv_qmp_cmd(&q, "quit", NULL, 0, 2000);
         pv_qmp_close(&q);
     }
-    if (!wait_exit(pidfd, QUIT_WAIT_MS)) {
+    if (!pv_proc_wait_exit(pidfd, QUIT_WAIT_MS)) {
         kill(pid, SIGKILL);
-        wait_exit(pidfd, QUIT_WAIT_MS);
+        pv_proc_wait_exit(pidfd, QUIT_WAIT_MS);
     }
 }
 
@@ -566,7 +456,7 @@ file_tail(const char *path, unsigned lines, char *buf, size_t size)
 {
     buf[0] = '\0';
     size_t len;
-    char *text = read_file(path, 1 << 20, &len);
+    char *text = pv_io_read_file(path, 1 << 20, &len);
     if (!text)
         return;
     for (size_t i = 0; i < len; i++) {
@@ -652,50 +542,38 @@ run_qemu(struct pv_argv *argv, const struct pv_argv *env, const struct pv_vm_pat
     fclose(log);
     free(cmdline);
     free(envline);
-    pid_t pid = fork();
-    if (pid < 0)
+    /* QEMU's stdout and stderr append to the log, after the command line. */
+    int fd = open(p->qemu_log, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
         return -errno;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        int fd = open(p->qemu_log, O_WRONLY | O_APPEND);
-        if (fd < 0)
-            _exit(127);
-        dup2(null, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        for (size_t i = 0; i < env->n; i++) {
-            char name[256];
-            const char *eq = strchr(env->v[i], '=');
-            if (!eq || (size_t)(eq - env->v[i]) >= sizeof(name))
-                continue;
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - env->v[i]), env->v[i]);
-            if (eq[1])
-                setenv(name, eq + 1, 1);
-            else
-                unsetenv(name);
-        }
-        execv(argv->v[0], argv->v);
-        dprintf(2, "cannot run %s: %s\n", argv->v[0], strerror(errno));
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return -errno;
-    }
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct pv_proc_spec s = PV_PROC_SPEC(argv->v);
+    s.env = env->v;
+    s.in = null;
+    s.out = fd;
+    s.err = fd;
+    pid_t pid = pv_proc_spawn(&s);
+    close(fd);
+    if (null >= 0)
+        close(null);
+    if (pid < 0)
+        return (int)pid;
+    int r = pv_proc_wait(pid);
+    if (r < 0)
+        return r;
     size_t len;
-    char *text = read_file(p->qemu_log, 1 << 20, &len);
+    char *text = pv_io_read_file(p->qemu_log, 1 << 20, &len);
     if (text && start >= 0 && (size_t)start <= len)
         snprintf(out, size, "%s", text + start);
     free(text);
     /* With -D (and -daemonize) QEMU can send its start-up errors to the
      * debug log instead of stderr: look there too. */
     size_t used = strlen(out);
-    text = read_file(dbg, 1 << 20, &len);
+    text = pv_io_read_file(dbg, 1 << 20, &len);
     if (text && used + 1 < size)
         snprintf(out + used, size - used, "%s", text);
     free(text);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
 }
 
 /* Can this host run --gpu venus for def now? Checks what the renderer needs,
@@ -729,7 +607,7 @@ gpu_venus_plan(const struct pv_host *h, const struct pv_vm_paths *p, const struc
     if (h->self_exe[0]) {
         char out[1024];
         char *argv[] = {(char *)h->self_exe, "gpu", "probe", NULL};
-        int r = run_capture_env(argv, NULL, 30000, out, sizeof(out));
+        int r = run_capture(argv, 30000, out, sizeof(out));
         if (r) {
             char line[512];
             first_line(out, line, sizeof(line));
@@ -938,7 +816,7 @@ pv_vm_stop(const struct pv_dirs *dirs, const struct pv_vm_def *def, int timeout_
         pv_qmp_close(&q);
     }
     /* QEMU exits by itself when the guest powers off (it ran -no-reboot). */
-    if (!err && wait_exit(pidfd, timeout_ms)) {
+    if (!err && pv_proc_wait_exit(pidfd, timeout_ms)) {
         *clean = true;
     } else {
         kill_pid(st.pid, pidfd, &p);

@@ -10,17 +10,8 @@
 #include <string.h>
 
 #include "cs.h"
+#include "check.h"
 #include "pvg.gen.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 struct stream {
     uint8_t buf[65536];
@@ -601,10 +592,8 @@ main(void)
     test_garbage(s);
     pv_arena_fini(&s->arena);
     free(s);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_report("test_codegen"))
         return 1;
-    }
     printf("codegen round trips: ok\n");
     return 0;
 }

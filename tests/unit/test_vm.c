@@ -15,6 +15,7 @@
  *     its own copy of the image recipe and the door beside it.
  */
 #include "vm.h"
+#include "check.h"
 
 #include "../../guest/agent/proto.h"
 
@@ -30,16 +31,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* ---- 1. parsers ---------------------------------------------------------- */
 
@@ -177,10 +168,7 @@ test_definitions(void)
         err[0] = '\0';
         int r = parse(text, &e, err);
         CHECK(r == -EINVAL);
-        if (!strstr(err, bad[i].why)) {
-            fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, bad[i].why);
-            failures++;
-        }
+        CHECK_MSG(strstr(err, bad[i].why), "case %zu: '%s' lacks '%s'", i, err, bad[i].why);
     }
     CHECK(parse("version=1\nname=a\n", &e, err) == -EINVAL && strstr(err, "uuid"));
     CHECK(parse("", &e, err) == -EINVAL && strstr(err, "version"));
@@ -608,10 +596,8 @@ main(void)
     test_json();
     test_agent();
     test_installed_layout();
-    if (failures) {
-        fprintf(stderr, "test_vm: %d check(s) failed\n", failures);
+    if (check_report("test_vm"))
         return 1;
-    }
     printf("test_vm: all checks passed\n");
     return 0;
 }

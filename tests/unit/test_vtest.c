@@ -10,6 +10,7 @@
  *     reach the renderer, so they run with none.
  */
 #include "proto.h"
+#include "check.h"
 #include <pvgpu/pvgpu.h>
 #include "sync.h"
 #include "vtest.h"
@@ -27,16 +28,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* ---- 1. proto ------------------------------------------------------------ */
 
@@ -724,10 +715,8 @@ main(void)
         pv_renderer_destroy(renderer);
     unlink(sock_path);
 
-    if (failures) {
-        fprintf(stderr, "test_vtest: %d check(s) failed\n", failures);
+    if (check_report("test_vtest"))
         return 1;
-    }
     printf("test_vtest: all checks passed%s\n", have_renderer ? "" : " (context cases skipped)");
     return 0;
 }

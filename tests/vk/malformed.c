@@ -9,7 +9,7 @@
  *   pv-malformed-client [--socket PATH] --soak CYCLES [--jobs N] [--seed S]
  *
  * The socket defaults to $VTEST_SOCKET_NAME. Every connection does the
- * handshake the Mesa 25.0 Venus driver does (docs venus-wire.md §1.5:
+ * handshake the Mesa 25.0 Venus driver does (docs/venus-protocol.md §1.5:
  * CREATE_RENDERER, PING_PROTOCOL_VERSION + RESOURCE_BUSY_WAIT,
  * PROTOCOL_VERSION 3, GET_PARAM 1, GET_CAPSET 4, CONTEXT_INIT 4), checking
  * every reply.
@@ -61,7 +61,7 @@
 #include "cs.h"
 #include "pvg.gen.h"
 
-/* vtest command ids (venus-wire.md §1.3). */
+/* vtest command ids (docs/venus-protocol.md §1.3). */
 enum {
     VCMD_RESOURCE_UNREF = 3,
     VCMD_RESOURCE_BUSY_WAIT = 7,
@@ -81,11 +81,11 @@ enum {
 #define BLOB_TYPE_HOST3D 2u
 #define BLOB_FLAG_MAPPABLE 1u
 
-/* Venus command ids (venus-wire.md §3.6). */
+/* Venus command ids (docs/venus-protocol.md §3.6). */
 #define VK_CMD_CREATE_RING_MESA 188
 #define STYPE_RING_CREATE_INFO_MESA 1000384000
 
-/* The ring layout Mesa uses (venus-wire.md §4.1), with a 64 KiB buffer. */
+/* The ring layout Mesa uses (docs/venus-protocol.md §4.1), with a 64 KiB buffer. */
 #define RING_HEAD 0
 #define RING_TAIL 64
 #define RING_STATUS 128
@@ -818,7 +818,7 @@ static size_t case_unknown_vcmd(uint32_t *msg)
 
 /* ---- Venus cases: real state first, then one bad command ---------------- */
 
-/* Byte offsets in an encoded vkCreateBuffer (venus-wire.md §3): header 8,
+/* Byte offsets in an encoded vkCreateBuffer (docs/venus-protocol.md §3): header 8,
  * device 8, pCreateInfo present 8, then VkBufferCreateInfo. */
 #define CB_STYPE 24
 #define CB_PNEXT 28          /* u64 presence of the first chained struct */

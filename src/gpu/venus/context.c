@@ -7,32 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* Decoded arguments of one command; far above any real command (shader code, cache data). */
 #define CHANNEL_ARENA_LIMIT (64u << 20)
-
-void
-pv_cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-}
-
-void
-pv_abs_timeout(struct timespec *ts, uint64_t ns)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    uint64_t t = (uint64_t)ts->tv_nsec + ns;
-    ts->tv_sec += (time_t)(t / 1000000000ull);
-    ts->tv_nsec = (long)(t % 1000000000ull);
-}
 
 void
 pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring)
@@ -111,8 +92,8 @@ pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
         return err;
     }
     pthread_mutex_init(&ctx->lock, NULL);
-    pv_cond_init_monotonic(&ctx->fence_cond);
-    pv_cond_init_monotonic(&ctx->monitor_cond);
+    pv_clock_cond_init(&ctx->fence_cond);
+    pv_clock_cond_init(&ctx->monitor_cond);
     pv_channel_init(&ctx->chan, ctx, NULL);
     atomic_fetch_add(&r->ctx_count, 1);
     PV_STAT_ADD(r, contexts_created, 1);
@@ -352,8 +333,8 @@ pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
 
 /* ---- fences ---- */
 
-void
-pv_ctx_fence_start(struct pv_ctx *ctx)
+static void
+fence_start(struct pv_ctx *ctx)
 {
     /* Called with ctx->lock held. */
     if (ctx->fence_thread_started)
@@ -396,7 +377,7 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
     }
     ctx->fences[ctx->fence_tail] = req;
     ctx->fence_tail = next;
-    pv_ctx_fence_start(ctx);
+    fence_start(ctx);
     pthread_cond_signal(&ctx->fence_cond);
     pthread_mutex_unlock(&ctx->lock);
     return 0;

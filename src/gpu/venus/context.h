@@ -214,14 +214,12 @@ void pv_resource_put(struct pv_resource *res);
 /* Host pointer for [off, off + len) of a mapped resource, NULL when outside. */
 void *pv_resource_slice(const struct pv_resource *res, uint64_t off, uint64_t len);
 
-/* Decodes and dispatches every command in [data, data + size). */
+/* Decodes and dispatches every command in [data, data + size) (dispatch.c). */
 bool pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
                               void (*progress)(struct pv_channel *, size_t consumed));
+/* A channel's reply stream and argument arena (context.c). */
 void pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring);
 void pv_channel_fini(struct pv_channel *ch);
-
-/* Transport commands (transport.c). */
-bool pv_transport_dispatch(struct pv_channel *ch, uint32_t cmd, struct pv_cs_dec *dec);
 
 /* Rings (ring.c). */
 int pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA *info);
@@ -229,31 +227,19 @@ void pv_ring_destroy(struct pv_ring *ring);
 struct pv_ring *pv_ctx_find_ring(struct pv_ctx *ctx, uint64_t ring_id);
 void pv_ring_notify(struct pv_ring *ring);
 void pv_ring_set_fatal(struct pv_ring *ring);
-void pv_ring_set_alive(struct pv_ring *ring);
 bool pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno);
 void pv_ring_submit_vq_seqno(struct pv_ring *ring, uint64_t seqno);
 bool pv_ring_wait_vq_seqno(struct pv_ring *ring, uint64_t seqno);
-uint32_t pv_ring_monitor_period(struct pv_ring *ring);
 
-/* Vulkan objects (dispatch.c, memory.c). */
+/* Teardown of what a context or device still holds (lifetime.c). */
 void pv_venus_destroy_all(struct pv_ctx *ctx);
 void pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev);
+/* Device memory (memory.c). */
 void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);
 int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags,
                      int *fd);
 
 /* Writes a stream the context is about to decode to the capture dir, if any. */
 void pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size);
-
-/*
- * Condition variables whose timed waits take CLOCK_MONOTONIC deadlines from
- * pv_abs_timeout() (context.c). Every timed wait in the renderer uses both:
- * a deadline on the wrong clock is in the past, and the wait spins.
- */
-void pv_cond_init_monotonic(pthread_cond_t *c);
-void pv_abs_timeout(struct timespec *ts, uint64_t ns);
-
-/* Fences (context.c). */
-void pv_ctx_fence_start(struct pv_ctx *ctx);
 
 #endif /* PV_VENUS_CONTEXT_H */

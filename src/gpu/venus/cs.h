@@ -8,7 +8,7 @@
  *          the flag once per command, not after every field.
  * Threads: a decoder or encoder belongs to one thread (a ring thread or the
  *          context's submit path) for its lifetime.
- * Spec:    ../shared/docs/venus-wire.md, section 3.
+ * Spec:    docs/venus-protocol.md §3.
  */
 #ifndef PV_VENUS_CS_H
 #define PV_VENUS_CS_H

@@ -6,7 +6,9 @@
  * driver through the owning instance's or device's dispatch table, record
  * created objects, forget destroyed ones, encode the reply when asked. The
  * commands that need policy (instance and device creation, queues, memory,
- * pools, extension filtering) have handlers here and in memory.c.
+ * pools, extension filtering, the emulated interop) have hand-written
+ * handlers instead, listed in handlers.c and kept in the file of their
+ * object family; this file also holds the pieces those handlers share.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,8 +87,9 @@ pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectTy
     return obj;
 }
 
-const void *
-pv_dispatch_table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
+/* The dispatch table to call `cmd` through, NULL when the host lacks the command. */
+static const void *
+table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
 {
     const uint8_t *has;
     const void *table;
@@ -137,7 +140,7 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
     struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
     if (!owner)
         return NULL;
-    const void *table = pv_dispatch_table_for(ch, cmd, owner);
+    const void *table = table_for(ch, cmd, owner);
     if (!table) {
         pv_dispatch_fail(dec, "command the host driver does not offer");
         return NULL;
@@ -196,6 +199,78 @@ pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t 
     }
     if (flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)
         return pv_dispatch_reply(ch, dec, cmd, args);
+    return true;
+}
+
+/* ---- helpers for handlers that create or free objects in bulk ---- */
+
+bool
+pv_dispatch_create_many(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev,
+                        VkObjectType type, uint64_t parent, uint32_t n, uint64_t *handles,
+                        VkResult (*call)(void *), void *call_data, VkResult *ret)
+{
+    uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(uint64_t));
+    if (n && !ids)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = handles[i];
+        if (!ids[i] || pv_objtab_contains(&ch->ctx->objs, ids[i]))
+            return pv_dispatch_fail(dec, "object id is 0 or already in use");
+        for (uint32_t j = 0; j < i; j++)
+            if (ids[j] == ids[i])
+                return pv_dispatch_fail(dec, "object id repeated");
+        handles[i] = 0;
+    }
+    *ret = call(call_data);
+    for (uint32_t i = 0; i < n; i++) {
+        /* Pipelines may be created partially: record those that exist. */
+        if (handles[i] && *ret >= 0) {
+            struct pv_obj obj = {.id = ids[i], .host = handles[i], .type = type, .dev = dev,
+                                 .parent = parent};
+            if (pv_objtab_insert(&ch->ctx->objs, &obj, NULL))
+                return pv_dispatch_fail(dec, "out of memory");
+        }
+        handles[i] = ids[i];
+    }
+    return true;
+}
+
+void *
+pv_dispatch_decode_raw(struct pv_cs_dec *dec, uint32_t cmd)
+{
+    pv_cs_lookup_fn lookup = dec->lookup;
+    dec->lookup = NULL;
+    void *args = pv_dispatch_decode(dec, cmd);
+    dec->lookup = lookup;
+    return args;
+}
+
+bool
+pv_dispatch_translate(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *handle,
+                      VkObjectType type)
+{
+    if (!*handle)
+        return true;
+    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, *handle, type);
+    if (!o)
+        return pv_dispatch_fail(dec, "invalid object id");
+    *handle = o->host;
+    return true;
+}
+
+bool
+pv_dispatch_translate_array(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *v, uint32_t n,
+                            VkObjectType type, uint64_t **ids_out)
+{
+    uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(*ids));
+    if (n && !ids)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = v[i];
+        if (!pv_dispatch_translate(ch, dec, &v[i], type))
+            return false;
+    }
+    *ids_out = ids;
     return true;
 }
 

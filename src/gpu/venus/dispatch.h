@@ -33,11 +33,42 @@ bool pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cm
 /* The object named by the next u64 of the stream (not consumed), or NULL + fatal. */
 struct pv_obj *pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec,
                                        VkObjectType type);
-/* The dispatch table to call `cmd` through, NULL when the host lacks the command. */
-const void *pv_dispatch_table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj);
 /* Fills the has_cmd bitmap of an instance or device from its proc-address function. */
 void pv_dispatch_probe_commands(uint8_t *has, bool device_level,
                                 PFN_vkVoidFunction (*get)(void *, const char *), void *data);
+
+/*
+ * Creates `n` objects at once (command buffers, descriptor sets, pipelines):
+ * checks every client id first, calls `call`, then records each host handle
+ * with `parent` (the pool, or 0). `handles` holds the ids on entry and the
+ * ids again on return (replies echo them). False after a stream failure.
+ */
+bool pv_dispatch_create_many(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev,
+                             VkObjectType type, uint64_t parent, uint32_t n, uint64_t *handles,
+                             VkResult (*call)(void *), void *call_data, VkResult *ret);
+/*
+ * For commands that free objects in bulk: decode with ids left as they are
+ * (no lookup), so the handler knows which ids to forget, then translate each
+ * id to its host handle itself, type-checked (0 stays 0). translate_array
+ * keeps a copy of the ids in *ids_out (arena memory).
+ */
+void *pv_dispatch_decode_raw(struct pv_cs_dec *dec, uint32_t cmd);
+bool pv_dispatch_translate(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *handle,
+                           VkObjectType type);
+bool pv_dispatch_translate_array(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *v,
+                                 uint32_t n, VkObjectType type, uint64_t **ids_out);
+
+/* Objects freed with their pool or in bulk (lifetime.c): the host frees them itself. */
+void pv_lifetime_forget_ids(struct pv_ctx *ctx, VkObjectType type, uint32_t n, const uint64_t *ids);
+void pv_lifetime_forget_children(struct pv_ctx *ctx, VkObjectType type, uint64_t parent);
+
+/*
+ * Device extensions (instance.c): those our decoders know (NULL: unknown),
+ * and those known but never passed on from the host (fd-based fence export,
+ * and what interop.c provides itself).
+ */
+const struct pvg_extension *pv_instance_extension_known(const char *name);
+bool pv_instance_extension_hidden(const char *name);
 
 /* Decodes the arguments of `cmd` into arena memory; NULL after a failure. */
 static inline void *
@@ -88,11 +119,6 @@ pv_chain_restore(struct pv_chain_hole *hole)
     hole->s = NULL;
 }
 
-/* Extensions the renderer provides itself (interop.c). */
-uint32_t pv_interop_extension_count(void);
-bool pv_interop_extension(uint32_t i, VkExtensionProperties *out);
-bool pv_interop_is_emulated(const char *name);
-
 /*
  * In a handler: decode the command's arguments into `a` (returning false
  * on a decode failure), and encode the reply when the client asked for one.
@@ -103,7 +129,24 @@ bool pv_interop_is_emulated(const char *name);
     return false
 #define REPLY() ((flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT) ? pv_dispatch_reply(ch, dec, cmd, a) : true)
 
-/* Handlers in other files. */
+/*
+ * In a handler that adjusts a command's arguments and then lets the generic
+ * path call the host: decode into `a` through pv_dispatch_generic_decode(),
+ * keeping the owner and table that GENERIC_CALL() hands back to it.
+ */
+#define GENERIC_ARGS(name)                                                                         \
+    struct pv_obj *owner;                                                                          \
+    const void *table;                                                                             \
+    struct pvg_args_##name *a = pv_dispatch_generic_decode(ch, dec, cmd, &owner, &table);         \
+    if (!a)                                                                                        \
+    return false
+#define GENERIC_CALL(flags) pv_dispatch_generic_call(ch, dec, cmd, (flags), owner, table, a)
+
+/*
+ * The signature of every hand-written handler. Each lives in the file of its
+ * Vulkan object family (instance.c, device.c, memory.c, ...); handlers.c
+ * lists them all.
+ */
 #define PV_DECLARE_HANDLER(name)                                                                   \
     bool pv_handle_##name(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,            \
                           uint32_t flags)

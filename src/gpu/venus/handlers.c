@@ -1,18 +1,23 @@
-/* gpu/venus/handlers: which commands take a hand-written path (see dispatch.h). */
+/*
+ * gpu/venus/handlers: the table of hand-written handlers, by command id.
+ * Commands not listed take the generic path (dispatch.c). Each handler
+ * lives in the file of its Vulkan object family, named above its entries.
+ */
 #include "dispatch.h"
 
 #define PV_HANDLERS(X)                                                                             \
-    X(vkSetReplyCommandStreamMESA)                                                                 \
-    X(vkSeekReplyCommandStreamMESA)                                                                \
-    X(vkExecuteCommandStreamsMESA)                                                                 \
+    /* transport.c */                                                                              \
     X(vkCreateRingMESA)                                                                            \
     X(vkDestroyRingMESA)                                                                           \
     X(vkNotifyRingMESA)                                                                            \
     X(vkWriteRingExtraMESA)                                                                        \
     X(vkSubmitVirtqueueSeqnoMESA)                                                                  \
-    X(vkWaitVirtqueueSeqnoMESA)                                                                    \
     X(vkWaitRingSeqnoMESA)                                                                         \
-    X(vkGetMemoryResourcePropertiesMESA)                                                           \
+    X(vkWaitVirtqueueSeqnoMESA)                                                                    \
+    X(vkSetReplyCommandStreamMESA)                                                                 \
+    X(vkSeekReplyCommandStreamMESA)                                                                \
+    X(vkExecuteCommandStreamsMESA)                                                                 \
+    /* instance.c */                                                                               \
     X(vkEnumerateInstanceVersion)                                                                  \
     X(vkEnumerateInstanceExtensionProperties)                                                      \
     X(vkEnumerateInstanceLayerProperties)                                                          \
@@ -24,45 +29,54 @@
     X(vkEnumerateDeviceLayerProperties)                                                            \
     X(vkGetPhysicalDeviceProperties)                                                               \
     X(vkGetPhysicalDeviceProperties2)                                                              \
-    X(vkCreateDevice)                                                                              \
-    X(vkDestroyDevice)                                                                             \
-    X(vkGetDeviceQueue)                                                                            \
-    X(vkGetDeviceQueue2)                                                                           \
-    X(vkQueueSubmit)                                                                               \
-    X(vkQueueSubmit2)                                                                              \
-    X(vkQueueWaitIdle)                                                                             \
-    X(vkQueueBindSparse)                                                                           \
-    X(vkAllocateMemory)                                                                            \
-    X(vkFreeMemory)                                                                                \
-    X(vkAllocateCommandBuffers)                                                                    \
-    X(vkFreeCommandBuffers)                                                                        \
-    X(vkDestroyCommandPool)                                                                        \
-    X(vkAllocateDescriptorSets)                                                                    \
-    X(vkFreeDescriptorSets)                                                                        \
-    X(vkDestroyDescriptorPool)                                                                     \
-    X(vkResetDescriptorPool)                                                                       \
-    X(vkCreateComputePipelines)                                                                    \
-    X(vkCreateGraphicsPipelines)                                                                   \
     X(vkGetPhysicalDeviceExternalSemaphoreProperties)                                              \
     X(vkGetPhysicalDeviceExternalFenceProperties)                                                  \
     X(vkGetPhysicalDeviceExternalBufferProperties)                                                 \
     X(vkGetPhysicalDeviceImageFormatProperties2)                                                   \
     X(vkGetPhysicalDeviceFormatProperties2)                                                        \
-    X(vkCreateImage)                                                                               \
+    /* device.c */                                                                                 \
+    X(vkCreateDevice)                                                                              \
+    X(vkGetDeviceQueue2)                                                                           \
+    X(vkGetDeviceQueue)                                                                            \
+    X(vkQueueSubmit)                                                                               \
+    X(vkQueueSubmit2)                                                                              \
+    X(vkQueueWaitIdle)                                                                             \
+    X(vkQueueBindSparse)                                                                           \
+    X(vkDestroyDevice)                                                                             \
+    /* memory.c */                                                                                 \
+    X(vkAllocateMemory)                                                                            \
+    X(vkFreeMemory)                                                                                \
+    X(vkGetMemoryResourcePropertiesMESA)                                                           \
+    /* buffer.c */                                                                                 \
     X(vkCreateBuffer)                                                                              \
-    X(vkCreateSemaphore)                                                                           \
-    X(vkCreateFence)                                                                               \
+    /* image.c */                                                                                  \
+    X(vkCreateImage)                                                                               \
     X(vkGetImageDrmFormatModifierPropertiesEXT)                                                    \
     X(vkGetImageSubresourceLayout)                                                                 \
     X(vkGetImageSubresourceLayout2KHR)                                                             \
+    /* sync.c */                                                                                   \
+    X(vkCreateSemaphore)                                                                           \
+    X(vkCreateFence)                                                                               \
+    X(vkImportSemaphoreResourceMESA)                                                               \
+    X(vkWaitSemaphoreResourceMESA)                                                                 \
+    X(vkResetFenceResourceMESA)                                                                    \
+    /* command.c */                                                                                \
+    X(vkAllocateCommandBuffers)                                                                    \
+    X(vkFreeCommandBuffers)                                                                        \
+    X(vkDestroyCommandPool)                                                                        \
     X(vkCmdPipelineBarrier)                                                                        \
     X(vkCmdWaitEvents)                                                                             \
     X(vkCmdPipelineBarrier2)                                                                       \
     X(vkCmdSetEvent2)                                                                              \
     X(vkCmdWaitEvents2)                                                                            \
-    X(vkImportSemaphoreResourceMESA)                                                               \
-    X(vkWaitSemaphoreResourceMESA)                                                                 \
-    X(vkResetFenceResourceMESA)
+    /* descriptor.c */                                                                             \
+    X(vkAllocateDescriptorSets)                                                                    \
+    X(vkFreeDescriptorSets)                                                                        \
+    X(vkDestroyDescriptorPool)                                                                     \
+    X(vkResetDescriptorPool)                                                                       \
+    /* pipeline.c */                                                                               \
+    X(vkCreateComputePipelines)                                                                    \
+    X(vkCreateGraphicsPipelines)
 
 #define DECLARE(name) PV_DECLARE_HANDLER(name);
 PV_HANDLERS(DECLARE)

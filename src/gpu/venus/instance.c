@@ -1,20 +1,20 @@
 /*
- * gpu/venus/instance: the instance, physical devices, devices and queues of
- * a context, and what the renderer advertises about them.
+ * gpu/venus/instance: the instance and physical devices of a context, and
+ * what the renderer advertises about them.
  *
  * Policy lives here: one instance per context, created with no client
- * layers or extensions; device extensions are the host's intersected with
- * what our decoders know (pvg_extensions) minus what the renderer cannot
- * provide over its transports (dma-buf and sync-fd interop, for now); every
- * device gets VK_EXT_external_memory_host when the host has it, so
- * host-visible memory can be shared with the client (memory.c).
+ * layers or extensions; API versions are capped at the protocol our
+ * decoders speak; device extensions are the host's intersected with what
+ * our decoders know (pvg_extensions), minus those we never pass on, plus
+ * those interop.c provides itself. The answers to external-handle and
+ * format queries are interop.c's: each matches what the command that uses
+ * it then does (memory.c, image.c, sync.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
-#include "log.h"
-
+#include "interop.h"
 
 /* Highest API version the renderer passes on: the protocol our decoders speak. */
 #define PV_MAX_API_VERSION VK_MAKE_API_VERSION(0, 1, 3, 0)
@@ -52,13 +52,6 @@ instance_proc(void *data, const char *name)
 {
     struct pv_instance *inst = data;
     return vkGetInstanceProcAddr(inst->host, name);
-}
-
-static PFN_vkVoidFunction
-device_proc(void *data, const char *name)
-{
-    struct pv_device *dev = data;
-    return dev->gdpa(dev->host, name);
 }
 
 PV_DECLARE_HANDLER(vkCreateInstance)
@@ -242,8 +235,8 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDeviceGroups)
  * export (no fd crosses our transports), and those interop.c provides
  * itself instead of the host driver.
  */
-static bool
-extension_hidden(const char *name)
+bool
+pv_instance_extension_hidden(const char *name)
 {
     static const char *const hidden[] = {
         "VK_KHR_external_fence_fd",
@@ -258,8 +251,8 @@ extension_hidden(const char *name)
     return false;
 }
 
-static const struct pvg_extension *
-known_extension(const char *name)
+const struct pvg_extension *
+pv_instance_extension_known(const char *name)
 {
     for (uint32_t i = 0; i < PVG_EXTENSION_COUNT; i++)
         if (!strcmp(pvg_extensions[i].name, name))
@@ -301,8 +294,8 @@ PV_DECLARE_HANDLER(vkEnumerateDeviceExtensionProperties)
             e = host[i];
         else
             pv_interop_extension(i - n, &e);
-        const struct pvg_extension *k = known_extension(e.extensionName);
-        if (!k || (i < n && extension_hidden(e.extensionName)))
+        const struct pvg_extension *k = pv_instance_extension_known(e.extensionName);
+        if (!k || (i < n && pv_instance_extension_hidden(e.extensionName)))
             continue;
         if (a->pProperties) {
             if (out == cap) {
@@ -355,217 +348,117 @@ PV_DECLARE_HANDLER(vkGetPhysicalDeviceProperties2)
     cap_api_version(&a->pProperties->properties.apiVersion);
     return REPLY();
 }
+/* ---- external handles and formats (emulated in interop.c) ---- */
 
-/* ---- devices and queues ---- */
-
-static bool
-host_has_extension(struct pv_instance *inst, VkPhysicalDevice phys, const char *name)
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceExternalSemaphoreProperties)
 {
-    uint32_t n = 0;
-    if (inst->t.EnumerateDeviceExtensionProperties(phys, NULL, &n, NULL) != VK_SUCCESS)
-        return false;
-    VkExtensionProperties *p = calloc(n ? n : 1, sizeof(*p));
-    bool found = false;
-    if (p && inst->t.EnumerateDeviceExtensionProperties(phys, NULL, &n, p) >= 0)
-        for (uint32_t i = 0; i < n && !found; i++)
-            found = !strcmp(p[i].extensionName, name);
-    free(p);
-    return found;
-}
-
-PV_DECLARE_HANDLER(vkCreateDevice)
-{
-    ARGS(vkCreateDevice);
-    struct pv_ctx *ctx = ch->ctx;
-    struct pv_instance *inst = ctx->instance;
-    if (!inst || !a->pCreateInfo || !a->pDevice)
-        return pv_dispatch_fail(dec, "vkCreateDevice: bad arguments");
-    uint64_t id = (uint64_t)(uintptr_t)*a->pDevice;
-    if (!id || pv_objtab_contains(&ctx->objs, id))
-        return pv_dispatch_fail(dec, "vkCreateDevice: device id is 0 or in use");
-    const VkDeviceCreateInfo *ci = a->pCreateInfo;
-    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
-        const char *name = ci->ppEnabledExtensionNames[i];
-        if (!known_extension(name) ||
-            (extension_hidden(name) && !pv_interop_is_emulated(name))) {
-            a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
-            return REPLY();
-        }
+    ARGS(vkGetPhysicalDeviceExternalSemaphoreProperties);
+    const VkPhysicalDeviceExternalSemaphoreInfo *info = a->pExternalSemaphoreInfo;
+    VkExternalSemaphoreProperties *p = a->pExternalSemaphoreProperties;
+    if (!info || !p)
+        return pv_dispatch_fail(dec, "missing semaphore info");
+    p->exportFromImportedHandleTypes = 0;
+    p->compatibleHandleTypes = 0;
+    p->externalSemaphoreFeatures = 0;
+    bool timeline = false;
+    for (const VkBaseInStructure *s = info->pNext; s; s = s->pNext)
+        if (s->sType == VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO)
+            timeline = ((const VkSemaphoreTypeCreateInfo *)s)->semaphoreType ==
+                       VK_SEMAPHORE_TYPE_TIMELINE;
+    /* A sync file is a binary payload; we import the signalled one (interop.c). */
+    if (info->handleType == VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT && !timeline) {
+        p->compatibleHandleTypes = VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT;
+        p->externalSemaphoreFeatures = VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT;
     }
-    struct pv_device *dev = calloc(1, sizeof(*dev));
-    const char **names = calloc(ci->enabledExtensionCount + 1, sizeof(*names));
-    if (!dev || !names) {
-        free(dev);
-        free(names);
-        return pv_dispatch_fail(dec, "out of memory");
-    }
-    /* Emulated extensions are ours (interop.c); the host never sees them. */
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++)
-        if (!pv_interop_is_emulated(ci->ppEnabledExtensionNames[i]))
-            names[n++] = ci->ppEnabledExtensionNames[i];
-    bool have_host_ptr = false;
-    for (uint32_t i = 0; i < n; i++)
-        have_host_ptr |= !strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
-    if (!have_host_ptr &&
-        host_has_extension(inst, a->physicalDevice, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
-        names[n++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
-        have_host_ptr = true;
-    }
-    VkDeviceCreateInfo hci = *ci;
-    hci.enabledExtensionCount = n;
-    hci.ppEnabledExtensionNames = names;
-    hci.enabledLayerCount = 0;
-    hci.ppEnabledLayerNames = NULL;
-    VkDevice host = VK_NULL_HANDLE;
-    pv_loader_lock();
-    a->ret = inst->t.CreateDevice(a->physicalDevice, &hci, NULL, &host);
-    free(names);
-    if (a->ret != VK_SUCCESS) {
-        pv_loader_unlock();
-        free(dev);
-        return REPLY();
-    }
-    dev->host = host;
-    dev->id = id;
-    dev->phys = a->physicalDevice;
-    dev->has_host_ptr = have_host_ptr;
-    PFN_vkGetDeviceProcAddr gdpa =
-        (PFN_vkGetDeviceProcAddr)ctx->r->gipa(inst->host, "vkGetDeviceProcAddr");
-    pvg_load_device_table(gdpa, host, &dev->t);
-    dev->gdpa = gdpa;
-    pv_dispatch_probe_commands(dev->has_cmd, true, device_proc, dev);
-    inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
-    dev->host_ptr_align = 4096;
-    if (have_host_ptr) {
-        dev->get_host_ptr_props = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
-            host, "vkGetMemoryHostPointerPropertiesEXT");
-        dev->has_host_ptr = dev->get_host_ptr_props != NULL;
-        VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-                                          .pNext = &hp};
-        inst->t.GetPhysicalDeviceProperties2(a->physicalDevice, &p2);
-        if (hp.minImportedHostPointerAlignment > dev->host_ptr_align)
-            dev->host_ptr_align = hp.minImportedHostPointerAlignment;
-    }
-    struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
-                         .type = VK_OBJECT_TYPE_DEVICE, .dev = dev, .priv = dev};
-    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
-        dev->t.DestroyDevice(host, NULL);
-        pv_loader_unlock();
-        free(dev);
-        return pv_dispatch_fail(dec, "out of memory");
-    }
-    pv_loader_unlock();
     return REPLY();
 }
 
-static void
-bind_queue(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, VkQueue host,
-           uint64_t id, uint32_t ring_idx)
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceExternalFenceProperties)
 {
-    struct pv_ctx *ctx = ch->ctx;
-    if (!host) {
-        pv_dispatch_fail(dec, "no such queue");
-        return;
-    }
-    if (ring_idx >= PV_MAX_TIMELINES) {
-        pv_dispatch_fail(dec, "queue timeline index out of range");
-        return;
-    }
-    /* The same queue may be asked for again with the same id. */
-    struct pv_obj *old = pv_objtab_get(&ctx->objs, id, VK_OBJECT_TYPE_QUEUE);
-    if (old && old->host == (uint64_t)(uintptr_t)host)
-        return;
-    struct pv_queue *q = calloc(1, sizeof(*q));
-    if (!q) {
-        pv_dispatch_fail(dec, "out of memory");
-        return;
-    }
-    q->host = host;
-    q->id = id;
-    q->ring_idx = ring_idx;
-    q->dev = dev;
-    pthread_mutex_init(&q->lock, NULL);
-    struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
-                         .type = VK_OBJECT_TYPE_QUEUE, .dev = dev, .priv = q};
-    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
-        free(q);
-        pv_dispatch_fail(dec, "queue id is 0 or in use");
-        return;
-    }
-    if (ring_idx) {
-        pthread_mutex_lock(&ctx->lock);
-        if (ctx->timelines[ring_idx])
-            pv_dispatch_fail(dec, "timeline already bound to another queue");
-        else
-            ctx->timelines[ring_idx] = q;
-        pthread_mutex_unlock(&ctx->lock);
-    }
+    ARGS(vkGetPhysicalDeviceExternalFenceProperties);
+    VkExternalFenceProperties *p = a->pExternalFenceProperties;
+    if (!p)
+        return pv_dispatch_fail(dec, "missing fence properties");
+    /* No fence payload crosses our transports. */
+    p->exportFromImportedHandleTypes = 0;
+    p->compatibleHandleTypes = 0;
+    p->externalFenceFeatures = 0;
+    return REPLY();
 }
 
-PV_DECLARE_HANDLER(vkGetDeviceQueue2)
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceExternalBufferProperties)
 {
-    ARGS(vkGetDeviceQueue2);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev || !a->pQueueInfo || !a->pQueue)
-        return pv_dispatch_fail(dec, "vkGetDeviceQueue2: bad arguments");
-    /* Take our timeline struct out of the chain: the host driver has never heard of it. */
-    VkDeviceQueueInfo2 info = *a->pQueueInfo;
-    uint32_t ring_idx = 0;
-    const VkBaseInStructure **pp = (const VkBaseInStructure **)&info.pNext;
-    while (*pp) {
-        if ((*pp)->sType == VK_STRUCTURE_TYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA) {
-            ring_idx = ((const VkDeviceQueueTimelineInfoMESA *)*pp)->ringIdx;
-            *pp = (*pp)->pNext;
-        } else {
-            pp = (const VkBaseInStructure **)&(*pp)->pNext;
-        }
+    ARGS(vkGetPhysicalDeviceExternalBufferProperties);
+    const VkPhysicalDeviceExternalBufferInfo *info = a->pExternalBufferInfo;
+    VkExternalBufferProperties *p = a->pExternalBufferProperties;
+    if (!info || !p)
+        return pv_dispatch_fail(dec, "missing buffer info");
+    memset(&p->externalMemoryProperties, 0, sizeof(p->externalMemoryProperties));
+    if (pv_interop_memory_shareable(info->handleType))
+        p->externalMemoryProperties = pv_interop_shareable_memory;
+    return REPLY();
+}
+
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceImageFormatProperties2)
+{
+    GENERIC_ARGS(vkGetPhysicalDeviceImageFormatProperties2);
+    if (!a->pImageFormatInfo || !a->pImageFormatProperties)
+        return pv_dispatch_fail(dec, "missing image format info");
+    VkPhysicalDeviceImageFormatInfo2 *info = (VkPhysicalDeviceImageFormatInfo2 *)a->pImageFormatInfo;
+    struct pv_chain_hole ext_hole, mod_hole, out_hole;
+    const VkPhysicalDeviceExternalImageFormatInfo *ext = pv_chain_take(
+        &info->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_IMAGE_FORMAT_INFO, &ext_hole);
+    const VkPhysicalDeviceImageDrmFormatModifierInfoEXT *mod = pv_chain_take(
+        &info->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_IMAGE_DRM_FORMAT_MODIFIER_INFO_EXT,
+        &mod_hole);
+    VkExternalImageFormatProperties *ext_out =
+        pv_chain_take((const void *const *)&a->pImageFormatProperties->pNext,
+                      VK_STRUCTURE_TYPE_EXTERNAL_IMAGE_FORMAT_PROPERTIES, &out_hole);
+    VkImageTiling tiling = info->tiling;
+    if (tiling == VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT) {
+        if (!mod || mod->drmFormatModifier != PV_DRM_FORMAT_MOD_LINEAR)
+            a->ret = VK_ERROR_FORMAT_NOT_SUPPORTED;
+        info->tiling = VK_IMAGE_TILING_LINEAR;
     }
-    VkQueue host = VK_NULL_HANDLE;
-    dev->t.GetDeviceQueue2(dev->host, &info, &host);
-    bind_queue(ch, dec, dev, host, (uint64_t)(uintptr_t)*a->pQueue, ring_idx);
-    return !*dec->fatal && REPLY();
+    if (ext && ext->handleType && !pv_interop_memory_shareable(ext->handleType))
+        a->ret = VK_ERROR_FORMAT_NOT_SUPPORTED;
+    if (a->ret == VK_SUCCESS)
+        pvg_call_vkGetPhysicalDeviceImageFormatProperties2(table, a);
+    if (ext_out) {
+        memset(&ext_out->externalMemoryProperties, 0, sizeof(ext_out->externalMemoryProperties));
+        if (a->ret == VK_SUCCESS && ext && ext->handleType)
+            ext_out->externalMemoryProperties = pv_interop_shareable_memory;
+    }
+    info->tiling = tiling;
+    pv_chain_restore(&out_hole);
+    pv_chain_restore(&mod_hole);
+    pv_chain_restore(&ext_hole);
+    return REPLY();
 }
 
-PV_DECLARE_HANDLER(vkGetDeviceQueue)
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceFormatProperties2)
 {
-    ARGS(vkGetDeviceQueue);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev || !a->pQueue)
-        return pv_dispatch_fail(dec, "vkGetDeviceQueue: bad arguments");
-    VkQueue host = VK_NULL_HANDLE;
-    dev->t.GetDeviceQueue(dev->host, a->queueFamilyIndex, a->queueIndex, &host);
-    bind_queue(ch, dec, dev, host, (uint64_t)(uintptr_t)*a->pQueue, 0);
-    return !*dec->fatal && REPLY();
-}
-
-/* Host queues need external synchronization: fences (context.c) submit on them too. */
-static bool
-with_queue_locked(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, uint32_t flags)
-{
-    struct pv_obj *o = pv_dispatch_peek_object(ch, dec, VK_OBJECT_TYPE_QUEUE);
-    if (!o)
-        return false;
-    struct pv_queue *q = o->priv;
-    pthread_mutex_lock(&q->lock);
-    bool ok = pv_dispatch_generic(ch, dec, cmd, flags);
-    pthread_mutex_unlock(&q->lock);
-    return ok;
-}
-
-PV_DECLARE_HANDLER(vkQueueSubmit) { return with_queue_locked(ch, dec, cmd, flags); }
-PV_DECLARE_HANDLER(vkQueueSubmit2) { return with_queue_locked(ch, dec, cmd, flags); }
-PV_DECLARE_HANDLER(vkQueueWaitIdle) { return with_queue_locked(ch, dec, cmd, flags); }
-PV_DECLARE_HANDLER(vkQueueBindSparse) { return with_queue_locked(ch, dec, cmd, flags); }
-
-PV_DECLARE_HANDLER(vkDestroyDevice)
-{
-    ARGS(vkDestroyDevice);
-    struct pv_device *dev = a->id_device ? pv_dispatch_device(ch, dec, a->id_device) : NULL;
-    if (!dev)
-        return !a->id_device;
-    pv_device_destroy(ch->ctx, dev);
-    return true;
+    GENERIC_ARGS(vkGetPhysicalDeviceFormatProperties2);
+    if (!a->pFormatProperties)
+        return pv_dispatch_fail(dec, "missing format properties");
+    const void *const *chain = (const void *const *)&a->pFormatProperties->pNext;
+    struct pv_chain_hole h1, h2;
+    VkDrmFormatModifierPropertiesListEXT *l1 =
+        pv_chain_take(chain, VK_STRUCTURE_TYPE_DRM_FORMAT_MODIFIER_PROPERTIES_LIST_EXT, &h1);
+    VkDrmFormatModifierPropertiesList2EXT *l2 =
+        pv_chain_take(chain, VK_STRUCTURE_TYPE_DRM_FORMAT_MODIFIER_PROPERTIES_LIST_2_EXT, &h2);
+    pvg_call_vkGetPhysicalDeviceFormatProperties2(table, a);
+    VkFormatFeatureFlags2 linear = a->pFormatProperties->formatProperties.linearTilingFeatures;
+    for (const VkBaseInStructure *s = *chain; s; s = s->pNext)
+        if (s->sType == VK_STRUCTURE_TYPE_FORMAT_PROPERTIES_3)
+            linear = ((const VkFormatProperties3 *)s)->linearTilingFeatures;
+    if (l1)
+        pv_interop_fill_modifiers(&l1->drmFormatModifierCount, l1->pDrmFormatModifierProperties,
+                                  NULL, linear);
+    if (l2)
+        pv_interop_fill_modifiers(&l2->drmFormatModifierCount, NULL,
+                                  l2->pDrmFormatModifierProperties, linear);
+    pv_chain_restore(&h2);
+    pv_chain_restore(&h1);
+    return REPLY();
 }

@@ -1,16 +1,15 @@
 /*
  * gpu/venus/lifetime: objects that own other objects. Pools free their
- * command buffers and descriptor sets, devices everything created from
- * them, and a context that goes away (a client that vanished mid-frame)
- * everything it still had: the host must end up with nothing of it.
+ * command buffers and descriptor sets (command.c and descriptor.c forget
+ * them here), devices everything created from them, and a context that
+ * goes away (a client that vanished mid-frame) everything it still had:
+ * the host must end up with nothing of it.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dispatch.h"
-#include "log.h"
-
 
 struct obj_list {
     struct pv_obj **v;
@@ -74,270 +73,21 @@ free_list(struct obj_list *l)
 
 /* ---- pools ---- */
 
-/*
- * Creates `n` objects at once (command buffers, descriptor sets, pipelines):
- * checks every client id first, calls the host, then records each handle.
- * `handles` holds the ids on entry and the ids again on return (replies
- * echo them); the host handles go to the table.
- */
-static bool
-create_many(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, VkObjectType type,
-            uint64_t parent, uint32_t n, uint64_t *handles, VkResult (*call)(void *), void *call_data,
-            VkResult *ret)
-{
-    uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(uint64_t));
-    if (n && !ids)
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        ids[i] = handles[i];
-        if (!ids[i] || pv_objtab_contains(&ch->ctx->objs, ids[i]))
-            return pv_dispatch_fail(dec, "object id is 0 or already in use");
-        for (uint32_t j = 0; j < i; j++)
-            if (ids[j] == ids[i])
-                return pv_dispatch_fail(dec, "object id repeated");
-        handles[i] = 0;
-    }
-    *ret = call(call_data);
-    for (uint32_t i = 0; i < n; i++) {
-        /* Pipelines may be created partially: record those that exist. */
-        if (handles[i] && *ret >= 0) {
-            struct pv_obj obj = {.id = ids[i], .host = handles[i], .type = type, .dev = dev,
-                                 .parent = parent};
-            if (pv_objtab_insert(&ch->ctx->objs, &obj, NULL))
-                return pv_dispatch_fail(dec, "out of memory");
-        }
-        handles[i] = ids[i];
-    }
-    return true;
-}
-
-static VkResult
-call_alloc_cmd(void *p)
-{
-    struct pvg_args_vkAllocateCommandBuffers *a = ((void **)p)[1];
-    struct pv_device *dev = ((void **)p)[0];
-    return dev->t.AllocateCommandBuffers(dev->host, a->pAllocateInfo, a->pCommandBuffers);
-}
-
-PV_DECLARE_HANDLER(vkAllocateCommandBuffers)
-{
-    ARGS(vkAllocateCommandBuffers);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev || !a->pAllocateInfo || !a->pCommandBuffers)
-        return pv_dispatch_fail(dec, "vkAllocateCommandBuffers: bad arguments");
-    void *data[2] = {dev, a};
-    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_COMMAND_BUFFER,
-                     (uint64_t)(uintptr_t)a->pAllocateInfo->commandPool,
-                     a->pAllocateInfo->commandBufferCount, (uint64_t *)a->pCommandBuffers,
-                     call_alloc_cmd, data, &a->ret))
-        return false;
-    return REPLY();
-}
-
-static VkResult
-call_alloc_sets(void *p)
-{
-    struct pvg_args_vkAllocateDescriptorSets *a = ((void **)p)[1];
-    struct pv_device *dev = ((void **)p)[0];
-    return dev->t.AllocateDescriptorSets(dev->host, a->pAllocateInfo, a->pDescriptorSets);
-}
-
-PV_DECLARE_HANDLER(vkAllocateDescriptorSets)
-{
-    ARGS(vkAllocateDescriptorSets);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev || !a->pAllocateInfo || !a->pDescriptorSets)
-        return pv_dispatch_fail(dec, "vkAllocateDescriptorSets: bad arguments");
-    void *data[2] = {dev, a};
-    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_DESCRIPTOR_SET,
-                     (uint64_t)(uintptr_t)a->pAllocateInfo->descriptorPool,
-                     a->pAllocateInfo->descriptorSetCount, (uint64_t *)a->pDescriptorSets,
-                     call_alloc_sets, data, &a->ret))
-        return false;
-    return REPLY();
-}
-
-static VkResult
-call_compute_pipelines(void *p)
-{
-    struct pvg_args_vkCreateComputePipelines *a = ((void **)p)[1];
-    struct pv_device *dev = ((void **)p)[0];
-    return dev->t.CreateComputePipelines(dev->host, a->pipelineCache, a->createInfoCount,
-                                         a->pCreateInfos, NULL, a->pPipelines);
-}
-
-PV_DECLARE_HANDLER(vkCreateComputePipelines)
-{
-    ARGS(vkCreateComputePipelines);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev || (a->createInfoCount && (!a->pCreateInfos || !a->pPipelines)))
-        return pv_dispatch_fail(dec, "vkCreateComputePipelines: bad arguments");
-    void *data[2] = {dev, a};
-    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_PIPELINE, 0, a->createInfoCount,
-                     (uint64_t *)a->pPipelines, call_compute_pipelines, data, &a->ret))
-        return false;
-    return REPLY();
-}
-
-static VkResult
-call_graphics_pipelines(void *p)
-{
-    struct pvg_args_vkCreateGraphicsPipelines *a = ((void **)p)[1];
-    struct pv_device *dev = ((void **)p)[0];
-    return dev->t.CreateGraphicsPipelines(dev->host, a->pipelineCache, a->createInfoCount,
-                                          a->pCreateInfos, NULL, a->pPipelines);
-}
-
-PV_DECLARE_HANDLER(vkCreateGraphicsPipelines)
-{
-    ARGS(vkCreateGraphicsPipelines);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev || (a->createInfoCount && (!a->pCreateInfos || !a->pPipelines)))
-        return pv_dispatch_fail(dec, "vkCreateGraphicsPipelines: bad arguments");
-    void *data[2] = {dev, a};
-    if (!create_many(ch, dec, dev, VK_OBJECT_TYPE_PIPELINE, 0, a->createInfoCount,
-                     (uint64_t *)a->pPipelines, call_graphics_pipelines, data, &a->ret))
-        return false;
-    return REPLY();
-}
-
-/* Forgets the client ids of objects freed in bulk; the host frees them itself. */
-static void
-forget_ids(struct pv_ctx *ctx, VkObjectType type, uint32_t n, const uint64_t *ids)
+void
+pv_lifetime_forget_ids(struct pv_ctx *ctx, VkObjectType type, uint32_t n, const uint64_t *ids)
 {
     for (uint32_t i = 0; i < n; i++)
         if (ids[i])
             free(pv_objtab_remove(&ctx->objs, ids[i], type));
 }
 
-static void
-forget_children(struct pv_ctx *ctx, VkObjectType type, uint64_t parent)
+void
+pv_lifetime_forget_children(struct pv_ctx *ctx, VkObjectType type, uint64_t parent)
 {
     struct match_args m = {.parent = parent, .type = type};
     struct obj_list l = {0};
     remove_matching(ctx, match_children, &m, &l);
     free_list(&l);
-}
-
-/*
- * Decodes with ids left as they are (no lookup), so the handler knows which
- * ids to forget; it then translates each id itself, type-checked.
- */
-static void *
-decode_raw(struct pv_cs_dec *dec, uint32_t cmd)
-{
-    pv_cs_lookup_fn lookup = dec->lookup;
-    dec->lookup = NULL;
-    void *args = pv_dispatch_decode(dec, cmd);
-    dec->lookup = lookup;
-    return args;
-}
-
-static bool
-translate(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *handle, VkObjectType type)
-{
-    if (!*handle)
-        return true;
-    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, *handle, type);
-    if (!o)
-        return pv_dispatch_fail(dec, "invalid object id");
-    *handle = o->host;
-    return true;
-}
-
-/* Translates `n` ids in place, keeping a copy of the ids in *ids_out. */
-static bool
-translate_array(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *v, uint32_t n,
-                VkObjectType type, uint64_t **ids_out)
-{
-    uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(*ids));
-    if (n && !ids)
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        ids[i] = v[i];
-        if (!translate(ch, dec, &v[i], type))
-            return false;
-    }
-    *ids_out = ids;
-    return true;
-}
-
-PV_DECLARE_HANDLER(vkFreeCommandBuffers)
-{
-    struct pvg_args_vkFreeCommandBuffers *a = decode_raw(dec, cmd);
-    if (!a)
-        return false;
-    struct pv_device *dev = pv_dispatch_device(ch, dec, (uint64_t)(uintptr_t)a->device);
-    uint64_t *ids;
-    if (!dev || !translate(ch, dec, (uint64_t *)&a->commandPool, VK_OBJECT_TYPE_COMMAND_POOL) ||
-        !a->pCommandBuffers ||
-        !translate_array(ch, dec, (uint64_t *)a->pCommandBuffers, a->commandBufferCount,
-                         VK_OBJECT_TYPE_COMMAND_BUFFER, &ids))
-        return pv_dispatch_fail(dec, "vkFreeCommandBuffers: bad arguments");
-    dev->t.FreeCommandBuffers(dev->host, a->commandPool, a->commandBufferCount,
-                              a->pCommandBuffers);
-    forget_ids(ch->ctx, VK_OBJECT_TYPE_COMMAND_BUFFER, a->commandBufferCount, ids);
-    return true;
-}
-
-PV_DECLARE_HANDLER(vkFreeDescriptorSets)
-{
-    struct pvg_args_vkFreeDescriptorSets *a = decode_raw(dec, cmd);
-    if (!a)
-        return false;
-    struct pv_device *dev = pv_dispatch_device(ch, dec, (uint64_t)(uintptr_t)a->device);
-    uint64_t *ids;
-    if (!dev ||
-        !translate(ch, dec, (uint64_t *)&a->descriptorPool, VK_OBJECT_TYPE_DESCRIPTOR_POOL) ||
-        !a->pDescriptorSets ||
-        !translate_array(ch, dec, (uint64_t *)a->pDescriptorSets, a->descriptorSetCount,
-                         VK_OBJECT_TYPE_DESCRIPTOR_SET, &ids))
-        return pv_dispatch_fail(dec, "vkFreeDescriptorSets: bad arguments");
-    a->ret = dev->t.FreeDescriptorSets(dev->host, a->descriptorPool, a->descriptorSetCount,
-                                       a->pDescriptorSets);
-    forget_ids(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET, a->descriptorSetCount, ids);
-    return REPLY();
-}
-
-PV_DECLARE_HANDLER(vkDestroyCommandPool)
-{
-    ARGS(vkDestroyCommandPool);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev)
-        return false;
-    if (!a->commandPool)
-        return true;
-    forget_children(ch->ctx, VK_OBJECT_TYPE_COMMAND_BUFFER, (uint64_t)(uintptr_t)a->commandPool);
-    dev->t.DestroyCommandPool(dev->host, a->commandPool, NULL);
-    free(pv_objtab_remove(&ch->ctx->objs, a->id_commandPool, VK_OBJECT_TYPE_COMMAND_POOL));
-    return true;
-}
-
-PV_DECLARE_HANDLER(vkDestroyDescriptorPool)
-{
-    ARGS(vkDestroyDescriptorPool);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev)
-        return false;
-    if (!a->descriptorPool)
-        return true;
-    forget_children(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
-                    (uint64_t)(uintptr_t)a->descriptorPool);
-    dev->t.DestroyDescriptorPool(dev->host, a->descriptorPool, NULL);
-    free(pv_objtab_remove(&ch->ctx->objs, a->id_descriptorPool, VK_OBJECT_TYPE_DESCRIPTOR_POOL));
-    return true;
-}
-
-PV_DECLARE_HANDLER(vkResetDescriptorPool)
-{
-    ARGS(vkResetDescriptorPool);
-    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
-    if (!dev)
-        return false;
-    forget_children(ch->ctx, VK_OBJECT_TYPE_DESCRIPTOR_SET,
-                    (uint64_t)(uintptr_t)a->descriptorPool);
-    a->ret = dev->t.ResetDescriptorPool(dev->host, a->descriptorPool, a->flags);
-    return REPLY();
 }
 
 /* ---- teardown ---- */
@@ -466,8 +216,7 @@ pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev)
             ctx->timelines[i] = NULL;
     while (fence_pending_on(ctx, dev) && ctx->fence_thread_started && !ctx->stopping) {
         pthread_mutex_unlock(&ctx->lock);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        pv_clock_sleep_ns(1000000);
         pthread_mutex_lock(&ctx->lock);
     }
     pthread_mutex_unlock(&ctx->lock);

@@ -11,7 +11,9 @@
  * memfd of its own, maps it, and imports that mapping with
  * VK_EXT_external_memory_host. The same memfd is what the client maps.
  * Without that extension, host-visible memory cannot be shared and blob
- * creation fails with a clear log line.
+ * creation fails with a clear log line. Memory is never imported from a
+ * resource (VkImportMemoryResourceInfoMESA): only dma-buf resources could
+ * be, and the renderer hands out none.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -154,6 +156,16 @@ PV_DECLARE_HANDLER(vkFreeMemory)
     /* The client unmapped its view first; our mapping and memfd go with the memory. */
     pv_memory_free(devo->dev, o->priv);
     free(o);
+    return true;
+}
+
+PV_DECLARE_HANDLER(vkGetMemoryResourcePropertiesMESA)
+{
+    ARGS(vkGetMemoryResourcePropertiesMESA);
+    /* Only dma-buf resources can be imported as memory, and we export none. */
+    a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    if (flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)
+        return pv_dispatch_reply(ch, dec, cmd, a);
     return true;
 }
 

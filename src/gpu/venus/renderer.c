@@ -8,7 +8,7 @@
 #include "context.h"
 #include "log.h"
 
-/* Protocol versions we speak (venus-wire.md section 2). */
+/* Protocol versions we speak (docs/venus-protocol.md §2). */
 #define PV_WIRE_FORMAT_VERSION 1u
 #define PV_COMMAND_SERIALIZATION_SPEC_VERSION 1u
 #define PV_VENUS_PROTOCOL_SPEC_VERSION 2u

@@ -9,7 +9,7 @@
  * Threads: one thread per ring decodes and dispatches. It spins briefly
  *          (yield, then short sleeps) after work, sets IDLE after the ring's
  *          idle timeout and sleeps until vkNotifyRingMESA.
- * Spec:    ../shared/docs/venus-wire.md, section 4.
+ * Spec:    docs/venus-protocol.md §4.
  */
 #include <errno.h>
 #include <sched.h>
@@ -17,20 +17,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "context.h"
 #include "log.h"
 
 #define RING_BUFFER_MAX_SIZE (16u << 20)
 /* Each ring is a thread and a buffer copy; Mesa uses one per client thread. */
 #define RING_MAX_PER_CONTEXT 64
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void
 pv_ring_set_fatal(struct pv_ring *ring)
@@ -41,16 +34,10 @@ pv_ring_set_fatal(struct pv_ring *ring)
     pthread_mutex_unlock(&ring->lock);
 }
 
-void
-pv_ring_set_alive(struct pv_ring *ring)
+static void
+ring_set_alive(struct pv_ring *ring)
 {
     atomic_fetch_or(ring->status, VK_RING_STATUS_ALIVE_BIT_MESA);
-}
-
-uint32_t
-pv_ring_monitor_period(struct pv_ring *ring)
-{
-    return ring->monitor_period_us;
 }
 
 void
@@ -90,8 +77,7 @@ ring_relax(uint32_t iter)
         return;
     }
     uint32_t shift = (iter - 32) / 16;
-    struct timespec ts = {0, (long)(10000u << (shift > 4 ? 4 : shift))};
-    nanosleep(&ts, NULL);
+    pv_clock_sleep_ns(10000u << (shift > 4 ? 4 : shift));
 }
 
 static void
@@ -115,7 +101,7 @@ ring_sleep_until_notified(struct pv_ring *ring)
         uint64_t wait_ns = 1000000ull;
         while (!ring->notified && !ring->stop && !pv_ctx_is_fatal(ring->ctx)) {
             struct timespec ts;
-            pv_abs_timeout(&ts, wait_ns);
+            pv_clock_deadline(&ts, wait_ns);
             wait_ns = 1000000000ull;
             pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
             if (atomic_load(ring->tail) != ring->cur)
@@ -133,7 +119,7 @@ ring_thread_main(void *arg)
 {
     struct pv_ring *ring = arg;
     struct pv_ctx *ctx = ring->ctx;
-    uint64_t last_active = now_ns();
+    uint64_t last_active = pv_clock_now_ns();
     uint32_t iter = 0;
 
     for (;;) {
@@ -151,9 +137,9 @@ ring_thread_main(void *arg)
         }
         uint32_t tail = atomic_load_explicit(ring->tail, memory_order_acquire);
         if (tail == ring->cur) {
-            if (now_ns() - last_active >= ring->idle_timeout_ns) {
+            if (pv_clock_now_ns() - last_active >= ring->idle_timeout_ns) {
                 ring_sleep_until_notified(ring);
-                last_active = now_ns();
+                last_active = pv_clock_now_ns();
                 iter = 0;
             } else {
                 ring_relax(iter++);
@@ -178,7 +164,7 @@ ring_thread_main(void *arg)
         }
         ring->cur = tail;
         atomic_store_explicit(ring->head, tail, memory_order_release);
-        last_active = now_ns();
+        last_active = pv_clock_now_ns();
         iter = 0;
     }
     return NULL;
@@ -193,9 +179,9 @@ monitor_thread_main(void *arg)
     while (!ctx->stopping) {
         for (struct pv_ring *ring = ctx->rings; ring; ring = ring->next)
             if (ring->monitor_period_us)
-                pv_ring_set_alive(ring);
+                ring_set_alive(ring);
         struct timespec ts;
-        pv_abs_timeout(&ts, (uint64_t)ctx->monitor_period_us * 1000ull);
+        pv_clock_deadline(&ts, (uint64_t)ctx->monitor_period_us * 1000ull);
         pthread_cond_timedwait(&ctx->monitor_cond, &ctx->lock, &ts);
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -294,7 +280,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
     ring->scratch = scratch;
     ring->cur = atomic_load(ring->head);
     pthread_mutex_init(&ring->lock, NULL);
-    pv_cond_init_monotonic(&ring->cond);
+    pv_clock_cond_init(&ring->cond);
     pv_channel_init(&ring->chan, ctx, ring);
 
     pthread_mutex_lock(&ctx->lock);
@@ -315,7 +301,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
             if (pthread_create(&ctx->monitor_thread, NULL, monitor_thread_main, ctx) == 0)
                 ctx->monitor_started = true;
         }
-        pv_ring_set_alive(ring);
+        ring_set_alive(ring);
         pthread_cond_broadcast(&ctx->monitor_cond);
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -383,7 +369,7 @@ pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno)
             break;
         }
         struct timespec ts;
-        pv_abs_timeout(&ts, 10000000ull);
+        pv_clock_deadline(&ts, 10000000ull);
         pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
     }
     __atomic_sub_fetch(&ring->head_waiters, 1, __ATOMIC_ACQ_REL);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "context.h"
+#include "io.h"
 #include "log.h"
 
 static uint64_t
@@ -78,13 +79,7 @@ stats_thread_main(void *arg)
         char *buf = malloc(need);
         if (buf) {
             pv_renderer_stats_json(r, buf, need);
-            size_t len = strlen(buf), off = 0;
-            while (off < len) {
-                ssize_t w = send(c, buf + off, len - off, MSG_NOSIGNAL);
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
+            pv_io_send_all(c, buf, strlen(buf)); /* a reader that left loses the rest */
             free(buf);
         }
         close(c);

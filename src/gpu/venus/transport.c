@@ -7,7 +7,7 @@
  *          checked with pv_resource_slice(). Commands that belong to one
  *          channel (rings are created through the context channel; waits on
  *          virtqueue seqnos happen on rings) are refused on the other.
- * Spec:    ../shared/docs/venus-wire.md, sections 3.6, 3.7 and 4.
+ * Spec:    docs/venus-protocol.md §3.6, §3.7 and §4.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -203,14 +203,4 @@ PV_DECLARE_HANDLER(vkExecuteCommandStreamsMESA)
     if (!ok && !*dec->fatal)
         pv_cs_dec_set_fatal(dec, "a command in an indirect stream failed");
     return ok;
-}
-
-PV_DECLARE_HANDLER(vkGetMemoryResourcePropertiesMESA)
-{
-    ARGS(vkGetMemoryResourcePropertiesMESA);
-    /* Only dma-buf resources can be imported as memory, and we export none. */
-    a->ret = VK_ERROR_INVALID_EXTERNAL_HANDLE;
-    if (flags & VK_COMMAND_GENERATE_REPLY_BIT_EXT)
-        return pv_dispatch_reply(ch, dec, cmd, a);
-    return true;
 }

@@ -17,8 +17,8 @@
  *          queue (va_fences, its own lock) and kick an eventfd;
  *          virgl_renderer_poll() hands them to QEMU's callbacks on QEMU's
  *          thread, which is what QEMU's fence code expects.
- * Spec:    ../shared/docs/vm-facts.md (what QEMU calls), venus-wire.md
- *          sections 1.6 (fences) and 5 (blobs); QEMU's
+ * Spec:    docs/qemu-and-hosts.md §4 (what QEMU calls),
+ *          docs/venus-protocol.md §1.6 (fences) and §5 (blobs); QEMU's
  *          hw/display/virtio-gpu-virgl.c for how results are used.
  */
 #ifndef PV_VIRGL_ABI_H

@@ -153,7 +153,7 @@ pv_vtest_parse_submit2(const uint32_t *p, uint32_t len, uint32_t max_rings,
     /*
      * The protocol header's BATCH_* macros use a stride of 8 dwords, but the
      * Mesa client writes packed 6-dword structs. We follow the bytes the
-     * client actually sends (venus-wire.md 1.4); for batch_count 1, the only
+     * client actually sends (docs/venus-protocol.md §1.4); for batch_count 1, the only
      * count Mesa 25.0 sends, both layouts agree.
      */
     uint32_t batch_count = p[0];

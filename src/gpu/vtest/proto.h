@@ -6,7 +6,7 @@
  * Trust:   all input is client controlled. Every function here checks
  *          lengths, counts and offsets with overflow-safe arithmetic and
  *          names the violation in *why (a static string, safe to log).
- * Spec:    ../shared/docs/venus-wire.md, sections 1.2 to 1.4.
+ * Spec:    docs/venus-protocol.md §1.2 to §1.4.
  */
 #ifndef PV_VTEST_PROTO_H
 #define PV_VTEST_PROTO_H

@@ -16,6 +16,7 @@
 #include "proto.h"
 #include "sync.h"
 
+#include "io.h"
 #include "log.h"
 #include <pvgpu/pvgpu.h>
 
@@ -92,40 +93,6 @@ struct pv_vtest_server {
 
 /* ---- socket I/O ------------------------------------------------------- */
 
-/* 0 when all `size` bytes arrived; 1 on EOF before the first byte;
- * -EPIPE on EOF part way; -errno on error. */
-static int
-read_full(int fd, void *buf, size_t size)
-{
-    size_t got = 0;
-    while (got < size) {
-        ssize_t n = read(fd, (char *)buf + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return got ? -EPIPE : 1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
-static int
-write_full(int fd, const void *buf, size_t size)
-{
-    size_t put = 0;
-    while (put < size) {
-        ssize_t n = send(fd, (const char *)buf + put, size - put, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        put += (size_t)n;
-    }
-    return 0;
-}
-
 /* One dummy byte carrying `passfd` in SCM_RIGHTS, as the client expects. */
 static int
 send_fd(int fd, int passfd)
@@ -163,9 +130,9 @@ static int
 reply(struct client *c, uint32_t id, const uint32_t *payload, uint32_t dwords)
 {
     uint32_t hdr[PV_VTEST_HDR_DWORDS] = {[PV_VTEST_HDR_LEN] = dwords, [PV_VTEST_HDR_ID] = id};
-    int err = write_full(c->fd, hdr, sizeof(hdr));
+    int err = pv_io_send_all(c->fd, hdr, sizeof(hdr));
     if (!err && dwords)
-        err = write_full(c->fd, payload, (size_t)dwords * 4);
+        err = pv_io_send_all(c->fd, payload, (size_t)dwords * 4);
     if (err)
         pv_dbg(MOD, "client %u: reply to %s failed: %s", c->id, pv_vtest_cmd_name(id),
                strerror(-err));
@@ -356,7 +323,7 @@ cmd_create_blob(struct client *c, const uint32_t *p)
     int err = ensure_ctx(c);
     if (err)
         return err;
-    /* The Venus client only creates HOST3D blobs (venus-wire.md 1.4). */
+    /* The Venus client only creates HOST3D blobs (docs/venus-protocol.md §1.4). */
     if (type != PV_VTEST_BLOB_TYPE_HOST3D)
         return violation(c, "RESOURCE_CREATE_BLOB of unsupported type %u", type);
     if (size == 0)
@@ -620,7 +587,7 @@ serve(struct client *c)
 {
     for (;;) {
         uint32_t hdr[PV_VTEST_HDR_DWORDS];
-        int err = read_full(c->fd, hdr, sizeof(hdr));
+        int err = pv_io_read_full(c->fd, hdr, sizeof(hdr));
         if (err == 1) {
             pv_dbg(MOD, "client %u: disconnected", c->id);
             return;
@@ -646,7 +613,7 @@ serve(struct client *c)
                     c->id, bytes);
             return;
         }
-        err = read_full(c->fd, c->buf, bytes);
+        err = pv_io_read_full(c->fd, c->buf, bytes);
         if (err) {
             if (err == 1 || err == -EPIPE)
                 violation(c, "%s payload cut short (%zu bytes announced)",

@@ -1,6 +1,7 @@
 /* gpu/vtest/sync: see sync.h. */
 #include "sync.h"
 
+#include "clock.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Submits a client may have queued behind fences that have not retired. */
@@ -77,14 +77,6 @@ struct pv_vtest_syncs {
     uint32_t rings;
     uint32_t queued;
 };
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void
 efd_signal(int fd)
@@ -264,7 +256,7 @@ signal_locked(struct pv_vtest_syncs *s, struct vsync *sync, uint64_t value)
     if (!rises)
         return;
 
-    uint64_t now = now_ns();
+    uint64_t now = pv_clock_now_ns();
     struct vwait *w = s->waits.next;
     while (w != WAITS_HEAD(s)) {
         struct vwait *next = w->next;
@@ -337,7 +329,7 @@ pv_vtest_syncs_signal(struct pv_vtest_syncs *s, const uint32_t *triples, uint32_
 static void
 collect_expired_locked(struct pv_vtest_syncs *s)
 {
-    uint64_t now = now_ns();
+    uint64_t now = pv_clock_now_ns();
     struct vwait *w = s->waits.next;
     while (w != WAITS_HEAD(s)) {
         struct vwait *next = w->next;
@@ -361,7 +353,8 @@ pv_vtest_sync_wait(struct pv_vtest_syncs *s, uint32_t flags, uint32_t timeout_ms
         return err;
     }
     w->flags = flags;
-    w->deadline_ns = timeout_ms > INT32_MAX ? UINT64_MAX : now_ns() + timeout_ms * 1000000ull;
+    w->deadline_ns =
+        timeout_ms > INT32_MAX ? UINT64_MAX : pv_clock_now_ns() + timeout_ms * 1000000ull;
 
     pthread_mutex_lock(&s->lock);
     int err = check_locked(s, triples, count);

@@ -9,7 +9,7 @@
  * Threads: one lock per client. The client thread creates, writes, waits
  *          and queues; renderer threads call pv_vtest_syncs_retire(). No
  *          function calls out of this module with the lock held.
- * Spec:    ../shared/docs/venus-wire.md, section 1.6.
+ * Spec:    docs/venus-protocol.md §1.6.
  */
 #ifndef PV_VTEST_SYNC_H
 #define PV_VTEST_SYNC_H

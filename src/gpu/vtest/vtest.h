@@ -14,7 +14,7 @@
  *          guards them with one lock per client.
  *          pv_vtest_server_stop() may be called from any thread or a signal
  *          handler.
- * Spec:    ../shared/docs/venus-wire.md, section 1.
+ * Spec:    docs/venus-protocol.md §1.
  */
 #ifndef PV_VTEST_H
 #define PV_VTEST_H

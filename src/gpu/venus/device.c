@@ -1,0 +1,236 @@
+/*
+ * gpu/venus/device: devices and their queues.
+ *
+ * Policy lives here: a device gets the extensions the client enabled minus
+ * those interop.c provides itself, plus VK_EXT_external_memory_host when the
+ * host has it, so host-visible memory can be shared with the client
+ * (memory.c). A queue is bound to the client's id at vkGetDeviceQueue(2),
+ * and to a timeline (the ring_idx of VkDeviceQueueTimelineInfoMESA) that
+ * context fences retire on. Host queues need external synchronization: every
+ * submission takes the queue's lock. Destroying a device destroys what the
+ * client left of it (lifetime.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "interop.h"
+
+static PFN_vkVoidFunction
+device_proc(void *data, const char *name)
+{
+    struct pv_device *dev = data;
+    return dev->gdpa(dev->host, name);
+}
+
+static bool
+host_has_extension(struct pv_instance *inst, VkPhysicalDevice phys, const char *name)
+{
+    uint32_t n = 0;
+    if (inst->t.EnumerateDeviceExtensionProperties(phys, NULL, &n, NULL) != VK_SUCCESS)
+        return false;
+    VkExtensionProperties *p = calloc(n ? n : 1, sizeof(*p));
+    bool found = false;
+    if (p && inst->t.EnumerateDeviceExtensionProperties(phys, NULL, &n, p) >= 0)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = !strcmp(p[i].extensionName, name);
+    free(p);
+    return found;
+}
+
+PV_DECLARE_HANDLER(vkCreateDevice)
+{
+    ARGS(vkCreateDevice);
+    struct pv_ctx *ctx = ch->ctx;
+    struct pv_instance *inst = ctx->instance;
+    if (!inst || !a->pCreateInfo || !a->pDevice)
+        return pv_dispatch_fail(dec, "vkCreateDevice: bad arguments");
+    uint64_t id = (uint64_t)(uintptr_t)*a->pDevice;
+    if (!id || pv_objtab_contains(&ctx->objs, id))
+        return pv_dispatch_fail(dec, "vkCreateDevice: device id is 0 or in use");
+    const VkDeviceCreateInfo *ci = a->pCreateInfo;
+    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++) {
+        const char *name = ci->ppEnabledExtensionNames[i];
+        if (!pv_instance_extension_known(name) ||
+            (pv_instance_extension_hidden(name) && !pv_interop_is_emulated(name))) {
+            a->ret = VK_ERROR_EXTENSION_NOT_PRESENT;
+            return REPLY();
+        }
+    }
+    struct pv_device *dev = calloc(1, sizeof(*dev));
+    const char **names = calloc(ci->enabledExtensionCount + 1, sizeof(*names));
+    if (!dev || !names) {
+        free(dev);
+        free(names);
+        return pv_dispatch_fail(dec, "out of memory");
+    }
+    /* Emulated extensions are ours (interop.c); the host never sees them. */
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ci->enabledExtensionCount; i++)
+        if (!pv_interop_is_emulated(ci->ppEnabledExtensionNames[i]))
+            names[n++] = ci->ppEnabledExtensionNames[i];
+    bool have_host_ptr = false;
+    for (uint32_t i = 0; i < n; i++)
+        have_host_ptr |= !strcmp(names[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+    if (!have_host_ptr &&
+        host_has_extension(inst, a->physicalDevice, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
+        names[n++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+        have_host_ptr = true;
+    }
+    VkDeviceCreateInfo hci = *ci;
+    hci.enabledExtensionCount = n;
+    hci.ppEnabledExtensionNames = names;
+    hci.enabledLayerCount = 0;
+    hci.ppEnabledLayerNames = NULL;
+    VkDevice host = VK_NULL_HANDLE;
+    pv_loader_lock();
+    a->ret = inst->t.CreateDevice(a->physicalDevice, &hci, NULL, &host);
+    free(names);
+    if (a->ret != VK_SUCCESS) {
+        pv_loader_unlock();
+        free(dev);
+        return REPLY();
+    }
+    dev->host = host;
+    dev->id = id;
+    dev->phys = a->physicalDevice;
+    dev->has_host_ptr = have_host_ptr;
+    PFN_vkGetDeviceProcAddr gdpa =
+        (PFN_vkGetDeviceProcAddr)ctx->r->gipa(inst->host, "vkGetDeviceProcAddr");
+    pvg_load_device_table(gdpa, host, &dev->t);
+    dev->gdpa = gdpa;
+    pv_dispatch_probe_commands(dev->has_cmd, true, device_proc, dev);
+    inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
+    dev->host_ptr_align = 4096;
+    if (have_host_ptr) {
+        dev->get_host_ptr_props = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
+            host, "vkGetMemoryHostPointerPropertiesEXT");
+        dev->has_host_ptr = dev->get_host_ptr_props != NULL;
+        VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &hp};
+        inst->t.GetPhysicalDeviceProperties2(a->physicalDevice, &p2);
+        if (hp.minImportedHostPointerAlignment > dev->host_ptr_align)
+            dev->host_ptr_align = hp.minImportedHostPointerAlignment;
+    }
+    struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
+                         .type = VK_OBJECT_TYPE_DEVICE, .dev = dev, .priv = dev};
+    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
+        dev->t.DestroyDevice(host, NULL);
+        pv_loader_unlock();
+        free(dev);
+        return pv_dispatch_fail(dec, "out of memory");
+    }
+    pv_loader_unlock();
+    return REPLY();
+}
+
+static void
+bind_queue(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, VkQueue host,
+           uint64_t id, uint32_t ring_idx)
+{
+    struct pv_ctx *ctx = ch->ctx;
+    if (!host) {
+        pv_dispatch_fail(dec, "no such queue");
+        return;
+    }
+    if (ring_idx >= PV_MAX_TIMELINES) {
+        pv_dispatch_fail(dec, "queue timeline index out of range");
+        return;
+    }
+    /* The same queue may be asked for again with the same id. */
+    struct pv_obj *old = pv_objtab_get(&ctx->objs, id, VK_OBJECT_TYPE_QUEUE);
+    if (old && old->host == (uint64_t)(uintptr_t)host)
+        return;
+    struct pv_queue *q = calloc(1, sizeof(*q));
+    if (!q) {
+        pv_dispatch_fail(dec, "out of memory");
+        return;
+    }
+    q->host = host;
+    q->id = id;
+    q->ring_idx = ring_idx;
+    q->dev = dev;
+    pthread_mutex_init(&q->lock, NULL);
+    struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
+                         .type = VK_OBJECT_TYPE_QUEUE, .dev = dev, .priv = q};
+    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
+        free(q);
+        pv_dispatch_fail(dec, "queue id is 0 or in use");
+        return;
+    }
+    if (ring_idx) {
+        pthread_mutex_lock(&ctx->lock);
+        if (ctx->timelines[ring_idx])
+            pv_dispatch_fail(dec, "timeline already bound to another queue");
+        else
+            ctx->timelines[ring_idx] = q;
+        pthread_mutex_unlock(&ctx->lock);
+    }
+}
+
+PV_DECLARE_HANDLER(vkGetDeviceQueue2)
+{
+    ARGS(vkGetDeviceQueue2);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
+    if (!dev || !a->pQueueInfo || !a->pQueue)
+        return pv_dispatch_fail(dec, "vkGetDeviceQueue2: bad arguments");
+    /* Take our timeline struct out of the chain: the host driver has never heard of it. */
+    VkDeviceQueueInfo2 info = *a->pQueueInfo;
+    uint32_t ring_idx = 0;
+    const VkBaseInStructure **pp = (const VkBaseInStructure **)&info.pNext;
+    while (*pp) {
+        if ((*pp)->sType == VK_STRUCTURE_TYPE_DEVICE_QUEUE_TIMELINE_INFO_MESA) {
+            ring_idx = ((const VkDeviceQueueTimelineInfoMESA *)*pp)->ringIdx;
+            *pp = (*pp)->pNext;
+        } else {
+            pp = (const VkBaseInStructure **)&(*pp)->pNext;
+        }
+    }
+    VkQueue host = VK_NULL_HANDLE;
+    dev->t.GetDeviceQueue2(dev->host, &info, &host);
+    bind_queue(ch, dec, dev, host, (uint64_t)(uintptr_t)*a->pQueue, ring_idx);
+    return !*dec->fatal && REPLY();
+}
+
+PV_DECLARE_HANDLER(vkGetDeviceQueue)
+{
+    ARGS(vkGetDeviceQueue);
+    struct pv_device *dev = pv_dispatch_device(ch, dec, a->id_device);
+    if (!dev || !a->pQueue)
+        return pv_dispatch_fail(dec, "vkGetDeviceQueue: bad arguments");
+    VkQueue host = VK_NULL_HANDLE;
+    dev->t.GetDeviceQueue(dev->host, a->queueFamilyIndex, a->queueIndex, &host);
+    bind_queue(ch, dec, dev, host, (uint64_t)(uintptr_t)*a->pQueue, 0);
+    return !*dec->fatal && REPLY();
+}
+
+/* Host queues need external synchronization: fences (context.c) submit on them too. */
+static bool
+with_queue_locked(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, uint32_t flags)
+{
+    struct pv_obj *o = pv_dispatch_peek_object(ch, dec, VK_OBJECT_TYPE_QUEUE);
+    if (!o)
+        return false;
+    struct pv_queue *q = o->priv;
+    pthread_mutex_lock(&q->lock);
+    bool ok = pv_dispatch_generic(ch, dec, cmd, flags);
+    pthread_mutex_unlock(&q->lock);
+    return ok;
+}
+
+PV_DECLARE_HANDLER(vkQueueSubmit) { return with_queue_locked(ch, dec, cmd, flags); }
+PV_DECLARE_HANDLER(vkQueueSubmit2) { return with_queue_locked(ch, dec, cmd, flags); }
+PV_DECLARE_HANDLER(vkQueueWaitIdle) { return with_queue_locked(ch, dec, cmd, flags); }
+PV_DECLARE_HANDLER(vkQueueBindSparse) { return with_queue_locked(ch, dec, cmd, flags); }
+
+PV_DECLARE_HANDLER(vkDestroyDevice)
+{
+    ARGS(vkDestroyDevice);
+    struct pv_device *dev = a->id_device ? pv_dispatch_device(ch, dec, a->id_device) : NULL;
+    if (!dev)
+        return !a->id_device;
+    pv_device_destroy(ch->ctx, dev);
+    return true;
+}
