@@ -151,6 +151,9 @@ struct pv_device {
     PFN_vkGetMemoryHostPointerPropertiesEXT get_host_ptr_props;
     PFN_vkGetDeviceProcAddr gdpa;
     VkDeviceSize host_ptr_align;   /* minImportedHostPointerAlignment */
+    /* Instance-level queries memory.c needs for this device's objects. */
+    PFN_vkGetPhysicalDeviceExternalBufferProperties ext_buffer_props;
+    PFN_vkGetPhysicalDeviceImageFormatProperties2 image_format_props2;
 };
 
 /* Host-visible memory the renderer backs with a memfd so it can be exported. */
@@ -236,6 +239,14 @@ void pv_venus_destroy_all(struct pv_ctx *ctx);
 void pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev);
 /* Device memory (memory.c). */
 void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);
+/* The external-memory handle types a buffer or image must be created with on
+ * the host so that it may be bound to memory memory.c imported from a host
+ * pointer: HOST_ALLOCATION where the host can import it for that object,
+ * else 0 (the object then never gets imported memory). */
+VkExternalMemoryHandleTypeFlags pv_memory_buffer_handle_types(struct pv_device *dev,
+                                                              const VkBufferCreateInfo *ci);
+VkExternalMemoryHandleTypeFlags pv_memory_image_handle_types(struct pv_device *dev,
+                                                             const VkImageCreateInfo *ci);
 int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags,
                      int *fd);
 

@@ -102,6 +102,8 @@ PV_DECLARE_HANDLER(vkCreateDevice)
     pv_dispatch_probe_commands(dev->has_cmd, true, device_proc, dev);
     inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
     dev->host_ptr_align = 4096;
+    dev->ext_buffer_props = inst->t.GetPhysicalDeviceExternalBufferProperties;
+    dev->image_format_props2 = inst->t.GetPhysicalDeviceImageFormatProperties2;
     if (have_host_ptr) {
         dev->get_host_ptr_props = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
             host, "vkGetMemoryHostPointerPropertiesEXT");

@@ -37,6 +37,15 @@ PV_DECLARE_HANDLER(vkCreateImage)
         }
         ci->tiling = VK_IMAGE_TILING_LINEAR;
     }
+    /* The host must know the image may get memory imported from a host pointer;
+     * an external image starts UNDEFINED (interop.c: preinitialized images). */
+    ci->initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    VkExternalMemoryImageCreateInfo ext = {
+        .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
+        .pNext = ci->pNext,
+        .handleTypes = pv_memory_image_handle_types(owner->dev, ci)};
+    if (ext.handleTypes)
+        ci->pNext = &ext;
     if (!GENERIC_CALL(0))
         return false;
     if (explicit_ && a->ret == VK_SUCCESS && explicit_->drmFormatModifierPlaneCount >= 1 &&

@@ -118,7 +118,25 @@ pv_interop_plane_aspect(VkImageAspectFlags aspect)
     }
 }
 
-/* ---- the foreign queue family ---- */
+/* ---- the foreign queue family, and preinitialized images ---- */
+
+/*
+ * Every image is created on the host with initialLayout UNDEFINED (image.c):
+ * an image that may be bound to memory imported from a host pointer must be
+ * created with that external handle type, and the spec allows external
+ * images only UNDEFINED as their initial layout. So a barrier leaving
+ * PREINITIALIZED leaves UNDEFINED on the host. What PREINITIALIZED keeps,
+ * texels the host wrote into a linear image before its first transition,
+ * stays in place on the drivers we run on (lavapipe, NVIDIA: a transition out
+ * of UNDEFINED does not touch a linear image's memory); the spec lets a
+ * driver discard them.
+ */
+static void
+unpreinit(VkImageLayout *old)
+{
+    if (*old == VK_IMAGE_LAYOUT_PREINITIALIZED)
+        *old = VK_IMAGE_LAYOUT_UNDEFINED;
+}
 
 static void
 unforeign(uint32_t *src, uint32_t *dst)
@@ -140,6 +158,7 @@ pv_interop_unforeign_barriers(uint32_t nbuf, const VkBufferMemoryBarrier *buf, u
     for (uint32_t i = 0; img && i < nimg; i++) {
         VkImageMemoryBarrier *b = (VkImageMemoryBarrier *)&img[i];
         unforeign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+        unpreinit(&b->oldLayout);
     }
 }
 
@@ -155,6 +174,7 @@ pv_interop_unforeign_dependency(const VkDependencyInfo *d)
     for (uint32_t i = 0; d->pImageMemoryBarriers && i < d->imageMemoryBarrierCount; i++) {
         VkImageMemoryBarrier2 *b = (VkImageMemoryBarrier2 *)&d->pImageMemoryBarriers[i];
         unforeign(&b->srcQueueFamilyIndex, &b->dstQueueFamilyIndex);
+        unpreinit(&b->oldLayout);
     }
 }
 

@@ -66,6 +66,74 @@ memfd_backing(struct pv_device *dev, struct pv_memory *mem, VkDeviceSize size)
     return VK_SUCCESS;
 }
 
+VkExternalMemoryHandleTypeFlags
+pv_memory_buffer_handle_types(struct pv_device *dev, const VkBufferCreateInfo *ci)
+{
+    const VkExternalMemoryHandleTypeFlagBits t = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    if (!dev->has_host_ptr || !dev->ext_buffer_props)
+        return 0;
+    VkPhysicalDeviceExternalBufferInfo info = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_BUFFER_INFO,
+        .flags = ci->flags, .usage = ci->usage, .handleType = t};
+    VkExternalBufferProperties props = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_BUFFER_PROPERTIES};
+    dev->ext_buffer_props(dev->phys, &info, &props);
+    return (props.externalMemoryProperties.externalMemoryFeatures &
+            VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT) ? (VkExternalMemoryHandleTypeFlags)t : 0;
+}
+
+VkExternalMemoryHandleTypeFlags
+pv_memory_image_handle_types(struct pv_device *dev, const VkImageCreateInfo *ci)
+{
+    const VkExternalMemoryHandleTypeFlagBits t = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    if (!dev->has_host_ptr || !dev->image_format_props2)
+        return 0;
+    VkPhysicalDeviceExternalImageFormatInfo ext = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_IMAGE_FORMAT_INFO, .handleType = t};
+    VkPhysicalDeviceImageFormatInfo2 info = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_IMAGE_FORMAT_INFO_2, .pNext = &ext,
+        .format = ci->format, .type = ci->imageType, .tiling = ci->tiling, .usage = ci->usage,
+        .flags = ci->flags};
+    VkExternalImageFormatProperties eprops = {
+        .sType = VK_STRUCTURE_TYPE_EXTERNAL_IMAGE_FORMAT_PROPERTIES};
+    VkImageFormatProperties2 props = {.sType = VK_STRUCTURE_TYPE_IMAGE_FORMAT_PROPERTIES_2,
+                                      .pNext = &eprops};
+    if (dev->image_format_props2(dev->phys, &info, &props) != VK_SUCCESS)
+        return 0;
+    return (eprops.externalMemoryProperties.externalMemoryFeatures &
+            VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT) ? (VkExternalMemoryHandleTypeFlags)t : 0;
+}
+
+/* Whether memory for `ai` may be imported from a host pointer: not when the
+ * object it is dedicated to was created without the host-allocation handle
+ * type, or needs a dedicated allocation (the spec forbids a dedicated
+ * host-pointer import). Otherwise the dedicated struct, a hint, goes. */
+static bool
+host_import_allowed(struct pv_device *dev, VkMemoryAllocateInfo *ai,
+                    struct pv_chain_hole *hole)
+{
+    const VkMemoryDedicatedAllocateInfo *d = NULL;
+    for (const VkBaseInStructure *s = ai->pNext; s; s = s->pNext)
+        if (s->sType == VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO)
+            d = (const VkMemoryDedicatedAllocateInfo *)s;
+    if (!d || (!d->image && !d->buffer))
+        return true;
+    VkMemoryDedicatedRequirements dr = {.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS};
+    VkMemoryRequirements2 req = {.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2, .pNext = &dr};
+    if (d->image) {
+        VkImageMemoryRequirementsInfo2 ri = {
+            .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2, .image = d->image};
+        dev->t.GetImageMemoryRequirements2(dev->host, &ri, &req);
+    } else {
+        VkBufferMemoryRequirementsInfo2 ri = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2, .buffer = d->buffer};
+        dev->t.GetBufferMemoryRequirements2(dev->host, &ri, &req);
+    }
+    if (dr.requiresDedicatedAllocation)
+        return false;
+    pv_chain_take(&ai->pNext, VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO, hole);
+    return true;
+}
+
 PV_DECLARE_HANDLER(vkAllocateMemory)
 {
     ARGS(vkAllocateMemory);
@@ -104,7 +172,9 @@ PV_DECLARE_HANDLER(vkAllocateMemory)
         .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
     };
     a->ret = VK_SUCCESS;
-    if ((props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && dev->has_host_ptr && ai.allocationSize) {
+    struct pv_chain_hole dedicated;
+    if ((props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && dev->has_host_ptr && ai.allocationSize &&
+        host_import_allowed(dev, &ai, &dedicated)) {
         a->ret = memfd_backing(dev, mem, ai.allocationSize);
         if (a->ret == VK_SUCCESS) {
             VkMemoryHostPointerPropertiesEXT hp = {
