@@ -12,10 +12,13 @@ rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/icd"
 progs=("$build/src/cli/pearvisor" "$build/tests/vk/pv-compute-test" /usr/bin/vulkaninfo)
 for extra in "$build/tests/vk/pv-render-test" "$build/bench/pv-roundtrip" \
-    "$build/tests/vk/pv-malformed-client"; do
+    "$build/tests/vk/pv-malformed-client" "$build/tests/vk/pv-memory-probe" "$build/tests/vk/pv-timeline-test"; do
     [ -x "$extra" ] && progs+=("$extra")
 done
-libs=(/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so /usr/lib/x86_64-linux-gnu/libvulkan.so.1)
+# libGLdispatch and libGLX: the NVIDIA Vulkan ICD (libGLX_nvidia) needs
+# libglvnd, which that machine's image lacks.
+libs=(/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so /usr/lib/x86_64-linux-gnu/libvulkan.so.1
+    /usr/lib/x86_64-linux-gnu/libGLdispatch.so.0 /usr/lib/x86_64-linux-gnu/libGLX.so.0)
 cp "${progs[@]}" "$out/bin/"
 for f in "${progs[@]}" "${libs[@]}"; do
     ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }'
@@ -29,7 +32,9 @@ cat >"$out/run" <<'RUN'
 #!/bin/sh
 d=$(cd "$(dirname "$0")" && pwd)
 p=$1; shift
-exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" "$d/bin/$p" "$@"
+# PV_BUNDLE_LIBRARY_PATH: more directories, after ours (the host driver's, e.g.
+# where the NVIDIA ICD's libGLX_nvidia.so.0 lives).
+exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib${PV_BUNDLE_LIBRARY_PATH:+:$PV_BUNDLE_LIBRARY_PATH}" "$d/bin/$p" "$@"
 RUN
 chmod +x "$out/run"
 du -sh "$out"

@@ -57,6 +57,15 @@ struct pv_renderer {
     atomic_uint ctx_count;
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
     struct pv_stats stats;
+    /* Which host memory types a host pointer can be imported into, per
+     * device model (device.c, pv_device_host_import_types): probed once. */
+    pthread_mutex_t import_lock;
+    struct pv_import_types {
+        uint32_t vendor, device, driver;
+        uint8_t cache_uuid[VK_UUID_SIZE];
+        uint32_t bits;
+    } import_types[8];
+    uint32_t import_types_count;
 };
 
 enum pv_resource_kind {
@@ -239,6 +248,10 @@ void pv_venus_destroy_all(struct pv_ctx *ctx);
 void pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev);
 /* Device memory (memory.c). */
 void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);
+/* The host memory types of phys that memory.c can share with the client
+ * (a host pointer imports into them); every type when the host lacks
+ * VK_EXT_external_memory_host (blob creation then says so). */
+uint32_t pv_device_host_import_types(struct pv_ctx *ctx, VkPhysicalDevice phys);
 /* The external-memory handle types a buffer or image must be created with on
  * the host so that it may be bound to memory memory.c imported from a host
  * pointer: HOST_ALLOCATION where the host can import it for that object,

@@ -12,9 +12,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "dispatch.h"
 #include "interop.h"
+#include "log.h"
 
 static PFN_vkVoidFunction
 device_proc(void *data, const char *name)
@@ -36,6 +39,95 @@ host_has_extension(struct pv_instance *inst, VkPhysicalDevice phys, const char *
             found = !strcmp(p[i].extensionName, name);
     free(p);
     return found;
+}
+
+/* Creates a throwaway device on phys with VK_EXT_external_memory_host and
+ * asks which memory types a memfd mapping (what memory.c imports) can go
+ * into. Device-local host-visible memory (a discrete GPU's BAR) usually
+ * cannot. Called with the loader lock held. */
+static uint32_t
+probe_import_types(struct pv_ctx *ctx, struct pv_instance *inst, VkPhysicalDevice phys,
+                   uint32_t all)
+{
+    VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                      .pNext = &hp};
+    inst->t.GetPhysicalDeviceProperties2(phys, &p2);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = hp.minImportedHostPointerAlignment > page ? hp.minImportedHostPointerAlignment
+                                                          : page;
+    float prio = 1.0f;
+    VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                                 .queueFamilyIndex = 0, .queueCount = 1,
+                                 .pQueuePriorities = &prio};
+    const char *ext = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                              .queueCreateInfoCount = 1, .pQueueCreateInfos = &q,
+                              .enabledExtensionCount = 1, .ppEnabledExtensionNames = &ext};
+    VkDevice dev;
+    if (inst->t.CreateDevice(phys, &dci, NULL, &dev) != VK_SUCCESS)
+        return all;
+    PFN_vkGetDeviceProcAddr gdpa =
+        (PFN_vkGetDeviceProcAddr)ctx->r->gipa(inst->host, "vkGetDeviceProcAddr");
+    PFN_vkGetMemoryHostPointerPropertiesEXT get =
+        (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(dev, "vkGetMemoryHostPointerPropertiesEXT");
+    PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)gdpa(dev, "vkDestroyDevice");
+    uint32_t bits = all;
+    int fd = memfd_create("pearvisor-probe", MFD_CLOEXEC);
+    void *map = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)len) == 0)
+        map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    VkMemoryHostPointerPropertiesEXT mp = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+    if (get && map != MAP_FAILED &&
+        get(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, map, &mp) == VK_SUCCESS)
+        bits = mp.memoryTypeBits & all;
+    if (map != MAP_FAILED)
+        munmap(map, len);
+    if (fd >= 0)
+        close(fd);
+    if (destroy)
+        destroy(dev, NULL);
+    return bits;
+}
+
+uint32_t
+pv_device_host_import_types(struct pv_ctx *ctx, VkPhysicalDevice phys)
+{
+    struct pv_instance *inst = ctx->instance;
+    VkPhysicalDeviceMemoryProperties mp;
+    inst->t.GetPhysicalDeviceMemoryProperties(phys, &mp);
+    uint32_t all = mp.memoryTypeCount >= 32 ? UINT32_MAX : (1u << mp.memoryTypeCount) - 1;
+    if (!host_has_extension(inst, phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+        return all;
+    VkPhysicalDeviceProperties p;
+    inst->t.GetPhysicalDeviceProperties(phys, &p);
+    struct pv_renderer *r = ctx->r;
+    pthread_mutex_lock(&r->import_lock);
+    for (uint32_t i = 0; i < r->import_types_count; i++) {
+        const struct pv_import_types *c = &r->import_types[i];
+        if (c->vendor == p.vendorID && c->device == p.deviceID && c->driver == p.driverVersion &&
+            !memcmp(c->cache_uuid, p.pipelineCacheUUID, VK_UUID_SIZE)) {
+            uint32_t bits = c->bits;
+            pthread_mutex_unlock(&r->import_lock);
+            return bits;
+        }
+    }
+    pv_loader_lock();
+    uint32_t bits = probe_import_types(ctx, inst, phys, all);
+    pv_loader_unlock();
+    if (r->import_types_count < sizeof(r->import_types) / sizeof(r->import_types[0])) {
+        struct pv_import_types *c = &r->import_types[r->import_types_count++];
+        *c = (struct pv_import_types){.vendor = p.vendorID, .device = p.deviceID,
+                                      .driver = p.driverVersion, .bits = bits};
+        memcpy(c->cache_uuid, p.pipelineCacheUUID, VK_UUID_SIZE);
+    }
+    pthread_mutex_unlock(&r->import_lock);
+    if (bits != all)
+        pv_info("venus", "%s: memory types 0x%x cannot take host memory; shown to clients "
+                "without HOST_VISIBLE", p.deviceName, all & ~bits);
+    return bits;
 }
 
 PV_DECLARE_HANDLER(vkCreateDevice)

@@ -28,6 +28,8 @@
     X(vkEnumerateDeviceExtensionProperties)                                                        \
     X(vkEnumerateDeviceLayerProperties)                                                            \
     X(vkGetPhysicalDeviceProperties)                                                               \
+    X(vkGetPhysicalDeviceMemoryProperties)                                                     \
+    X(vkGetPhysicalDeviceMemoryProperties2)                                                    \
     X(vkGetPhysicalDeviceProperties2)                                                              \
     X(vkGetPhysicalDeviceExternalSemaphoreProperties)                                              \
     X(vkGetPhysicalDeviceExternalFenceProperties)                                                  \

@@ -348,6 +348,47 @@ PV_DECLARE_HANDLER(vkGetPhysicalDeviceProperties2)
     cap_api_version(&a->pProperties->properties.apiVersion);
     return REPLY();
 }
+/*
+ * Memory properties: a host-visible type the renderer cannot share with the
+ * client (no host pointer imports into it, e.g. NVIDIA's device-local
+ * host-visible BAR memory) is shown without HOST_VISIBLE, COHERENT and
+ * CACHED, so the client never maps it; it stays device memory (memory.c
+ * allocates it normally).
+ */
+static void
+hide_unshareable(struct pv_ctx *ctx, VkPhysicalDevice phys, VkPhysicalDeviceMemoryProperties *mp)
+{
+    uint32_t ok = pv_device_host_import_types(ctx, phys);
+    const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+                                       VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+    for (uint32_t i = 0; i < mp->memoryTypeCount && i < VK_MAX_MEMORY_TYPES; i++)
+        if (!(ok & (1u << i)))
+            mp->memoryTypes[i].propertyFlags &= ~host;
+}
+
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceMemoryProperties)
+{
+    ARGS(vkGetPhysicalDeviceMemoryProperties);
+    if (!ch->ctx->instance || !a->pMemoryProperties)
+        return pv_dispatch_fail(dec, "vkGetPhysicalDeviceMemoryProperties: bad arguments");
+    ch->ctx->instance->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice,
+                                                           a->pMemoryProperties);
+    hide_unshareable(ch->ctx, a->physicalDevice, a->pMemoryProperties);
+    return REPLY();
+}
+
+PV_DECLARE_HANDLER(vkGetPhysicalDeviceMemoryProperties2)
+{
+    ARGS(vkGetPhysicalDeviceMemoryProperties2);
+    if (!ch->ctx->instance || !a->pMemoryProperties)
+        return pv_dispatch_fail(dec, "vkGetPhysicalDeviceMemoryProperties2: bad arguments");
+    ch->ctx->instance->t.GetPhysicalDeviceMemoryProperties2(a->physicalDevice,
+                                                            a->pMemoryProperties);
+    hide_unshareable(ch->ctx, a->physicalDevice, &a->pMemoryProperties->memoryProperties);
+    return REPLY();
+}
+
 /* ---- external handles and formats (emulated in interop.c) ---- */
 
 PV_DECLARE_HANDLER(vkGetPhysicalDeviceExternalSemaphoreProperties)

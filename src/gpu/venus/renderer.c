@@ -109,6 +109,7 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         return -ENODEV;
     }
     atomic_init(&r->ctx_count, 0);
+    pthread_mutex_init(&r->import_lock, NULL);
     pin_host_drivers(r);
     const char *stats = opts && opts->stats_socket ? opts->stats_socket
                                                    : getenv("PEARVISOR_STATS_SOCKET");
@@ -132,6 +133,7 @@ pv_renderer_destroy(struct pv_renderer *r)
     if (!r)
         return;
     pv_stats_server_stop(r);
+    pthread_mutex_destroy(&r->import_lock);
     free(r->capture_dir);
     free(r);
 }
