@@ -18,7 +18,8 @@ done
 # libGLdispatch and libGLX: the NVIDIA Vulkan ICD (libGLX_nvidia) needs
 # libglvnd, which that machine's image lacks.
 libs=(/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so /usr/lib/x86_64-linux-gnu/libvulkan.so.1
-    /usr/lib/x86_64-linux-gnu/libGLdispatch.so.0 /usr/lib/x86_64-linux-gnu/libGLX.so.0)
+    /usr/lib/x86_64-linux-gnu/libGLdispatch.so.0 /usr/lib/x86_64-linux-gnu/libGLX.so.0
+    /usr/lib/x86_64-linux-gnu/libEGL.so.1)
 cp "${progs[@]}" "$out/bin/"
 for f in "${progs[@]}" "${libs[@]}"; do
     ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }'
@@ -37,4 +38,5 @@ p=$1; shift
 exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib${PV_BUNDLE_LIBRARY_PATH:+:$PV_BUNDLE_LIBRARY_PATH}" "$d/bin/$p" "$@"
 RUN
 chmod +x "$out/run"
+cp "$(dirname "$0")/device-run.sh" "$out/device-run.sh"
 du -sh "$out"

@@ -124,9 +124,13 @@ pv_device_host_import_types(struct pv_ctx *ctx, VkPhysicalDevice phys)
         memcpy(c->cache_uuid, p.pipelineCacheUUID, VK_UUID_SIZE);
     }
     pthread_mutex_unlock(&r->import_lock);
-    if (bits != all)
-        pv_info("venus", "%s: memory types 0x%x cannot take host memory; shown to clients "
-                "without HOST_VISIBLE", p.deviceName, all & ~bits);
+    uint32_t visible = 0;
+    for (uint32_t i = 0; i < mp.memoryTypeCount && i < 32; i++)
+        if (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+            visible |= 1u << i;
+    if (visible & ~bits)
+        pv_info("venus", "%s: host-visible memory types 0x%x cannot take host memory; shown "
+                "to clients without HOST_VISIBLE", p.deviceName, visible & ~bits);
     return bits;
 }
 
