@@ -11,9 +11,10 @@
 #      names the context venus-garbage made ("context N (venus-garbage)",
 #      the guest kernel passes the process name) and the reason
 #      "unsupported"; the renderer's statistics (PEARVISOR_STATS_SOCKET, read
-#      with `pearvisor gpu stats --json` while the guest runs on after the
-#      garbage) count one fatal context, under "unsupported" only, so no
-#      other guest context (vulkaninfo, the compute test) went fatal.
+#      with `pearvisor gpu stats --json` after the garbage, while the guest
+#      waits for the host to say so on its serial line) count one fatal
+#      context, under "unsupported" only, so no other guest context
+#      (vulkaninfo, the compute test) went fatal.
 # Checks that QEMU really loaded our library (/proc/PID/maps and its log line),
 # and prints guest vulkaninfo time, per-dispatch compute time, QEMU peak RSS.
 #
@@ -132,7 +133,8 @@ for k in 1 2 3 4; do
 done
 /usr/local/bin/$(basename "$compute") --sizes $sizes --iterations 20; echo "PVTEST compute rc=\$?"
 /usr/local/bin/$(basename "$garbage"); echo "PVTEST garbage rc=\$?"
-sleep 1 # the host reads the renderer's statistics now
+# The host reads the renderer's statistics now and then answers on ttyS0.
+read -t 120 ack </dev/ttyS0; echo "PVTEST host read the stats: \$ack"
 vulkaninfo --summary >/tmp/vi2.txt 2>&1; echo "PVTEST after-garbage rc=\$? \$(grep -c 'Virtio-GPU Venus' /tmp/vi2.txt)"
 echo PVTEST-END
 poweroff -f
@@ -157,13 +159,17 @@ asan_rt=$(ldd "$libdir/libvirglrenderer.so.1" | awk '/libasan/ { print $3 }')
 [ -n "$asan_rt" ] && qemu_env=("LD_PRELOAD=$asan_rt"
     "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
 stats_sock=$tmp/stats.sock
+# The guest's serial input: the host answers "stats-read" there (fd 3 keeps
+# the fifo open, so neither side blocks opening it).
+mkfifo "$tmp/serial.in"
+exec 3<>"$tmp/serial.in"
 env "${qemu_env[@]}" DISPLAY=$disp LD_LIBRARY_PATH=$libdir PEARVISOR_LOG=info \
     PEARVISOR_STATS_SOCKET="$stats_sock" \
     qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2G -nodefaults -no-user-config \
     -no-reboot -object memory-backend-memfd,id=mem,size=2G,share=on -machine memory-backend=mem \
     -display sdl,gl=on -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G -serial stdio \
     -kernel "$img/vmlinuz" -initrd "$tmp/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 quiet rdinit=/init" >"$tmp/guest.out" 2>"$tmp/qemu.err" &
+    -append "console=ttyS0 panic=-1 quiet rdinit=/init" <&3 >"$tmp/guest.out" 2>"$tmp/qemu.err" &
 qemu_pid=$!
 peak=0 loaded=
 deadline=$((SECONDS + qemu_timeout))
@@ -172,10 +178,11 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
     r=$(awk '/^VmHWM/ { print $2 }' "/proc/$qemu_pid/status" 2>/dev/null)
     [ -n "$r" ] && peak=$r
     [ -z "$loaded" ] && loaded=$(awk '/libvirglrenderer/ { print $6; exit }' "/proc/$qemu_pid/maps" 2>/dev/null)
-    # After the garbage: the renderer's counters, the last read kept.
-    if grep -q '^PVTEST garbage' "$tmp/guest.out" 2>/dev/null &&
+    # After the garbage: the renderer's counters, then let the guest go on.
+    if [ ! -s "$tmp/stats.json" ] && grep -q '^PVTEST garbage' "$tmp/guest.out" 2>/dev/null &&
         "$pv" gpu stats --json "$stats_sock" >"$tmp/stats.new" 2>/dev/null; then
         mv "$tmp/stats.new" "$tmp/stats.json"
+        echo stats-read >&3
     fi
     sleep 0.2
 done
@@ -205,6 +212,8 @@ fatal=$(grep -i 'fatal' "$tmp/qemu.err")
 printf '%s\n' "$fatal" | grep -qE 'context [0-9]+ \(venus-garbage\): fatal \(unsupported\): ' ||
     fail "the fatal line does not name venus-garbage's context and reason 'unsupported': $fatal"
 [ -s "$tmp/stats.json" ] || fail "no statistics read from $stats_sock after the garbage"
+grep -q '^PVTEST host read the stats: stats-read' "$tmp/guest.out" ||
+    fail "the guest went on before the host had read the statistics"
 # "REASON N" per fatal reason; all must be 0 but unsupported, which is 1.
 reasons=$(sed -n 's/.*"fatal_reasons":{\([^}]*\)}.*/\1/p' "$tmp/stats.json" | tr ',' '\n' |
     sed 's/^"\([a-z]*\)":\([0-9]*\)$/\1 \2/')
