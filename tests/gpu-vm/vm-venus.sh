@@ -14,8 +14,8 @@
 #   4. venus-garbage in A gets its context marked fatal while VM B runs the
 #      compute test: A's stats count exactly one fatal context, under the
 #      reason "unsupported" (its first word is no command type), and A's
-#      QEMU log has one fatal line, naming venus-garbage's context; B has
-#      none. Both VMs keep working (A runs vulkaninfo again) and `pearvisor
+#      QEMU debug log (the renderer's stderr) has one fatal line, naming
+#      venus-garbage's context; B has none. Both VMs keep working (A runs vulkaninfo again) and `pearvisor
 #      stats` answers throughout;
 #   5. with no Vulkan ICD on the host, `--gpu venus` boots with 2D and one
 #      line says why; --gpu 2d/off give the configured devices (dry run).
@@ -162,11 +162,12 @@ stats_ok a; stats_ok b
     { cat "$tmp/stats-a.json" >&2; vm_fail "a's fatal context is not counted under 'unsupported' alone"; }
 [ "$(stat_of b contexts_fatal)" -eq 0 ] || vm_fail "b has a fatal context"
 [ "$(fatal_reasons b | awk '{ n += $2 } END { print n + 0 }')" = 0 ] || vm_fail "b counts fatal reasons"
-fatal_a=$(grep -i 'fatal' "$XDG_STATE_HOME/pearvisor/a/qemu.log" || true)
+# The renderer logs to QEMU's stderr, which the daemonized QEMU points at its -D log.
+fatal_a=$(grep -i 'fatal' "$XDG_STATE_HOME/pearvisor/a/qemu-debug.log" || true)
 [ "$(printf '%s\n' "$fatal_a" | grep -c .)" -eq 1 ] &&
     printf '%s\n' "$fatal_a" | grep -qE 'context [0-9]+ \(venus-garbage\): fatal \(unsupported\): ' ||
     vm_fail "a's QEMU log has not one fatal line naming venus-garbage and 'unsupported': ${fatal_a:-none}"
-grep -qi 'fatal' "$XDG_STATE_HOME/pearvisor/b/qemu.log" && vm_fail "b's QEMU log has a fatal line"
+grep -qi 'fatal' "$XDG_STATE_HOME/pearvisor/b/qemu-debug.log" && vm_fail "b's QEMU log has a fatal line"
 gx a "$VKENV vulkaninfo --summary" 2>&1 | grep -q "Virtio-GPU Venus" || vm_fail "a new context in VM a failed after the fatal one"
 "$pv" stats a >"$tmp/stats-a.txt" || vm_fail "stats table"
 expect_grep "stats table" "^contexts_fatal  *[1-9]" "$tmp/stats-a.txt"

@@ -15,7 +15,7 @@
  * Output: "device: NAME", then one line per size:
  *   size=4096 ok ms=0.412 min_ms=0.398 max_ms=0.530 iterations=5 out=5f1c0e0d9a2b3c4d
  * where ms is the median wall time of one submit+fence wait of the dispatch
- * and out the FNV-1a 64 digest of the output buffer as the device left it
+ * and out an FNV-1a 64 digest (word by word) of the output buffer as the device left it
  * (equal digests for equal sizes and rounds: runs can be compared without
  * trusting either one's CPU check).
  * Exit: 0 all sizes matched; 1 mismatch or a failed Vulkan call (named);
@@ -423,9 +423,9 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     for (uint32_t i = 0; i < count; i++)
         in_bad += in.words[i] != xorshift32(&seed);
 
-    uint64_t digest = 0xcbf29ce484222325ull; /* FNV-1a 64 over the output bytes */
-    for (uint64_t i = 0; i < size; i++)
-        digest = (digest ^ ((const uint8_t *)out.map)[i]) * 0x100000001b3ull;
+    uint64_t digest = 0xcbf29ce484222325ull; /* FNV-1a 64, one 32-bit word per step */
+    for (uint32_t i = 0; i < count; i++)
+        digest = (digest ^ out.words[i]) * 0x100000001b3ull;
 
     double med = pvt_sort_median(times, o->iterations);
     const bool ok = bad == 0 && in_bad == 0;
