@@ -5,7 +5,8 @@
  *
  * Trust:   everything a client names (resource ids, offsets, sizes, object
  *          ids, ring layouts) is checked here before use. A violation calls
- *          pv_ctx_fatal(): one log line, sticky flag, FATAL in every ring.
+ *          pv_ctx_fatal(): one log line naming the context and the reason,
+ *          a counter per reason (stats.h), sticky flag, FATAL in every ring.
  * Threads: the front door's thread calls the renderer.h entry points; one
  *          thread per ring decodes and dispatches ring commands; one fence
  *          thread per context retires timelines; one monitor thread sets the
