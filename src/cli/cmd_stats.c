@@ -102,6 +102,8 @@ print_table(const char *json)
             else
                 printf("%s:\n", key);
             p++;
+            if (*p == '}') /* empty: nothing decoded yet */
+                in_cmds = in_obj = false;
             continue;
         }
         unsigned long long v = strtoull(p, (char **)&p, 10);
