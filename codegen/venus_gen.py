@@ -1541,7 +1541,7 @@ pvg_dec_handle(struct pv_cs_dec *dec, uint64_t id, VkObjectType type, uint64_t *
         return true;
     }
     if (!dec->lookup(dec->lookup_data, id, type, out)) {
-        pv_cs_dec_set_fatal(dec, "unknown object id or wrong object type");
+        pv_cs_dec_set_fatal_as(dec, PV_FATAL_OBJECT, "unknown object id or wrong object type");
         return false;
     }
     return true;

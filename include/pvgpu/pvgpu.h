@@ -51,7 +51,14 @@ void pv_renderer_destroy(struct pv_renderer *r);
  * Writes the renderer's live statistics as one JSON object (contexts,
  * Venus commands decoded per type, bytes through rings and submits, ring
  * sleeps, blob memory, fences, errors) into buf. Returns the length it
- * needed, like snprintf.
+ * needed, like snprintf. "contexts_fatal" counts contexts made fatal;
+ * "fatal_reasons" splits it by the kind of check that failed, every key
+ * present: "decode" (the bytes do not decode), "object" (unknown or
+ * wrong-typed object id, or a new id in use), "unsupported" (a command type
+ * not served), "limit" (a size or count past a limit), "ring" (a ring's
+ * layout, tail or seqno), "refused" (a handler refused the arguments),
+ * "transport" (the front door's framing, pv_ctx_transport_fatal). The
+ * context's fatal log line names the same reason.
  */
 size_t pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size);
 
@@ -126,5 +133,14 @@ void pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id);
 int pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id);
 
 bool pv_ctx_is_fatal(const struct pv_ctx *ctx);
+
+/*
+ * For front doors: the client behind ctx broke the front door's own
+ * protocol (message framing, batch or sync bounds). ctx becomes fatal as if
+ * the renderer had found the error: one log line naming the context and
+ * `why`, counted as "transport" in the statistics, FATAL in its rings, the
+ * fatal callback. Nothing happens when ctx is already fatal.
+ */
+void pv_ctx_transport_fatal(struct pv_ctx *ctx, const char *why);
 
 #endif /* PVGPU_PVGPU_H */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,30 @@ on_stop_signal(int sig)
         pv_vtest_server_stop(s); /* async-signal-safe */
 }
 
-static int
-install_signals(void)
+/*
+ * Runs before the renderer and the socket exist, so that no SIGINT or SIGTERM
+ * can find the default action (death, the socket left behind): both are
+ * blocked, then handled. Threads started from here on (the renderer's)
+ * inherit the block; the main thread unblocks them once the server can be
+ * stopped (unblock_stop_signals), and a signal that came in between is
+ * delivered then. *old gets the mask to restore.
+ */
+static void
+stop_signals(sigset_t *set)
 {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+static int
+install_signals(sigset_t *old)
+{
+    sigset_t stop;
+    stop_signals(&stop);
+    int err = -pthread_sigmask(SIG_BLOCK, &stop, old);
+    if (err)
+        return err;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
@@ -65,6 +87,15 @@ install_signals(void)
     if (sigaction(SIGPIPE, &sa, NULL))
         return -errno;
     return 0;
+}
+
+/* SIGINT and SIGTERM reach the main thread again (any pending one now). */
+static void
+unblock_stop_signals(void)
+{
+    sigset_t stop;
+    stop_signals(&stop);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 }
 
 static const char *
@@ -130,9 +161,16 @@ gpu_serve(int argc, char **argv)
         return PV_EXIT_USAGE;
     }
 
+    sigset_t old_mask;
+    int err = install_signals(&old_mask);
+    if (err) {
+        fprintf(stderr, "pearvisor: cannot install signal handlers: %s\n", strerror(-err));
+        return PV_EXIT_FAIL;
+    }
+
     struct pv_renderer *renderer;
     const struct pv_renderer_opts ropts = {.stats_socket = stats_socket};
-    int err = pv_renderer_create(&ropts, &renderer);
+    err = pv_renderer_create(&ropts, &renderer);
     if (err) {
         fprintf(stderr, "pearvisor: cannot start the Venus renderer: %s\n", strerror(-err));
         return PV_EXIT_FAIL;
@@ -149,19 +187,16 @@ gpu_serve(int argc, char **argv)
     }
 
     __atomic_store_n(&serving_singleton, server, __ATOMIC_RELEASE);
-    err = install_signals();
-    if (err) {
-        fprintf(stderr, "pearvisor: cannot install signal handlers: %s\n", strerror(-err));
-    } else {
-        printf("pearvisor: serving Venus over vtest on %s\n", pv_vtest_server_path(server));
-        fflush(stdout);
-        err = pv_vtest_server_run(server);
-        if (err)
-            fprintf(stderr, "pearvisor: vtest server failed: %s\n", strerror(-err));
-    }
+    unblock_stop_signals();
+    printf("pearvisor: serving Venus over vtest on %s\n", pv_vtest_server_path(server));
+    fflush(stdout);
+    err = pv_vtest_server_run(server);
+    if (err)
+        fprintf(stderr, "pearvisor: vtest server failed: %s\n", strerror(-err));
     __atomic_store_n(&serving_singleton, NULL, __ATOMIC_RELEASE);
     pv_vtest_server_destroy(server);
     pv_renderer_destroy(renderer);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return err ? PV_EXIT_FAIL : PV_EXIT_OK;
 }
 

@@ -70,16 +70,17 @@ by_value_desc(const void *a, const void *b)
 }
 
 /*
- * Walks our own flat JSON ("key":number pairs, one nested "commands"
- * object) and prints it. Not a general JSON parser: the socket speaks only
- * what pv_renderer_stats_json writes.
+ * Walks our own flat JSON ("key":number pairs and one level of nested
+ * objects: "commands", sorted by count, and "fatal_reasons", in order) and
+ * prints it. Not a general JSON parser: the socket speaks only what
+ * pv_renderer_stats_json writes.
  */
 static void
 print_table(const char *json)
 {
     struct kv cmds[512];
     size_t ncmd = 0;
-    bool in_cmds = false;
+    bool in_cmds = false, in_obj = false;
     const char *p = json;
     while ((p = strchr(p, '"'))) {
         const char *k = p + 1, *e = strchr(k, '"');
@@ -95,18 +96,27 @@ print_table(const char *json)
         p++;
         if (*p == '{') {
             in_cmds = !strcmp(key, "commands");
+            in_obj = !in_cmds;
             if (in_cmds)
                 printf("%-28s\n", "commands decoded (by type):");
+            else
+                printf("%s:\n", key);
             p++;
+            if (*p == '}') /* empty: nothing decoded yet */
+                in_cmds = in_obj = false;
             continue;
         }
         unsigned long long v = strtoull(p, (char **)&p, 10);
         if (in_cmds && ncmd < sizeof(cmds) / sizeof(cmds[0])) {
             snprintf(cmds[ncmd].key, sizeof(cmds[ncmd].key), "%s", key);
             cmds[ncmd++].value = v;
+        } else if (in_obj) {
+            printf("  %-26s %llu\n", key, v);
         } else if (!in_cmds) {
             printf("%-28s %llu\n", key, v);
         }
+        if (*p == '}' && in_obj)
+            in_obj = false;
         if (*p == '}' && in_cmds) {
             in_cmds = false;
             qsort(cmds, ncmd, sizeof(cmds[0]), by_value_desc);
@@ -139,7 +149,9 @@ static const char stats_usage[] =
     "Prints the live statistics of a PearVisor renderer that serves them on\n"
     "SOCKET ('pearvisor gpu serve --stats-socket SOCKET', or a VM's renderer):\n"
     "contexts, Venus commands decoded per type, bytes through rings and\n"
-    "submits, ring sleeps and notifies, blob memory, fences, fatal errors.\n"
+    "submits, ring sleeps and notifies, blob memory, fences, fatal errors\n"
+    "(contexts_fatal, and fatal_reasons: how many contexts each kind of\n"
+    "failed check made fatal).\n"
     "\n"
     "Options:\n"
     "  --json      print the raw JSON object\n"

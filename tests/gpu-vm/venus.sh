@@ -4,13 +4,21 @@
 # Debian 13 guest's Mesa Venus driver then runs on our renderer:
 #   1. vulkaninfo --summary shows "Virtio-GPU Venus (llvmpipe ...)";
 #   2. pv-compute-test passes at every size;
-#   3. venus-garbage sends a malformed Venus stream: the host marks only that
-#      context fatal, the app's fence still signals, and a new context
-#      (vulkaninfo again) works; the VM powers off normally.
+#   3. venus-garbage sends a malformed Venus stream (its first word is no
+#      command type): the host marks only that context fatal, the app's
+#      fence still signals, and a new context (vulkaninfo again) works; the
+#      VM powers off normally. QEMU's log has exactly one fatal line, and it
+#      names the context venus-garbage made ("context N (venus-garbage)",
+#      the guest kernel passes the process name) and the reason
+#      "unsupported"; the renderer's statistics (PEARVISOR_STATS_SOCKET, read
+#      with `pearvisor gpu stats --json` after the garbage, while the guest
+#      waits for the host to say so on its serial line) count one fatal
+#      context, under "unsupported" only, so no other guest context
+#      (vulkaninfo, the compute test) went fatal.
 # Checks that QEMU really loaded our library (/proc/PID/maps and its log line),
 # and prints guest vulkaninfo time, per-dispatch compute time, QEMU peak RSS.
 #
-#   venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE
+#   venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE PEARVISOR
 #
 # The guest: the project image's kernel and modules (guest/build-image.sh
 # --lookup debian-13, or PV_GUEST_IMAGE=DIR holding vmlinuz and root.img or
@@ -22,9 +30,11 @@ set -u
 test_name=venus
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-libdir=${1:?usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE}
-compute=${2:?usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE}
-garbage=${3:?usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE}
+usage="usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE PEARVISOR"
+libdir=${1:?$usage}
+compute=${2:?$usage}
+garbage=${3:?$usage}
+pv=${4:?$usage}
 sizes=${PV_COMPUTE_SIZES:-4K,1M,4M}
 qemu_timeout=${PV_QEMU_TIMEOUT:-300}
 
@@ -52,7 +62,7 @@ fail() {
 
 # ---- prerequisites ----
 [ -e "$libdir/libvirglrenderer.so.1" ] || fail "no libvirglrenderer.so.1 in $libdir"
-for x in "$compute" "$garbage"; do [ -x "$x" ] || fail "not an executable: $x"; done
+for x in "$compute" "$garbage" "$pv"; do [ -x "$x" ] || fail "not an executable: $x"; done
 for tool in qemu-system-x86_64 Xvfb busybox cpio gzip xz ldd debugfs; do
     command -v $tool >/dev/null || skip "$tool missing (scripts/rootfs/client.pkgs has the packages)"
 done
@@ -123,6 +133,8 @@ for k in 1 2 3 4; do
 done
 /usr/local/bin/$(basename "$compute") --sizes $sizes --iterations 20; echo "PVTEST compute rc=\$?"
 /usr/local/bin/$(basename "$garbage"); echo "PVTEST garbage rc=\$?"
+# The host reads the renderer's statistics now and then answers on ttyS0.
+read -t 120 ack </dev/ttyS0; echo "PVTEST host read the stats: \$ack"
 vulkaninfo --summary >/tmp/vi2.txt 2>&1; echo "PVTEST after-garbage rc=\$? \$(grep -c 'Virtio-GPU Venus' /tmp/vi2.txt)"
 echo PVTEST-END
 poweroff -f
@@ -146,12 +158,18 @@ qemu_env=()
 asan_rt=$(ldd "$libdir/libvirglrenderer.so.1" | awk '/libasan/ { print $3 }')
 [ -n "$asan_rt" ] && qemu_env=("LD_PRELOAD=$asan_rt"
     "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+stats_sock=$tmp/stats.sock
+# The guest's serial input: the host answers "stats-read" there (fd 3 keeps
+# the fifo open, so neither side blocks opening it).
+mkfifo "$tmp/serial.in"
+exec 3<>"$tmp/serial.in"
 env "${qemu_env[@]}" DISPLAY=$disp LD_LIBRARY_PATH=$libdir PEARVISOR_LOG=info \
+    PEARVISOR_STATS_SOCKET="$stats_sock" \
     qemu-system-x86_64 -accel tcg -M q35 -cpu max -smp 2 -m 2G -nodefaults -no-user-config \
     -no-reboot -object memory-backend-memfd,id=mem,size=2G,share=on -machine memory-backend=mem \
     -display sdl,gl=on -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=2G -serial stdio \
     -kernel "$img/vmlinuz" -initrd "$tmp/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 quiet rdinit=/init" >"$tmp/guest.out" 2>"$tmp/qemu.err" &
+    -append "console=ttyS0 panic=-1 quiet rdinit=/init" <&3 >"$tmp/guest.out" 2>"$tmp/qemu.err" &
 qemu_pid=$!
 peak=0 loaded=
 deadline=$((SECONDS + qemu_timeout))
@@ -160,6 +178,12 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
     r=$(awk '/^VmHWM/ { print $2 }' "/proc/$qemu_pid/status" 2>/dev/null)
     [ -n "$r" ] && peak=$r
     [ -z "$loaded" ] && loaded=$(awk '/libvirglrenderer/ { print $6; exit }' "/proc/$qemu_pid/maps" 2>/dev/null)
+    # After the garbage: the renderer's counters, then let the guest go on.
+    if [ ! -s "$tmp/stats.json" ] && grep -q '^PVTEST garbage' "$tmp/guest.out" 2>/dev/null &&
+        "$pv" gpu stats --json "$stats_sock" >"$tmp/stats.new" 2>/dev/null; then
+        mv "$tmp/stats.new" "$tmp/stats.json"
+        echo stats-read >&3
+    fi
     sleep 0.2
 done
 wait "$qemu_pid"
@@ -191,12 +215,27 @@ grep -q '^PVTEST compute rc=0' "$tmp/guest.out" || fail "pv-compute-test failed 
 n_sizes=$(printf '%s\n' "$sizes" | tr ',' '\n' | grep -c .)
 [ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/guest.out")" -eq "$n_sizes" ] || fail "not every compute size ok"
 grep -q '^PVTEST garbage rc=0' "$tmp/guest.out" || fail "venus-garbage did not get its fence back"
-grep -qi 'fatal' "$tmp/qemu.err" || fail "the malformed stream did not mark its context fatal"
+fatal=$(grep -i 'fatal' "$tmp/qemu.err")
+[ -n "$fatal" ] || fail "the malformed stream did not mark its context fatal"
+[ "$(printf '%s\n' "$fatal" | wc -l)" -eq 1 ] || fail "more than one fatal line in QEMU's log: $fatal"
+printf '%s\n' "$fatal" | grep -qE 'context [0-9]+ \(venus-garbage\): fatal \(unsupported\): ' ||
+    fail "the fatal line does not name venus-garbage's context and reason 'unsupported': $fatal"
+[ -s "$tmp/stats.json" ] || fail "no statistics read from $stats_sock after the garbage"
+grep -q '^PVTEST host read the stats: stats-read' "$tmp/guest.out" ||
+    fail "the guest went on before the host had read the statistics"
+# "REASON N" per fatal reason; all must be 0 but unsupported, which is 1.
+reasons=$(sed -n 's/.*"fatal_reasons":{\([^}]*\)}.*/\1/p' "$tmp/stats.json" | tr ',' '\n' |
+    sed 's/^"\([a-z]*\)":\([0-9]*\)$/\1 \2/')
+grep -q '"contexts_fatal":1,' "$tmp/stats.json" &&
+    [ "$(echo "$reasons" | awk '$1 == "unsupported" { print $2 }')" = 1 ] &&
+    [ "$(echo "$reasons" | awk '{ n += $2 } END { print n + 0 }')" = 1 ] ||
+    fail "statistics after the garbage: want contexts_fatal 1, all under unsupported: $(cat "$tmp/stats.json")"
 grep -q '^PVTEST after-garbage rc=0 1' "$tmp/guest.out" || fail "a new context after the fatal one failed"
 
 vi_ms=$(awk '/^PVTEST vulkaninfo rc=0/ { split($4, s, "="); split($5, e, "="); printf "%d ", (e[2] - s[2]) * 1000 }' "$tmp/guest.out")
 echo "guest vulkaninfo --summary (ms, 10 ms resolution, first cold): $vi_ms"
 grep -E '^size=' "$tmp/guest.out" | sed 's/^/compute per dispatch: /'
-grep -i 'fatal' "$tmp/qemu.err" | head -n 2 | sed 's/^/host log: /'
+printf '%s\n' "$fatal" | sed 's/^/host log: /'
+echo "host statistics: contexts_fatal 1, fatal_reasons: $(echo $reasons)"
 echo "QEMU peak RSS: $((peak / 1024)) MiB; whole run ${wall} s; library: $loaded"
 echo "PASS $test_name: Venus in the guest on PearVisor's libvirglrenderer.so.1"

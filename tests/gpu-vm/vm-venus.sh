@@ -2,15 +2,21 @@
 # gpu-vm, as a user gets it: `pearvisor create --gpu venus` VMs (Debian 13
 # guests under TCG, lavapipe as the host driver, PearVisor's renderer through
 # QEMU's virtio-gpu-gl with Venus). One boot of VM A carries most checks:
-#   1. `pearvisor start` says which display it chose; in the guest vulkaninfo
-#      shows "Virtio-GPU Venus (<host device>)";
+#   1. `pearvisor start` says which display it chose; QEMU runs the door of
+#      the pearvisor under test (the directory --gpu venus configures, in
+#      QEMU's own environment, and the library it mapped from there); in the
+#      guest vulkaninfo shows "Virtio-GPU Venus (<host device>)";
 #   2. pv-compute-test and pv-render-test give the same results as natively
-#      on the host (compute: every size ok; render: same checksums = pixels);
+#      on the host (compute: Venus on the native device, every size ok with
+#      the native run's output digest; render: same checksums = pixels);
 #   3. pv-fb-draw (Vulkan, through Venus) draws to the guest's display: two
 #      `pearvisor screenshot`s a moment apart are not blank and differ;
-#   4. venus-garbage in A gets its context marked fatal (stats: contexts_fatal)
-#      while VM B runs the compute test; both VMs keep working (A runs
-#      vulkaninfo again) and `pearvisor stats` answers throughout;
+#   4. venus-garbage in A gets its context marked fatal while VM B runs the
+#      compute test: A's stats count exactly one fatal context, under the
+#      reason "unsupported" (its first word is no command type), and A's
+#      QEMU debug log (the renderer's stderr) has one fatal line, naming
+#      venus-garbage's context; B has none. Both VMs keep working (A runs vulkaninfo again) and `pearvisor
+#      stats` answers throughout;
 #   5. with no Vulkan ICD on the host, `--gpu venus` boots with 2D and one
 #      line says why; --gpu 2d/off give the configured devices (dry run).
 # Nothing may be left running (QEMU, Xvfb).
@@ -44,6 +50,11 @@ fetch="cd /tmp && for f in $(basename "$compute") $(basename "$render") $(basena
 gx() { local vm=$1; shift; "$pv" exec "$vm" -- sh -c "$*"; }
 stats_ok() { "$pv" stats --json "$1" >"$tmp/stats-$1.json" 2>"$tmp/stats-$1.err" || vm_fail "pearvisor stats $1: $(cat "$tmp/stats-$1.err")"; }
 stat_of() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" "$tmp/stats-$1.json" | head -n1; }
+# fatal_reasons VM: "REASON N" lines of the VM's last stats.
+fatal_reasons() {
+    sed -n 's/.*"fatal_reasons":{\([^}]*\)}.*/\1/p' "$tmp/stats-$1.json" | tr ',' '\n' |
+        sed 's/^"\([a-z]*\)":\([0-9]*\)$/\1 \2/'
+}
 
 # ---- native reference on the host ----
 host_dev=$(vulkaninfo --summary 2>/dev/null | sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' | head -n1)
@@ -70,11 +81,17 @@ grep -q "LD_LIBRARY_PATH=/" "$tmp/dry-virgl.txt" && vm_fail "--renderer virgl st
 cat "$tmp/start-a.err"
 expect_grep "display choice line" "^pearvisor: GPU: Venus on PearVisor's renderer; display: a private Xvfb" "$tmp/start-a.err"
 qpid=$(cat "$XDG_RUNTIME_DIR/pearvisor/a/qemu.pid")
-grep -q "$(dirname "$(sed -n 's/.*LD_LIBRARY_PATH=\([^ ]*\).*/\1/p' "$tmp/dry-venus.txt")")" "/proc/$qpid/maps" ||
-    true # (the path check below is exact)
+# The door of this pearvisor: $PEARVISOR_VIRGL_DIR, else its build tree's
+# (BUILD/src/cli/pearvisor next to BUILD/src/gpu/virgl-abi). --gpu venus must
+# configure it, QEMU's environment must hold it, and the libvirglrenderer
+# QEMU mapped must be that directory's (not the system's, nor another tree's).
+door=${PEARVISOR_VIRGL_DIR:-$(dirname "$pv")/../gpu/virgl-abi}
+[ -e "$door/libvirglrenderer.so.1" ] || vm_fail "no libvirglrenderer.so.1 in $door"
+door=$(realpath "$door")
+expect_eq "--gpu venus door (dry run)" "$(sed -n 's/.*LD_LIBRARY_PATH=\([^ ]*\).*/\1/p' "$tmp/dry-venus.txt")" "$door"
+expect_eq "QEMU's LD_LIBRARY_PATH" "$(tr '\0' '\n' <"/proc/$qpid/environ" | sed -n 's/^LD_LIBRARY_PATH=//p')" "$door"
 lib=$(awk '/libvirglrenderer/ { print $6; exit }' "/proc/$qpid/maps")
-case $lib in */gpu/virgl-abi/libvirglrenderer.so*|*/pearvisor/libvirglrenderer.so*) ;;
-    *) vm_fail "QEMU loaded '${lib:-no libvirglrenderer}', not PearVisor's" ;; esac
+expect_eq "the libvirglrenderer QEMU mapped" "$lib" "$(realpath "$door/libvirglrenderer.so.1")"
 gx a "$fetch" || vm_fail "the guest could not fetch the test programs"
 stats_ok a
 
@@ -86,10 +103,16 @@ echo "ok: guest vulkaninfo: $dev ($((SECONDS - t)) s with the agent round trip)"
 
 gx a "$VKENV /tmp/$(basename "$compute") --sizes 4K,1M --iterations 5" >"$tmp/vm-compute.out" 2>&1 ||
     { cat "$tmp/vm-compute.out" >&2; vm_fail "pv-compute-test in the guest"; }
-[ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/vm-compute.out")" -eq 2 ] || vm_fail "not every compute size ok in the guest"
-[ "$(grep -oE '^size=[0-9]+ ok' "$tmp/vm-compute.out")" = "$(grep -oE '^size=[0-9]+ ok' "$tmp/native-compute.out")" ] ||
-    vm_fail "compute results differ from native"
-echo "ok: compute in the guest = native: $(grep -E '^size=' "$tmp/vm-compute.out" | tr '\n' ' ')"
+# Same results as native: Venus on the native run's device, and per size "ok"
+# with the digest of the output buffer the native GPU run left (so neither
+# run's own CPU check is trusted alone, and both ran the same workload).
+compute_results() { sed -n 's/^\(device: .*\)/\1/p; s/^\(size=[0-9]* ok\) .* \(out=[0-9a-f]*\)$/\1 \2/p' "$1"; }
+want=$(compute_results "$tmp/native-compute.out" | sed 's/^device: \(.*\)/device: Virtio-GPU Venus (\1)/')
+[ "$(echo "$want" | grep -c '^size=')" -eq 2 ] || vm_fail "native compute: not 2 sizes ok with a digest"
+got=$(compute_results "$tmp/vm-compute.out")
+[ "$got" = "$want" ] ||
+    vm_fail "compute in the guest differs from native: want (native) '$(echo $want)', guest '$(echo $got)'"
+echo "ok: compute in the guest = native: $(echo $got)"
 
 gx a "$VKENV /tmp/$(basename "$render") --iterations 2" >"$tmp/vm-render.out" 2>&1 ||
     { cat "$tmp/vm-render.out" >&2; vm_fail "pv-render-test in the guest"; }
@@ -134,12 +157,23 @@ while kill -0 $b_job 2>/dev/null; do stats_ok a; stats_ok b; polls=$((polls + 1)
 wait $b_job || { cat "$tmp/b-compute.out" >&2; vm_fail "compute in VM b failed while a's context went fatal"; }
 [ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/b-compute.out")" -eq 3 ] || vm_fail "not every compute size ok in VM b"
 stats_ok a; stats_ok b
-[ "$(stat_of a contexts_fatal)" -ge 1 ] || { cat "$tmp/stats-a.json" >&2; vm_fail "a's malformed context was not marked fatal"; }
+[ "$(stat_of a contexts_fatal)" -eq 1 ] || { cat "$tmp/stats-a.json" >&2; vm_fail "a has not exactly one fatal context"; }
+[ "$(fatal_reasons a | awk '$1 == "unsupported" { print $2 }')" = 1 ] &&
+    [ "$(fatal_reasons a | awk '{ n += $2 } END { print n + 0 }')" = 1 ] ||
+    { cat "$tmp/stats-a.json" >&2; vm_fail "a's fatal context is not counted under 'unsupported' alone"; }
 [ "$(stat_of b contexts_fatal)" -eq 0 ] || vm_fail "b has a fatal context"
+[ "$(fatal_reasons b | awk '{ n += $2 } END { print n + 0 }')" = 0 ] || vm_fail "b counts fatal reasons"
+# The renderer logs to QEMU's stderr, which the daemonized QEMU points at its -D log.
+fatal_a=$(grep -i 'fatal' "$XDG_STATE_HOME/pearvisor/a/qemu-debug.log" || true)
+[ "$(printf '%s\n' "$fatal_a" | grep -c .)" -eq 1 ] &&
+    printf '%s\n' "$fatal_a" | grep -qE 'context [0-9]+ \(venus-garbage\): fatal \(unsupported\): ' ||
+    vm_fail "a's QEMU log has not one fatal line naming venus-garbage and 'unsupported': ${fatal_a:-none}"
+grep -qi 'fatal' "$XDG_STATE_HOME/pearvisor/b/qemu-debug.log" && vm_fail "b's QEMU log has a fatal line"
 gx a "$VKENV vulkaninfo --summary" 2>&1 | grep -q "Virtio-GPU Venus" || vm_fail "a new context in VM a failed after the fatal one"
 "$pv" stats a >"$tmp/stats-a.txt" || vm_fail "stats table"
 expect_grep "stats table" "^contexts_fatal  *[1-9]" "$tmp/stats-a.txt"
-echo "ok: malformed stream: a has contexts_fatal=$(stat_of a contexts_fatal); b computed meanwhile; stats read $polls times during"
+echo "ok: malformed stream: a has contexts_fatal=1 (unsupported), one log line: $fatal_a"
+echo "ok: b computed meanwhile, no fatal context; stats read $polls times during"
 "$pv" stop b >/dev/null || vm_fail "stop b"
 "$pv" stop a >/dev/null || vm_fail "stop a"
 

@@ -13,8 +13,11 @@
  *                   [--repeat-until-exists PATH]
  *
  * Output: "device: NAME", then one line per size:
- *   size=4096 ok ms=0.412 min_ms=0.398 max_ms=0.530 iterations=5
- * where ms is the median wall time of one submit+fence wait of the dispatch.
+ *   size=4096 ok ms=0.412 min_ms=0.398 max_ms=0.530 iterations=5 out=5f1c0e0d9a2b3c4d
+ * where ms is the median wall time of one submit+fence wait of the dispatch
+ * and out an FNV-1a 64 digest (word by word) of the output buffer as the device left it
+ * (equal digests for equal sizes and rounds: runs can be compared without
+ * trusting either one's CPU check).
  * Exit: 0 all sizes matched; 1 mismatch or a failed Vulkan call (named);
  * 2 usage; 77 no Vulkan device and --skip-if-no-device was given.
  */
@@ -420,16 +423,21 @@ static int run_size(struct ctx *c, const struct options *o, uint64_t size)
     for (uint32_t i = 0; i < count; i++)
         in_bad += in.words[i] != xorshift32(&seed);
 
+    uint64_t digest = 0xcbf29ce484222325ull; /* FNV-1a 64, one 32-bit word per step */
+    for (uint32_t i = 0; i < count; i++)
+        digest = (digest ^ out.words[i]) * 0x100000001b3ull;
+
     double med = pvt_sort_median(times, o->iterations);
     const bool ok = bad == 0 && in_bad == 0;
     if (o->json) {
         printf("{\"size\":%" PRIu64 ",\"ok\":%s,\"iterations\":%u,\"ms\":%.4f,\"min_ms\":%.4f,"
-               "\"max_ms\":%.4f,\"mismatches\":%" PRIu64 "}\n",
+               "\"max_ms\":%.4f,\"mismatches\":%" PRIu64 ",\"out\":\"%016" PRIx64 "\"}\n",
                size, ok ? "true" : "false", o->iterations, med, times[0],
-               times[o->iterations - 1], bad + in_bad);
+               times[o->iterations - 1], bad + in_bad, digest);
     } else {
-        printf("size=%" PRIu64 " %s ms=%.4f min_ms=%.4f max_ms=%.4f iterations=%u\n", size,
-               ok ? "ok" : "FAIL", med, times[0], times[o->iterations - 1], o->iterations);
+        printf("size=%" PRIu64 " %s ms=%.4f min_ms=%.4f max_ms=%.4f iterations=%u out=%016" PRIx64
+               "\n", size, ok ? "ok" : "FAIL", med, times[0], times[o->iterations - 1],
+               o->iterations, digest);
     }
     if (bad)
         fprintf(stderr, "pv-compute-test: size=%" PRIu64 ": %" PRIu64 " of %u elements wrong; "

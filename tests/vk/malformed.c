@@ -4,11 +4,18 @@
  * that the server drops the connection; in --soak mode it plays many
  * clients that build Venus state and vanish at random points.
  *
- *   pv-malformed-client [--socket PATH] [--timeout-ms N] --case NAME
+ *   pv-malformed-client [--socket PATH] [--timeout-ms N] [--name NAME] --case CASE
  *   pv-malformed-client --list
+ *   pv-malformed-client --reason CASE
  *   pv-malformed-client [--socket PATH] --soak CYCLES [--jobs N] [--seed S]
  *
- * The socket defaults to $VTEST_SOCKET_NAME. Every connection does the
+ * The socket defaults to $VTEST_SOCKET_NAME. --reason prints the reason
+ * the renderer must give for the case's fatal context ("decode", "object",
+ * ...: the key of its fatal_reasons counter and the word in its log line).
+ * The connection that sends the bad message names itself NAME in
+ * CREATE_RENDERER (default pv-malformed), so that the server's fatal line
+ * can be checked to name it; a well-behaved helper connection of a case
+ * (client A of foreign-object-id) is NAME-peer. Every connection does the
  * handshake the Mesa 25.0 Venus driver does (docs/venus-protocol.md §1.5:
  * CREATE_RENDERER, PING_PROTOCOL_VERSION + RESOURCE_BUSY_WAIT,
  * PROTOCOL_VERSION 3, GET_PARAM 1, GET_CAPSET 4, CONTEXT_INIT 4), checking
@@ -96,6 +103,8 @@ enum {
 
 static const char *prog = "pv-malformed-client";
 static const char *sock_path;
+static const char *client_name = "pv-malformed"; /* --name */
+static char peer_name[80];                        /* client_name + "-peer" */
 static int timeout_ms = 5000;
 
 static double now_ms(void)
@@ -202,11 +211,12 @@ static void expect_hdr(struct conn *c, uint32_t id, uint32_t len, const char *wh
             len, id);
 }
 
-static void handshake(struct conn *c)
+/* `name` goes to CREATE_RENDERER: the server names the client's context by it. */
+static void handshake(struct conn *c, const char *name)
 {
-    static const char name[] = "pv-malformed";
-    uint32_t hdr[2] = { sizeof(name), VCMD_CREATE_RENDERER }; /* length in bytes here */
-    if (send_all(c, hdr, sizeof(hdr)) || send_all(c, name, sizeof(name)))
+    uint32_t len = (uint32_t)strlen(name) + 1;
+    uint32_t hdr[2] = { len, VCMD_CREATE_RENDERER }; /* length in bytes here */
+    if (send_all(c, hdr, sizeof(hdr)) || send_all(c, name, len))
         die("handshake: sending %s failed", "CREATE_RENDERER");
 
     /* Ping and busy-wait are sent together; the replies come in that order. */
@@ -342,6 +352,7 @@ static bool wait_closed(struct conn *c, int ms, double *elapsed)
 
 struct venus {
     struct conn c;
+    const char *name; /* for CREATE_RENDERER */
     uint32_t ring_res, reply_res;
     uint8_t *ring_map, *reply_map;
     atomic_uint *head, *tail, *status;
@@ -493,10 +504,12 @@ static void call_end(struct venus *v, struct pv_cs_dec *dec, bool *fatal, struct
 
 static void venus_connect(struct venus *v)
 {
+    const char *name = v->name ? v->name : client_name;
     memset(v, 0, sizeof(*v));
+    v->name = name;
     v->next_id = 0x1000;
     conn_open(&v->c);
-    handshake(&v->c);
+    handshake(&v->c, name);
     cmd_begin(v);
 }
 
@@ -926,6 +939,7 @@ static int vcase_bad_object_type(const char *name, const char *what)
 static int vcase_foreign_object_id(const char *name, const char *what)
 {
     struct venus *a = venus_new(), *b = venus_new();
+    a->name = peer_name; /* well-behaved: the fatal line must not name it */
     venus_up(a, 3);
     uint64_t buf;
     VkResult r = venus_buffer(a, a->device, 4096, &buf);
@@ -1170,43 +1184,58 @@ static int vcase_bad_stype(const char *name, const char *what)
 
 static const struct {
     const char *name;
+    const char *reason; /* the renderer's fatal reason for it (its stats key) */
     case_fn build; /* raw vtest message */
     vcase_fn run;  /* Venus case */
     const char *what;
 } cases[] = {
-    { "unknown-command", case_unknown_command, NULL, "Venus stream with command type 99999" },
-    { "truncated", case_truncated, NULL, "vkCreateRingMESA cut short after the create info's sType" },
-    { "bad-batch", case_bad_batch, NULL, "SUBMIT_CMD2 batch cmd_offset past the payload" },
-    { "bad-batch-overflow", case_bad_batch_overflow, NULL,
+    { "unknown-command", "unsupported", case_unknown_command, NULL,
+      "Venus stream with command type 99999" },
+    { "truncated", "decode", case_truncated, NULL,
+      "vkCreateRingMESA cut short after the create info's sType" },
+    { "bad-batch", "transport", case_bad_batch, NULL,
+      "SUBMIT_CMD2 batch cmd_offset past the payload" },
+    { "bad-batch-overflow", "transport", case_bad_batch_overflow, NULL,
       "SUBMIT_CMD2 batch cmd_offset + cmd_size wrapping 32 bits" },
-    { "bad-sync", case_bad_sync, NULL, "SUBMIT_CMD2 sync_count whose byte size wraps 32 bits" },
-    { "huge-batch-count", case_huge_batch_count, NULL, "SUBMIT_CMD2 with batch_count 0xffffffff" },
-    { "garbage", case_garbage, NULL, "SUBMIT_CMD2 header claiming 16 GiB, then random bytes" },
-    { "unknown-vcmd", case_unknown_vcmd, NULL, "vtest command id 9999" },
-    { "bad-object-id", NULL, vcase_bad_object_id, "vkCreateBuffer on a VkDevice id never created" },
-    { "bad-object-destroy", NULL, vcase_bad_object_destroy,
+    { "bad-sync", "transport", case_bad_sync, NULL,
+      "SUBMIT_CMD2 sync_count whose byte size wraps 32 bits" },
+    { "huge-batch-count", "transport", case_huge_batch_count, NULL,
+      "SUBMIT_CMD2 with batch_count 0xffffffff" },
+    { "garbage", "transport", case_garbage, NULL,
+      "SUBMIT_CMD2 header claiming 16 GiB, then random bytes" },
+    { "unknown-vcmd", "transport", case_unknown_vcmd, NULL, "vtest command id 9999" },
+    { "bad-object-id", "object", NULL, vcase_bad_object_id,
+      "vkCreateBuffer on a VkDevice id never created" },
+    { "bad-object-destroy", "object", NULL, vcase_bad_object_destroy,
       "vkDestroyBuffer of a VkBuffer id never created" },
-    { "bad-object-type", NULL, vcase_bad_object_type,
+    { "bad-object-type", "object", NULL, vcase_bad_object_type,
       "vkCreateBuffer naming the VkInstance id as its VkDevice" },
-    { "foreign-object-id", NULL, vcase_foreign_object_id,
+    { "foreign-object-id", "object", NULL, vcase_foreign_object_id,
       "client B destroys client A's buffer on A's device by id" },
-    { "ring-offsets", NULL, vcase_ring_offsets,
+    { "ring-offsets", "ring", NULL, vcase_ring_offsets,
       "vkCreateRingMESA whose buffer runs past the end of the shm resource" },
-    { "ring-offset-wrap", NULL, vcase_ring_offset_wrap,
+    { "ring-offset-wrap", "ring", NULL, vcase_ring_offset_wrap,
       "vkCreateRingMESA whose bufferOffset + bufferSize wraps 2^64" },
-    { "ring-overlap", NULL, vcase_ring_overlap, "vkCreateRingMESA with tail at the head's offset" },
-    { "ring-npot", NULL, vcase_ring_npot, "vkCreateRingMESA with a 48 KiB (non power of two) buffer" },
-    { "ring-size", NULL, vcase_ring_size, "vkCreateRingMESA whose size is 1 TiB on a small resource" },
-    { "ring-tail", NULL, vcase_ring_tail, "ring tail moved bufferSize + 64 bytes past head" },
-    { "huge-count", NULL, vcase_huge_count,
+    { "ring-overlap", "ring", NULL, vcase_ring_overlap,
+      "vkCreateRingMESA with tail at the head's offset" },
+    { "ring-npot", "ring", NULL, vcase_ring_npot,
+      "vkCreateRingMESA with a 48 KiB (non power of two) buffer" },
+    { "ring-size", "ring", NULL, vcase_ring_size,
+      "vkCreateRingMESA whose size is 1 TiB on a small resource" },
+    { "ring-tail", "ring", NULL, vcase_ring_tail,
+      "ring tail moved bufferSize + 64 bytes past head" },
+    { "huge-count", "decode", NULL, vcase_huge_count,
       "vkCreateBuffer with queueFamilyIndexCount 0xffffffff (16 GiB of indices)" },
-    { "huge-count-arena", NULL, vcase_huge_count_arena,
+    { "huge-count-arena", "decode", NULL, vcase_huge_count_arena,
       "vkCreateBuffer with queueFamilyIndexCount 0x3f00000 (252 MiB, under the arena limit)" },
-    { "huge-array", NULL, vcase_huge_array, "vkCreateInstance with a 2^40-byte pApplicationName" },
-    { "pnext-loop", NULL, vcase_pnext_loop, "vkCreateBuffer with a 1000-deep pNext chain" },
-    { "bad-enum", NULL, vcase_bad_enum,
+    { "huge-array", "decode", NULL, vcase_huge_array,
+      "vkCreateInstance with a 2^40-byte pApplicationName" },
+    { "pnext-loop", "decode", NULL, vcase_pnext_loop,
+      "vkCreateBuffer with a 1000-deep pNext chain" },
+    { "bad-enum", "decode", NULL, vcase_bad_enum,
       "out-of-range VkFormat (answered), then an unknown sType in a pNext chain" },
-    { "bad-stype", NULL, vcase_bad_stype, "vkCreateBuffer whose create info has VkImageCreateInfo's sType" },
+    { "bad-stype", "decode", NULL, vcase_bad_stype,
+      "vkCreateBuffer whose create info has VkImageCreateInfo's sType" },
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -1249,7 +1278,7 @@ static const char *soak_cycle(uint64_t seed, unsigned idx, char *desc, size_t de
     conn_open(&v->c);
     if (++step > stop)
         goto vanish;
-    handshake(&v->c);
+    handshake(&v->c, client_name);
     if (++step > stop)
         goto vanish;
     venus_ring(v);
@@ -1406,11 +1435,12 @@ static int soak(unsigned cycles, unsigned jobs, uint64_t seed, bool verbose)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: %s [--socket PATH] [--timeout-ms N] --case NAME\n"
+    fprintf(f, "usage: %s [--socket PATH] [--timeout-ms N] [--name NAME] --case CASE\n"
                "       %s --list\n"
+               "       %s --reason CASE\n"
                "       %s [--socket PATH] --soak CYCLES [--jobs N] [--seed S] [--verbose]\n"
                "cases: ping (control: a valid message, the connection must stay open)",
-            prog, prog, prog);
+            prog, prog, prog, prog);
     for (size_t i = 0; i < N_CASES; i++)
         fprintf(f, ", %s", cases[i].name);
     fputc('\n', f);
@@ -1429,8 +1459,20 @@ int main(int argc, char **argv)
             for (size_t k = 0; k < N_CASES; k++)
                 printf("%s\n", cases[k].name);
             return 0;
+        } else if (!strcmp(argv[i], "--reason") && val) {
+            for (size_t k = 0; k < N_CASES; k++) {
+                if (!strcmp(val, cases[k].name)) {
+                    printf("%s\n", cases[k].reason);
+                    return 0;
+                }
+            }
+            fprintf(stderr, "%s: unknown case '%s'\n", prog, val);
+            return 2;
         } else if (!strcmp(argv[i], "--socket") && val) {
             sock_path = val;
+            i++;
+        } else if (!strcmp(argv[i], "--name") && val && *val && strlen(val) < 64) {
+            client_name = val;
             i++;
         } else if (!strcmp(argv[i], "--case") && val) {
             name = val;
@@ -1458,6 +1500,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    snprintf(peer_name, sizeof(peer_name), "%s-peer", client_name);
     if (!sock_path || !*sock_path || (!name && soak_cycles < 0)) {
         fprintf(stderr, "%s: need --case or --soak, and a socket (--socket or VTEST_SOCKET_NAME)\n",
                 prog);
@@ -1488,7 +1531,7 @@ int main(int argc, char **argv)
 
     struct conn c;
     conn_open(&c);
-    handshake(&c);
+    handshake(&c, client_name);
 
     double elapsed;
     if (control) {

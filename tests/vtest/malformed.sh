@@ -2,10 +2,19 @@
 # vtest: two clients at once. pv-render-test (or pv-compute-test: the script
 # looks at the program's name) runs through Venus in a loop
 # while pv-malformed-client connects beside it and sends each malformed case.
-# For every case the malformed client must be dropped, the server log must
-# gain exactly one line matching FATAL_PATTERN (its context marked fatal),
-# the server must stay up, and the Venus client must go on passing. The
-# control case "ping" must keep its connection and log no such line.
+# For every case:
+#   - the malformed client must be dropped;
+#   - the server log must gain exactly one line matching FATAL_PATTERN, and
+#     it must name the malformed client's context (pv-malformed-client
+#     --name pv-bad-CASE: "context N (pv-bad-CASE): fatal (REASON): ...")
+#     and the reason the case must give (pv-malformed-client --reason CASE);
+#   - the server's statistics (--stats-socket, read with `pearvisor gpu
+#     stats --json`) must show exactly one more fatal context, counted under
+#     that reason and no other: so no other context (the Venus client's,
+#     the case's own well-behaved peer) went fatal;
+#   - the server must stay up, and the Venus client must go on passing.
+# The control case "ping" must keep its connection and change no fatal
+# counter or line. At the end every fatal line must name a pv-bad- client.
 #
 #   malformed.sh PEARVISOR VENUS_TEST PV_MALFORMED_CLIENT FATAL_PATTERN [CASE...]
 #
@@ -25,7 +34,22 @@ need_exe "$malformed"
 
 fatal_lines() { grep -ciE -- "$pattern" "$server_log"; }
 
-start_server "$pv"
+stats_sock=$tmp/stats.sock
+# fatal_stats: "contexts_fatal N" and one "REASON N" line per fatal reason,
+# from the server's statistics now.
+fatal_stats() {
+    local json
+    json=$("$pv" gpu stats --json "$stats_sock") || fail "pearvisor gpu stats failed"
+    printf '%s\n' "$json" | sed -n 's/.*"contexts_fatal":\([0-9]*\).*/contexts_fatal \1/p'
+    printf '%s\n' "$json" | sed -n 's/.*"fatal_reasons":{\([^}]*\)}.*/\1/p' |
+        tr ',' '\n' | sed 's/^"\([a-z]*\)":\([0-9]*\)$/\1 \2/'
+}
+# plus_one STATS REASON: STATS with contexts_fatal and REASON one higher.
+plus_one() {
+    printf '%s\n' "$1" | awk -v r="$2" '$1 == "contexts_fatal" || $1 == r { $2++ } { print }'
+}
+
+start_server "$pv" --stats-socket "$stats_sock"
 
 stop_file=$tmp/stop-compute
 case $(basename "$compute") in
@@ -66,8 +90,12 @@ grep -q '^device: Virtio-GPU Venus (' "$tmp/compute.out" || fail "Venus client i
 
 # Control: a valid client beside it is served and logs nothing fatal.
 before=$(fatal_lines)
-"$malformed" --socket "$sock" --case ping || fail "control case ping failed"
+stats_before=$(fatal_stats)
+echo "$stats_before" | grep -q '^contexts_fatal [0-9]' || fail "no contexts_fatal in the statistics"
+[ "$(echo "$stats_before" | wc -l)" -ge 7 ] || fail "no fatal_reasons in the statistics: $stats_before"
+"$malformed" --socket "$sock" --name pv-good-ping --case ping || fail "control case ping failed"
 [ "$(fatal_lines)" -eq "$before" ] || fail "control case ping logged a line matching /$pattern/"
+[ "$(fatal_stats)" = "$stats_before" ] || fail "control case ping changed the fatal counters"
 
 all_cases=$("$malformed" --list) || fail "pv-malformed-client --list failed"
 if [ $# -gt 0 ]; then
@@ -80,9 +108,12 @@ else
 fi
 log_lines() { wc -l <"$server_log"; }
 for c in $cases; do
+    reason=$("$malformed" --reason "$c") || fail "pv-malformed-client has no reason for case $c"
+    name=pv-bad-$c
     before=$(fatal_lines)
+    stats_before=$(fatal_stats)
     first_new=$(($(log_lines) + 1))
-    "$malformed" --socket "$sock" --case "$c" --timeout-ms 10000 ||
+    "$malformed" --socket "$sock" --name "$name" --case "$c" --timeout-ms 10000 ||
         fail "case $c: the malformed client was not dropped"
     # The log line may land just after the close: wait for it, then make sure
     # no second one follows.
@@ -97,10 +128,21 @@ for c in $cases; do
         tail -n "+$first_new" "$server_log" >&2
         fail "case $c: $got server log lines match /$pattern/, expected exactly 1"
     fi
-    note "case $c: dropped, one fatal line: $(tail -n "+$first_new" "$server_log" | grep -iE -- "$pattern")"
+    line=$(tail -n "+$first_new" "$server_log" | grep -iE -- "$pattern")
+    printf '%s\n' "$line" | grep -qE -- "context [0-9]+ \($name\): fatal \($reason\): " ||
+        fail "case $c: the fatal line does not name context ($name) and reason ($reason): $line"
+    stats_after=$(fatal_stats)
+    if [ "$stats_after" != "$(plus_one "$stats_before" "$reason")" ]; then
+        paste <(echo "$stats_before") <(echo "$stats_after") | sed 's/^/  before, after: /' >&2
+        fail "case $c: the fatal counters did not go up by one, under '$reason' only"
+    fi
+    note "case $c: dropped, one fatal line, counted as $reason: $line"
     server_alive || fail "case $c: the server died"
     compute_alive || compute_failed "during case $c"
 done
+
+others=$(grep -iE -- "$pattern" "$server_log" | grep -vE -- "context [0-9]+ \(pv-bad-[a-z-]+\): ")
+[ -z "$others" ] || fail "fatal lines that name no malformed client: $others"
 
 touch "$stop_file"
 wait "$compute_pid"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # vtest: `vkmark --winsys headless` with all its default scenes through
-# `pearvisor gpu serve`. Passes if vkmark exits 0 and printed an FPS line for
-# every default scene, in the order a native run on the host driver prints
-# them (the reference for "all default scenes": vkmark has no option to list
-# them without running). Each scene runs DURATION seconds (default 0.5, via
-# vkmark's global option `-b :duration=D`, which keeps the default scene list)
-# instead of vkmark's 10. The FPS lines are printed, not asserted.
+# `pearvisor gpu serve`. Passes if vkmark exits 0 on the Venus device and
+# every default scene ran and rendered: one result line per scene, in the
+# order a native run on the host driver prints them (the reference for "all
+# default scenes": vkmark has no option to list them without running), each
+# with FPS > 0 and a finite FrameTime > 0, and a vkmark Score > 0. Any other
+# line that starts like a scene's result (an error, "FPS: 0", "inf") fails
+# the test. Each scene runs DURATION seconds (default 0.5, via vkmark's
+# global option `-b :duration=D`, which keeps the default scene list)
+# instead of vkmark's 10. FPS values are checked for > 0, not compared.
 #
 #   vkmark.sh PEARVISOR [DURATION]
 . "$(dirname "$0")/lib.sh"
@@ -18,9 +21,35 @@ host_name=$(native_device_name)
 [ -n "$host_name" ] || fail "native vulkaninfo --summary shows no device ($NATIVE_ICD)"
 args=(--winsys headless -b ":duration=$duration")
 
-# scenes OUT: "[vertex] device-local=true" ... of the FPS lines, in order.
-fps_re='^\[[a-z0-9-]+\] .*: FPS: [0-9]+ FrameTime: [0-9.]+ ms$'
-scenes() { grep -E "$fps_re" "$1" | sed 's/: FPS: .*//'; }
+# scenes LABEL OUT LIST: every scene result line of vkmark's output OUT
+# ("[vertex] device-local=true: FPS: 374 FrameTime: 2.674 ms") must carry
+# FPS > 0 and FrameTime > 0 (finite), and the Score line must be > 0; writes
+# the scene names ("[vertex] device-local=true"), in order, to LIST.
+scenes() {
+    local label=$1 out=$2 list=$3 bad
+    bad=$(awk -v list="$list" '
+        /^\[[a-z0-9-]+\] / {
+            n = split($0, f, ": FPS: ")
+            if (n != 2 || f[2] !~ /^[0-9]+ FrameTime: [0-9]+(\.[0-9]+)? ms$/) {
+                print "  not a result: " $0; next
+            }
+            split(f[2], v, " ")
+            if (v[1] + 0 <= 0 || v[3] + 0 <= 0) print "  no frames: " $0
+            print f[1] > list
+            next
+        }
+        /vkmark Score:/ { score = $NF; scored = 1 }
+        END {
+            if (!scored) print "  no vkmark Score line"
+            else if (score !~ /^[0-9]+$/ || score + 0 <= 0) print "  vkmark Score " score
+        }' "$out")
+    [ -e "$list" ] || : >"$list"
+    if [ -n "$bad" ]; then
+        cat "$out" >&2
+        fail "$label: vkmark scenes did not all run and render:
+$bad"
+    fi
+}
 
 # check_run LABEL OUT RC DEVICE
 check_run() {
@@ -36,20 +65,21 @@ check_run() {
 
 native vkmark "${args[@]}" >"$tmp/native.out" 2>&1
 check_run native "$tmp/native.out" $? "$host_name"
-scenes "$tmp/native.out" >"$tmp/native.scenes"
+scenes native "$tmp/native.out" "$tmp/native.scenes"
 n=$(wc -l <"$tmp/native.scenes")
-[ "$n" -ge 10 ] || { cat "$tmp/native.out" >&2; fail "native vkmark printed only $n FPS lines"; }
+[ "$n" -ge 10 ] || { cat "$tmp/native.out" >&2; fail "native vkmark printed only $n scene results"; }
+[ "$(sort "$tmp/native.scenes" | uniq -d)" = "" ] || fail "native vkmark ran a scene twice"
 
 start_server "$pv"
 venus vkmark "${args[@]}" >"$tmp/venus.out" 2>&1
 check_run venus "$tmp/venus.out" $? "Virtio-GPU Venus ($host_name)"
 stop_server
 
-grep -E "$fps_re|Score" "$tmp/venus.out"
-scenes "$tmp/venus.out" >"$tmp/venus.scenes"
+grep -E '^\[[a-z0-9-]+\] |Score' "$tmp/venus.out"
+scenes venus "$tmp/venus.out" "$tmp/venus.scenes"
 if ! cmp -s "$tmp/native.scenes" "$tmp/venus.scenes"; then
     cat "$tmp/venus.out" >&2
     diff "$tmp/native.scenes" "$tmp/venus.scenes" | sed 's/^/  /' >&2
-    fail "through Venus vkmark printed FPS for $(wc -l <"$tmp/venus.scenes") scenes, natively for $n"
+    fail "through Venus vkmark ran $(wc -l <"$tmp/venus.scenes") scenes (above: the difference), natively $n"
 fi
-echo "PASS $test_name: all $n default scenes ($duration s each) through Venus"
+echo "PASS $test_name: all $n default scenes ($duration s each) ran through Venus, each FPS > 0"

@@ -34,7 +34,7 @@ pv_channel_fini(struct pv_channel *ch)
 }
 
 void
-pv_ctx_fatal(struct pv_ctx *ctx, const char *why)
+pv_ctx_fatal(struct pv_ctx *ctx, enum pv_fatal_reason reason, const char *why)
 {
     /*
      * Mark the rings FATAL and the context fatal under the context lock, so
@@ -49,10 +49,17 @@ pv_ctx_fatal(struct pv_ctx *ctx, const char *why)
     if (was)
         return;
     PV_STAT_ADD(ctx->r, contexts_fatal, 1);
-    pv_warn("venus", "context %u (%s): fatal: %s; the context is disabled", ctx->id, ctx->name,
-            why);
+    PV_STAT_ADD(ctx->r, fatal_reasons[reason], 1);
+    pv_warn("venus", "context %u (%s): fatal (%s): %s; the context is disabled", ctx->id,
+            ctx->name, pv_fatal_reason_name(reason), why);
     if (ctx->cbs.fatal)
         ctx->cbs.fatal(ctx->cbs.data);
+}
+
+void
+pv_ctx_transport_fatal(struct pv_ctx *ctx, const char *why)
+{
+    pv_ctx_fatal(ctx, PV_FATAL_TRANSPORT, why);
 }
 
 bool
@@ -176,7 +183,7 @@ pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
     if (pv_ctx_is_fatal(ctx))
         return -EINVAL;
     if (size % 4) {
-        pv_ctx_fatal(ctx, "submit size is not a multiple of 4");
+        pv_ctx_fatal(ctx, PV_FATAL_DECODE, "submit size is not a multiple of 4");
         return -EINVAL;
     }
     pv_ctx_capture(ctx, "submit", cmds, size);

@@ -5,7 +5,8 @@
  *
  * Trust:   everything a client names (resource ids, offsets, sizes, object
  *          ids, ring layouts) is checked here before use. A violation calls
- *          pv_ctx_fatal(): one log line, sticky flag, FATAL in every ring.
+ *          pv_ctx_fatal(): one log line naming the context and the reason,
+ *          a counter per reason (stats.h), sticky flag, FATAL in every ring.
  * Threads: the front door's thread calls the renderer.h entry points; one
  *          thread per ring decodes and dispatches ring commands; one fence
  *          thread per context retires timelines; one monitor thread sets the
@@ -217,8 +218,9 @@ struct pv_ctx {
     atomic_uint captured;          /* streams written to the capture dir */
 };
 
-/* Marks the context fatal, logs `why` once, sets FATAL in every ring. */
-void pv_ctx_fatal(struct pv_ctx *ctx, const char *why);
+/* Marks the context fatal, counts `reason` and logs it with `why` once, sets
+ * FATAL in every ring. Later calls do nothing: the first reason is the one. */
+void pv_ctx_fatal(struct pv_ctx *ctx, enum pv_fatal_reason reason, const char *why);
 
 /* Resource lookup with a reference; release with pv_resource_put(). */
 struct pv_resource *pv_ctx_get_resource(struct pv_ctx *ctx, uint32_t res_id);

@@ -47,6 +47,26 @@ void *pv_arena_alloc(struct pv_arena *a, size_t n, size_t size);
  */
 typedef bool (*pv_cs_lookup_fn)(void *data, uint64_t id, VkObjectType type, uint64_t *host);
 
+/*
+ * Why a context was made fatal, by the kind of check that failed (not by
+ * command): the renderer counts each ("fatal_reasons" in its statistics) and
+ * names it in the context's one fatal log line (pv_fatal_reason_name).
+ */
+enum pv_fatal_reason {
+    PV_FATAL_DECODE,      /* "decode": the bytes do not decode as the command they name
+                           * (short stream, bad sType or pNext chain, NULL where required) */
+    PV_FATAL_OBJECT,      /* "object": unknown object id, an object of another type, or a new
+                           * id that is 0 or already in use */
+    PV_FATAL_UNSUPPORTED, /* "unsupported": a command type the renderer or host driver does not
+                           * serve */
+    PV_FATAL_LIMIT,       /* "limit": a size or count past a renderer limit (arena, rings) */
+    PV_FATAL_RING,        /* "ring": a ring's layout, tail, region or seqno out of range */
+    PV_FATAL_REFUSED,     /* "refused": a command's handler refused its arguments, or could not
+                           * get what it needed from the host */
+    PV_FATAL_TRANSPORT,   /* "transport": the front door's own framing (pv_ctx_transport_fatal) */
+    PV_FATAL_REASON_COUNT
+};
+
 struct pv_cs_dec {
     const uint8_t *cur;
     const uint8_t *end;
@@ -55,6 +75,7 @@ struct pv_cs_dec {
     pv_cs_lookup_fn lookup;      /* NULL: ids pass through unchanged (tests, replay) */
     void *lookup_data;
     const char *fatal_reason;    /* static string naming the first failure */
+    enum pv_fatal_reason fatal_kind; /* and its kind */
 };
 
 struct pv_cs_enc {
@@ -74,14 +95,24 @@ pv_cs_dec_init(struct pv_cs_dec *d, const void *data, size_t size, bool *fatal,
     d->lookup = NULL;
     d->lookup_data = NULL;
     d->fatal_reason = NULL;
+    d->fatal_kind = PV_FATAL_REFUSED; /* a handler that failed without saying why */
+}
+
+/* The first failure wins: its reason and kind are what the context reports. */
+static inline void
+pv_cs_dec_set_fatal_as(struct pv_cs_dec *d, enum pv_fatal_reason kind, const char *why)
+{
+    if (!*d->fatal) {
+        d->fatal_reason = why;
+        d->fatal_kind = kind;
+    }
+    *d->fatal = true;
 }
 
 static inline void
 pv_cs_dec_set_fatal(struct pv_cs_dec *d, const char *why)
 {
-    if (!*d->fatal)
-        d->fatal_reason = why;
-    *d->fatal = true;
+    pv_cs_dec_set_fatal_as(d, PV_FATAL_DECODE, why);
 }
 
 static inline size_t
@@ -125,7 +156,7 @@ pv_cs_dec_alloc(struct pv_cs_dec *d, size_t n, size_t size)
         return NULL;
     void *p = pv_arena_alloc(d->arena, n, size);
     if (!p && n && size)
-        pv_cs_dec_set_fatal(d, "decoded arguments exceed the arena limit");
+        pv_cs_dec_set_fatal_as(d, PV_FATAL_LIMIT, "decoded arguments exceed the arena limit");
     return p;
 }
 

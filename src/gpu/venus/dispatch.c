@@ -22,7 +22,14 @@
 bool
 pv_dispatch_fail(struct pv_cs_dec *dec, const char *why)
 {
-    pv_cs_dec_set_fatal(dec, why);
+    pv_cs_dec_set_fatal_as(dec, PV_FATAL_REFUSED, why);
+    return false;
+}
+
+bool
+pv_dispatch_fail_as(struct pv_cs_dec *dec, enum pv_fatal_reason reason, const char *why)
+{
+    pv_cs_dec_set_fatal_as(dec, reason, why);
     return false;
 }
 
@@ -31,7 +38,7 @@ pv_dispatch_device(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
 {
     struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, id, VK_OBJECT_TYPE_DEVICE);
     if (!o)
-        pv_dispatch_fail(dec, "unknown device");
+        pv_dispatch_fail_as(dec, PV_FATAL_OBJECT, "unknown device");
     return o ? o->dev : NULL;
 }
 
@@ -83,7 +90,7 @@ pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectTy
         return NULL;
     struct pv_obj *obj = pv_objtab_get(&ch->ctx->objs, id, type);
     if (!obj)
-        pv_cs_dec_set_fatal(dec, "invalid dispatchable handle");
+        pv_cs_dec_set_fatal_as(dec, PV_FATAL_OBJECT, "invalid dispatchable handle");
     return obj;
 }
 
@@ -134,7 +141,7 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
 {
     const struct pvg_command_info *info = &pvg_command_infos[cmd];
     if (!info->call || info->dispatch_type == VK_OBJECT_TYPE_UNKNOWN) {
-        pv_dispatch_fail(dec, "command not supported by the renderer");
+        pv_dispatch_fail_as(dec, PV_FATAL_UNSUPPORTED, "command not supported by the renderer");
         return NULL;
     }
     struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
@@ -142,7 +149,7 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
         return NULL;
     const void *table = table_for(ch, cmd, owner);
     if (!table) {
-        pv_dispatch_fail(dec, "command the host driver does not offer");
+        pv_dispatch_fail_as(dec, PV_FATAL_UNSUPPORTED, "command the host driver does not offer");
         return NULL;
     }
     void *args = pv_dispatch_decode(dec, cmd);
@@ -155,7 +162,7 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
     if (args) {
         memcpy(&first, args, sizeof(first));
         if (first != owner->host) {
-            pv_dispatch_fail(dec, "the command changed while it was decoded");
+            pv_dispatch_fail_as(dec, PV_FATAL_DECODE, "the command changed while it was decoded");
             return NULL;
         }
     }
@@ -175,10 +182,10 @@ pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t 
     if (info->created_type != VK_OBJECT_TYPE_UNKNOWN) {
         new_slot = *(uint64_t **)((uint8_t *)args + info->created_ptr_offset);
         if (!new_slot)
-            return pv_dispatch_fail(dec, "missing output handle");
+            return pv_dispatch_fail_as(dec, PV_FATAL_DECODE, "missing output handle");
         new_id = *new_slot;
         if (!new_id || pv_objtab_contains(&ctx->objs, new_id))
-            return pv_dispatch_fail(dec, "object id is 0 or already in use");
+            return pv_dispatch_fail_as(dec, PV_FATAL_OBJECT, "object id is 0 or already in use");
         *new_slot = 0;
     }
 
@@ -294,7 +301,7 @@ pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
             break;
         bool ok;
         if (cmd < 0 || cmd >= PVG_CMD_COUNT || !pvg_command_infos[cmd].name) {
-            ok = pv_dispatch_fail(&dec, "unknown command type");
+            ok = pv_dispatch_fail_as(&dec, PV_FATAL_UNSUPPORTED, "unknown command type");
         } else {
             PV_STAT_ADD(ctx->r, commands[cmd], 1);
             pv_dispatch_fn fn = pv_dispatch_handlers[cmd];
@@ -311,7 +318,7 @@ pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
                      (size_t)(dec.cur - (const uint8_t *)data),
                      dec.fatal_reason ? dec.fatal_reason : "failed");
             if (!pv_ctx_is_fatal(ctx))
-                pv_ctx_fatal(ctx, why);
+                pv_ctx_fatal(ctx, dec.fatal_kind, why);
             break;
         }
         if (progress)

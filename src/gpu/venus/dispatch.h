@@ -19,6 +19,8 @@ typedef bool (*pv_dispatch_fn)(struct pv_channel *ch, struct pv_cs_dec *dec, uin
 extern const pv_dispatch_fn pv_dispatch_handlers[PVG_CMD_COUNT];
 
 bool pv_dispatch_fail(struct pv_cs_dec *dec, const char *why);
+/* The same with the kind of failure named; pv_dispatch_fail counts it as "refused". */
+bool pv_dispatch_fail_as(struct pv_cs_dec *dec, enum pv_fatal_reason reason, const char *why);
 /* The device the client calls ID; NULL (and the stream failed) if none. */
 struct pv_device *pv_dispatch_device(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id);
 bool pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,

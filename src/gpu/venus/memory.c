@@ -244,7 +244,7 @@ pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t
 {
     struct pv_obj *o = pv_objtab_get(&ctx->objs, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
     if (!o) {
-        pv_ctx_fatal(ctx, "blob for an unknown VkDeviceMemory id");
+        pv_ctx_fatal(ctx, PV_FATAL_OBJECT, "blob for an unknown VkDeviceMemory id");
         return -EINVAL;
     }
     struct pv_memory *mem = o->priv;

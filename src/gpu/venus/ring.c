@@ -148,7 +148,7 @@ ring_thread_main(void *arg)
         }
         uint32_t size = tail - ring->cur;
         if (size > ring->buf_size || size % 4) {
-            pv_ctx_fatal(ctx, "ring tail is out of range");
+            pv_ctx_fatal(ctx, PV_FATAL_RING, "ring tail is out of range");
             continue;
         }
         uint32_t pos = ring->cur & (ring->buf_size - 1);
@@ -158,8 +158,9 @@ ring_thread_main(void *arg)
         pv_ctx_capture(ctx, "ring", ring->scratch, size);
         PV_STAT_ADD(ctx->r, ring_bytes, size);
         if (!pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress)) {
-            pv_ctx_fatal(ctx, ring->chan.arena.used ? "ring command failed to decode"
-                                                    : "ring command failed");
+            pv_ctx_fatal(ctx, PV_FATAL_DECODE,
+                         ring->chan.arena.used ? "ring command failed to decode"
+                                               : "ring command failed");
             continue;
         }
         ring->cur = tail;
@@ -208,7 +209,7 @@ int
 pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA *info)
 {
     if (pv_ctx_find_ring(ctx, ring_id)) {
-        pv_ctx_fatal(ctx, "vkCreateRingMESA: ring id in use");
+        pv_ctx_fatal(ctx, PV_FATAL_RING, "vkCreateRingMESA: ring id in use");
         return -EINVAL;
     }
     unsigned nrings = 0;
@@ -217,14 +218,15 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
         nrings++;
     pthread_mutex_unlock(&ctx->lock);
     if (nrings >= RING_MAX_PER_CONTEXT) {
-        pv_ctx_fatal(ctx, "vkCreateRingMESA: too many rings");
+        pv_ctx_fatal(ctx, PV_FATAL_LIMIT, "vkCreateRingMESA: too many rings");
         return -EINVAL;
     }
     struct pv_resource *res = pv_ctx_get_resource(ctx, info->resourceId);
     if (!res || !res->base) {
         if (res)
             pv_resource_put(res);
-        pv_ctx_fatal(ctx, "vkCreateRingMESA: not a shared-memory resource of this context");
+        pv_ctx_fatal(ctx, PV_FATAL_RING,
+                     "vkCreateRingMESA: not a shared-memory resource of this context");
         return -EINVAL;
     }
     uint64_t base = info->offset, size = info->size;
@@ -240,7 +242,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
         ok = region_ok(regions[i][0], regions[i][1], base, size);
     if (!ok) {
         pv_resource_put(res);
-        pv_ctx_fatal(ctx, "vkCreateRingMESA: bad ring layout");
+        pv_ctx_fatal(ctx, PV_FATAL_RING, "vkCreateRingMESA: bad ring layout");
         return -EINVAL;
     }
     uint32_t period = 0;
@@ -249,7 +251,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
             period = ((const VkRingMonitorInfoMESA *)s)->maxReportingPeriodMicroseconds;
             if (!period) {
                 pv_resource_put(res);
-                pv_ctx_fatal(ctx, "vkCreateRingMESA: monitor period 0");
+                pv_ctx_fatal(ctx, PV_FATAL_RING, "vkCreateRingMESA: monitor period 0");
                 return -EINVAL;
             }
         }

@@ -14,6 +14,22 @@
 #include "io.h"
 #include "log.h"
 
+const char *
+pv_fatal_reason_name(enum pv_fatal_reason reason)
+{
+    static const char *const names[PV_FATAL_REASON_COUNT] = {
+        [PV_FATAL_DECODE] = "decode",
+        [PV_FATAL_OBJECT] = "object",
+        [PV_FATAL_UNSUPPORTED] = "unsupported",
+        [PV_FATAL_LIMIT] = "limit",
+        [PV_FATAL_RING] = "ring",
+        [PV_FATAL_REFUSED] = "refused",
+        [PV_FATAL_TRANSPORT] = "transport",
+    };
+    const char *name = (unsigned)reason < PV_FATAL_REASON_COUNT ? names[reason] : NULL;
+    return name ? name : "unknown";
+}
+
 static uint64_t
 get(atomic_uint_fast64_t *v)
 {
@@ -35,6 +51,12 @@ pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size)
     OUT("{\"contexts_active\":%u,\"contexts_created\":%llu,\"contexts_fatal\":%llu,",
         atomic_load(&r->ctx_count), (unsigned long long)get(&s->contexts_created),
         (unsigned long long)get(&s->contexts_fatal));
+    /* Every reason, zeros included, so that readers find each key. */
+    OUT("\"fatal_reasons\":{");
+    for (int i = 0; i < PV_FATAL_REASON_COUNT; i++)
+        OUT("%s\"%s\":%llu", i ? "," : "", pv_fatal_reason_name((enum pv_fatal_reason)i),
+            (unsigned long long)get(&s->fatal_reasons[i]));
+    OUT("},");
     OUT("\"ring_bytes\":%llu,\"submit_bytes\":%llu,\"ring_sleeps\":%llu,\"ring_notifies\":%llu,",
         (unsigned long long)get(&s->ring_bytes), (unsigned long long)get(&s->submit_bytes),
         (unsigned long long)get(&s->ring_sleeps), (unsigned long long)get(&s->ring_notifies));

@@ -12,11 +12,13 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "cs.h"
 #include "pvg.gen.h"
 
 struct pv_stats {
     atomic_uint_fast64_t contexts_created;
     atomic_uint_fast64_t contexts_fatal;
+    atomic_uint_fast64_t fatal_reasons[PV_FATAL_REASON_COUNT]; /* contexts_fatal by reason */
     atomic_uint_fast64_t commands[PVG_CMD_COUNT];
     atomic_uint_fast64_t ring_bytes;
     atomic_uint_fast64_t submit_bytes;
@@ -35,6 +37,9 @@ struct pv_stats {
 };
 
 #define PV_STAT_ADD(r, field, n) atomic_fetch_add_explicit(&(r)->stats.field, (n), memory_order_relaxed)
+
+/* "decode", "object", ...: the key of the reason in the statistics and its log lines. */
+const char *pv_fatal_reason_name(enum pv_fatal_reason reason);
 
 struct pv_renderer;
 int pv_stats_server_start(struct pv_renderer *r, const char *path);

@@ -20,7 +20,7 @@ static bool
 on_context_channel(struct pv_channel *ch, struct pv_cs_dec *dec)
 {
     if (ch->ring)
-        return pv_dispatch_fail(dec, "transport command sent on a ring");
+        return pv_dispatch_fail_as(dec, PV_FATAL_UNSUPPORTED, "transport command sent on a ring");
     return true;
 }
 
@@ -39,7 +39,7 @@ find_ring(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
 {
     struct pv_ring *ring = pv_ctx_find_ring(ch->ctx, id);
     if (!ring)
-        pv_dispatch_fail(dec, "unknown ring");
+        pv_dispatch_fail_as(dec, PV_FATAL_RING, "unknown ring");
     return ring;
 }
 
@@ -77,7 +77,8 @@ PV_DECLARE_HANDLER(vkWriteRingExtraMESA)
         return false;
     uint64_t off = a->offset;
     if (off > ring->extra_size || ring->extra_size - off < 4 || off % 4)
-        return pv_dispatch_fail(dec, "vkWriteRingExtraMESA outside the extra region");
+        return pv_dispatch_fail_as(dec, PV_FATAL_RING,
+                                   "vkWriteRingExtraMESA outside the extra region");
     __atomic_store_n((uint32_t *)(ring->extra + off), a->value, __ATOMIC_RELEASE);
     return true;
 }
@@ -103,7 +104,8 @@ PV_DECLARE_HANDLER(vkWaitRingSeqnoMESA)
     if (!ring)
         return false;
     if (!pv_ring_wait_seqno(ring, a->seqno))
-        return pv_dispatch_fail(dec, "vkWaitRingSeqnoMESA: the ring can never reach the seqno");
+        return pv_dispatch_fail_as(dec, PV_FATAL_RING,
+                                   "vkWaitRingSeqnoMESA: the ring can never reach the seqno");
     return true;
 }
 

@@ -139,7 +139,12 @@ reply(struct client *c, uint32_t id, const uint32_t *payload, uint32_t dwords)
     return err;
 }
 
-/* Logs one protocol violation; the caller then drops the client. */
+/*
+ * One protocol violation; the caller then drops the client. With a context,
+ * the renderer makes it fatal for the reason "transport" (its one log line
+ * and counter, as for any fatal context); before one exists, only this
+ * front door can say it.
+ */
 __attribute__((format(printf, 2, 3))) static int
 violation(struct client *c, const char *fmt, ...)
 {
@@ -152,9 +157,11 @@ violation(struct client *c, const char *fmt, ...)
      * message cut short by that is not a second error. One line per client. */
     if (c->ctx && pv_ctx_is_fatal(c->ctx))
         pv_dbg(MOD, "client %u: %s (after its context was disabled)", c->id, msg);
+    else if (c->ctx)
+        pv_ctx_transport_fatal(c->ctx, msg);
     else
-        pv_warn(MOD, "client %u: fatal protocol error: %s; its context is disabled and the client "
-                "dropped", c->id, msg);
+        pv_warn(MOD, "client %u: fatal protocol error before it had a context: %s; the client "
+                "is dropped", c->id, msg);
     return -EPROTO;
 }
 
