@@ -194,6 +194,9 @@ grep -q '^PVTEST garbage rc=0' "$tmp/guest.out" || fail "venus-garbage did not g
 grep -qi 'fatal' "$tmp/qemu.err" || fail "the malformed stream did not mark its context fatal"
 grep -q '^PVTEST after-garbage rc=0 1' "$tmp/guest.out" || fail "a new context after the fatal one failed"
 
+drv=$(sed -n 's/^[[:space:]]*driverInfo[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
+api=$(sed -n 's/^[[:space:]]*apiVersion[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
+echo "guest: $dev, apiVersion $api, driver $drv; host: $(qemu-system-x86_64 --version | head -n1)"
 vi_ms=$(awk '/^PVTEST vulkaninfo rc=0/ { split($4, s, "="); split($5, e, "="); printf "%d ", (e[2] - s[2]) * 1000 }' "$tmp/guest.out")
 echo "guest vulkaninfo --summary (ms, 10 ms resolution, first cold): $vi_ms"
 grep -E '^size=' "$tmp/guest.out" | sed 's/^/compute per dispatch: /'
