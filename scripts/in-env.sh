@@ -5,13 +5,15 @@
 #
 #   scripts/in-env.sh COMMAND [ARGS...]
 #
+# PEARVISOR_PROFILE picks another environment (scripts/rootfs/PROFILE.pkgs),
+# e.g. client-bpo: Mesa 26 and QEMU 11.1 from trixie-backports.
 # On a Debian 13 host with the packages of scripts/rootfs/client.pkgs
 # installed, set PEARVISOR_NATIVE=1 to run the command directly instead.
 set -euo pipefail
 if [ "${PEARVISOR_NATIVE:-0}" = 1 ]; then exec "$@"; fi
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-root=$("$here/rootfs.sh" client)
+root=$("$here/rootfs.sh" "${PEARVISOR_PROFILE:-client}")
 # Paths the command may need, visible at the same place inside.
 binds=("$top" /tmp /dev /proc /sys)
 [ -d "$top/../shared" ] && binds+=("$(cd "$top/../shared" && pwd)")

@@ -7,7 +7,9 @@
 # cached under $PEARVISOR_CACHE (default ~/.cache/pearvisor), keyed by the
 # sha256 of this script and the package list, so a changed recipe gives a
 # new tree and an unchanged one is reused. The mirror comes from the host's
-# apt sources at run time (scripts/debian-mirror.sh). Needs root.
+# apt sources at run time (scripts/debian-mirror.sh). A line
+# "# backports: PKG..." in the list installs those packages (and what they
+# need) from trixie-backports on the same mirror, after the others. Needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 profile=${1:?usage: rootfs.sh PROFILE}
@@ -21,6 +23,7 @@ if [ -f "$dest/.pearvisor-complete" ]; then echo "$dest"; exit 0; fi
 [ "$(id -u)" = 0 ] || { echo "rootfs: building a root filesystem needs root (debootstrap)" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "rootfs: debootstrap missing: apt-get install debootstrap" >&2; exit 1; }
 mirror=$("$here/debian-mirror.sh")
+bpo=$(sed -n 's/^# *backports: *//p' "$pkgs_file")
 mkdir -p "$cache/rootfs"
 tmp="$dest.tmp.$$"
 cleanup() { for m in proc dev; do umount -l "$tmp/$m" 2>/dev/null || true; done; rm -rf "$tmp"; }
@@ -31,12 +34,19 @@ echo "rootfs: [1/3] debootstrap trixie (a few minutes)" >&2
 debootstrap --variant=minbase --include=ca-certificates trixie "$tmp" "$mirror" >"$log" 2>&1 \
     || { tail -20 "$log" >&2; exit 1; }
 echo "deb $mirror trixie main" >"$tmp/etc/apt/sources.list"
+[ -z "$bpo" ] || echo "deb $mirror trixie-backports main" >>"$tmp/etc/apt/sources.list"
 mount -t proc proc "$tmp/proc"; mount --bind /dev "$tmp/dev"
 echo "rootfs: [2/3] installing $(grep -v '^#' "$pkgs_file" | wc -w) packages" >&2
 chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update >>"$log" 2>&1
 # shellcheck disable=SC2046
 chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     $(grep -v '^#' "$pkgs_file") >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
+if [ -n "$bpo" ]; then
+    echo "rootfs: [2/3] installing $(echo $bpo | wc -w) packages from trixie-backports" >&2
+    # shellcheck disable=SC2086
+    chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        -t trixie-backports $bpo >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
+fi
 chroot "$tmp" apt-get clean
 umount -l "$tmp/proc" "$tmp/dev"
 echo "rootfs: [3/3] done" >&2

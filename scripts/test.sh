@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The one test command: builds PearVisor in its Debian 13 environment and runs
 # every test suite twice, in a plain build (build/) and under ASan+UBSan
-# (build-asan/), then prints "N passed, N failed[, N skipped]" over both.
+# (build-asan/), then prints "N passed, N failed[, N skipped]" over all.
+# Between the two, a plain build in the next client generation's environment
+# (build-bpo/, PEARVISOR_PROFILE=client-bpo: Mesa 26 and QEMU 11.1 from
+# trixie-backports) runs the suites that meet them: vtest, vm, gpu-vm and
+# the door's exports.
 #
 #   sudo scripts/test.sh [--quick]
 #
-#   --quick   plain build only (no ASan+UBSan build), for development
+#   --quick   plain build only (no client-bpo or ASan+UBSan build), for development
 #
 # Needs root (debootstrap and chroot). Installs host packages when missing
 # (scripts/host-deps.sh); the environment is cached by scripts/rootfs.sh.
 # With CI=true a skipped test counts as a failure (CI installs everything,
-# docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/
-# to DIR-asan). Exit status: 0 only when nothing failed.
+# docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/,
+# build-bpo/ to DIR-asan, DIR-bpo). PEARVISOR_NATIVE=1 (a Debian 13 host, no
+# chroot) skips the client-bpo pass. Exit status: 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -21,7 +26,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -36,6 +41,11 @@ if [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
     "$here/host-deps.sh" || { echo "test.sh: installing host packages failed" >&2; exit 1; }
     say "Debian 13 environment (scripts/rootfs.sh client; cached after the first build)"
     "$here/rootfs.sh" client >/dev/null || { echo "test.sh: building the environment failed" >&2; exit 1; }
+    if [ $quick = 0 ]; then
+        say "Debian 13 with trixie-backports (scripts/rootfs.sh client-bpo; cached after the first build)"
+        "$here/rootfs.sh" client-bpo >/dev/null ||
+            { echo "test.sh: building the client-bpo environment failed" >&2; exit 1; }
+    fi
 fi
 
 passed=0 failed=0 skipped=0
@@ -97,6 +107,19 @@ run_build() {
 bdir=${PEARVISOR_BUILD_DIR:-build}
 test_args=()
 run_build "$bdir" plain
+
+if [ $quick = 0 ] && [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
+    # The next client generation: Mesa 26's Venus driver (it negotiates down
+    # to what the renderer offers) against our server on lavapipe 26, and
+    # QEMU 11.1 driving VMs and loading the door (venus.sh's initramfs guest
+    # runs this environment's Mesa 26). The guest image is the plain pass's.
+    t_bpo=$SECONDS
+    export PEARVISOR_PROFILE=client-bpo
+    test_args=(--suite vtest --suite vm --suite gpu-vm --suite gpu-door)
+    run_build "$bdir-bpo" client-bpo
+    unset PEARVISOR_PROFILE
+    say "client-bpo: $((SECONDS - t_bpo)) s"
+fi
 
 if [ $quick = 0 ]; then
     # UBSan errors and leaks fail the test; sanitizer reports go to the logs.

@@ -65,6 +65,7 @@ pv_vm_paths_get(const struct pv_dirs *d, const struct pv_vm_def *def, struct pv_
     PATHF(p->console_log, "%s/console.log", p->state_dir);
     PATHF(p->qemu_log, "%s/qemu.log", p->state_dir);
     PATHF(p->qemu_debug_log, "%s/qemu-debug.log", p->state_dir);
+    PATHF(p->qemu_venus_log, "%s/qemu-venus.log", p->state_dir);
     PATHF(p->run_dir, "%s/%s", d->runtime, def->name);
     PATHF(p->qmp_sock, "%s/qmp.sock", p->run_dir);
     PATHF(p->agent_sock, "%s/agent.sock", p->run_dir);

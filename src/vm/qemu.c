@@ -163,6 +163,78 @@ fail:
     return err;
 }
 
+/* Is the text [s, end) one of the words of a log level that is no error? */
+static bool
+level_word(const char *s, const char *end)
+{
+    static const char *const words[] = {"warning", "info", "note", "debug"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(end - s) == n && !strncmp(s, words[i], n))
+            return true;
+    }
+    return false;
+}
+
+/* A line that reports no failure. QEMU's warn_report() and info_report()
+ * write "PROG: [LOCATION: ]warning: TEXT" and "info: TEXT", where LOCATION
+ * is the option being parsed; libraries and the door write "NAME LEVEL:
+ * TEXT" or "pearvisor LEVEL MODULE: TEXT". So: a level word as a whole
+ * ": "-separated field, or as a word of the first field. */
+static bool
+noise_line(const char *s, const char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
+        s++;
+    if (s == end)
+        return true;
+    for (bool first = true; s < end; first = false) {
+        const char *fe = s; /* the field [s, fe) ends at ": " or the line's end */
+        while (fe < end && !(fe + 1 < end && fe[0] == ':' && fe[1] == ' '))
+            fe++;
+        const char *we = fe;
+        if (we == end && we > s && we[-1] == ':') /* "...: warning:" closing the line */
+            we--;
+        if (level_word(s, we))
+            return true;
+        for (const char *w = s; first && w < we;) {
+            const char *e = memchr(w, ' ', (size_t)(we - w));
+            if (!e)
+                e = we;
+            if (level_word(w, e))
+                return true;
+            w = e + 1;
+        }
+        s = fe < end ? fe + 2 : end;
+    }
+    return false;
+}
+
+bool
+pv_qemu_error_line(const char *out, char *line, size_t size)
+{
+    if (size)
+        line[0] = '\0';
+    for (const char *s = out; *s;) {
+        const char *end = strchr(s, '\n');
+        if (!end)
+            end = s + strlen(s);
+        if (!noise_line(s, end)) {
+            /* "qemu-system-x86_64: " says who, not why. */
+            const char *c = s;
+            while (c + 1 < end && !(c[0] == ':' && c[1] == ' '))
+                c++;
+            if (!strncmp(s, "qemu-", 5) && c + 1 < end)
+                s = c + 2;
+            if (size)
+                snprintf(line, size, "%.*s", (int)(end - s), s);
+            return true;
+        }
+        s = *end ? end + 1 : end;
+    }
+    return false;
+}
+
 #define ADD(...)                                                                                   \
     do {                                                                                           \
         if ((err = pv_argv_addf(out, __VA_ARGS__)))                                                \
@@ -234,12 +306,12 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
     ADD("console=ttyS0 root=/dev/vda rw quiet panic=-1 pearvisor.name=%s%s%s", d->name,
         d->append[0] ? " " : "", d->append);
 
-    /* Control: QMP on a Unix socket (stop, status). */
+    /* Control: QMP on a Unix socket (stop, status). -qmp, not -chardev
+     * with -mon: QEMU 11.1 deprecates -mon (for -object monitor-qmp, which
+     * QEMU 10.0 lacks); -qmp means the same on both and warns on neither. */
     qemu_escape(e1, sizeof(e1), p->qmp_sock);
-    ADD("-chardev");
-    ADD("socket,id=pv-qmp,path=%s,server=on,wait=off", e1);
-    ADD("-mon");
-    ADD("chardev=pv-qmp,mode=control");
+    ADD("-qmp");
+    ADD("unix:%s,server=on,wait=off", e1);
 
     /* The serial console: kernel messages from the first line (so a guest
      * that fails to boot still tells why), a root shell for `pearvisor

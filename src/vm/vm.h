@@ -123,6 +123,7 @@ struct pv_vm_paths {
     char console_log[PATH_MAX];
     char qemu_log[PATH_MAX];
     char qemu_debug_log[PATH_MAX]; /* -D: also QEMU's stderr once it has daemonized */
+    char qemu_venus_log[PATH_MAX]; /* a --gpu venus start that fell back to 2D: its QEMU's log */
     char run_dir[PATH_MAX];
     char qmp_sock[108];
     char agent_sock[108];
@@ -209,6 +210,12 @@ int pv_qemu_env(const struct pv_vm_def *def, const struct pv_host *host,
                 const struct pv_vm_paths *p, const char *xdisplay, struct pv_argv *out);
 /* The size of the host-visible window (hostmem) for def, in MiB. */
 uint64_t pv_qemu_hostmem_mib(const struct pv_vm_def *def);
+/* The line of QEMU's output (stderr and debug log) that says why it failed,
+ * without QEMU's "qemu-system-x86_64: " prefix: the first line that is not
+ * a warning or a note (QEMU's "...: warning: ..." and "info: ...", a
+ * library's "libEGL warning: ...", a renderer's "pearvisor info ..."). false
+ * and "" when there is none. Pure. */
+bool pv_qemu_error_line(const char *out, char *line, size_t size);
 
 /* ---- QMP (qmp.c) ---- */
 

@@ -103,6 +103,27 @@ run_capture(char *const argv[], int timeout_ms, char *buf, size_t size)
     return r;
 }
 
+/* Keeps guest text from steering the user's terminal: printable ASCII,
+ * UTF-8 bytes, tabs and newlines pass; escapes and other controls do not. */
+static void
+sanitize(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f))
+            *o++ = (char)c;
+        else if (c == 0x1b && s[1] == '[') { /* drop a CSI sequence whole */
+            s += 2;
+            while (*s && !(*s >= 0x40 && *s <= 0x7e))
+                s++;
+            if (!*s)
+                break;
+        }
+    }
+    *o = '\0';
+}
+
 /* The first line of a tool's output, without QEMU's "qemu-system-x86_64: " prefix. */
 static void
 first_line(const char *out, char *dst, size_t size)
@@ -215,7 +236,9 @@ pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_v
     int r = run_capture(argv, 0, out, sizeof(out));
     if (r) {
         char line[512];
-        first_line(out, line, sizeof(line));
+        if (!pv_qemu_error_line(out, line, sizeof(line)))
+            snprintf(line, sizeof(line), "exit status %d, no error message", r);
+        sanitize(line);
         snprintf(msg, msg_size, "qemu-img could not create the disk: %s", line);
         err = -EIO;
         goto err_rm;
@@ -428,27 +451,6 @@ pv_vm_kill(const struct pv_dirs *dirs, const struct pv_vm_def *def)
     clean_runtime(&p);
 }
 
-/* Keeps guest text from steering the user's terminal: printable ASCII,
- * UTF-8 bytes, tabs and newlines pass; escapes and other controls do not. */
-static void
-sanitize(char *s)
-{
-    char *o = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f))
-            *o++ = (char)c;
-        else if (c == 0x1b && s[1] == '[') { /* drop a CSI sequence whole */
-            s += 2;
-            while (*s && !(*s >= 0x40 && *s <= 0x7e))
-                s++;
-            if (!*s)
-                break;
-        }
-    }
-    *o = '\0';
-}
-
 /* The last LINES lines of a text file, sanitized; the end of them if they do
  * not fit. */
 static void
@@ -492,10 +494,11 @@ pv_vm_qemu_last_line(const struct pv_vm_paths *p, char *line, size_t size)
     file_tail(p->qemu_debug_log, 1, line, size);
 }
 
-/* Turns QEMU's start-up complaint into one line for the user. */
+/* Turns QEMU's start-up complaint (it exited with status) into one line for
+ * the user. */
 static void
 explain_qemu_failure(const struct pv_vm_def *def, const struct pv_vm_paths *p, const char *out,
-                     char *msg, size_t msg_size)
+                     int status, char *msg, size_t msg_size)
 {
     if (strstr(out, "Failed to get \"write\" lock") || strstr(out, "Failed to get shared \"write\" lock")) {
         snprintf(msg, msg_size,
@@ -510,10 +513,14 @@ explain_qemu_failure(const struct pv_vm_def *def, const struct pv_vm_paths *p, c
         return;
     }
     char line[400];
-    first_line(out, line, sizeof(line));
-    sanitize(line);
-    snprintf(msg, msg_size, "QEMU could not start VM '%s': %s (log: %s)", def->name,
-             line[0] ? line : "no message", p->qemu_log);
+    if (pv_qemu_error_line(out, line, sizeof(line))) {
+        sanitize(line);
+        snprintf(msg, msg_size, "QEMU could not start VM '%s': %s (log: %s)", def->name, line,
+                 p->qemu_log);
+    } else {
+        snprintf(msg, msg_size, "QEMU could not start VM '%s': it exited with status %d and no "
+                 "error message (log: %s)", def->name, status, p->qemu_log);
+    }
 }
 
 static int
@@ -574,6 +581,25 @@ run_qemu(struct pv_argv *argv, const struct pv_argv *env, const struct pv_vm_pat
         snprintf(out + used, size - used, "%s", text);
     free(text);
     return r;
+}
+
+/* Keeps the log of a QEMU that could not start the Venus GPU: qemu.log with
+ * the debug log appended, as qemu-venus.log (the 2D start that follows
+ * rewrites both). */
+static void
+keep_venus_log(const struct pv_vm_paths *p)
+{
+    if (rename(p->qemu_log, p->qemu_venus_log))
+        return;
+    size_t len;
+    char *text = read_file(p->qemu_debug_log, 1 << 20, &len);
+    FILE *f = text && len ? fopen(p->qemu_venus_log, "a") : NULL;
+    if (f) {
+        fputs("---- QEMU's debug log (-D) ----\n", f);
+        fwrite(text, 1, len, f);
+        fclose(f);
+    }
+    free(text);
 }
 
 /* Can this host run --gpu venus for def now? Checks what the renderer needs,
@@ -677,6 +703,7 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
     char prev[PATH_MAX + 8];
     snprintf(prev, sizeof(prev), "%s.prev", p.console_log);
     rename(p.console_log, prev); /* the last boot's log stays readable */
+    unlink(p.qemu_venus_log);    /* an earlier start's; this one writes its own */
 
     /* --gpu venus: choose the display and check the renderer; whatever
      * stands in the way boots the VM with 2D instead, and says why. */
@@ -722,14 +749,24 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
         r = run_qemu(&argv, &env, &p, out, sizeof(out));
         if (!r || run.gpu != PV_GPU_VENUS)
             break;
-        /* The GL device or the renderer failed inside QEMU: the VM still
-         * boots, with 2D, and the line says QEMU's reason. */
+        /* The GL device or the renderer failed inside QEMU (it exited
+         * non-zero): the VM still boots, with 2D. The line quotes QEMU's
+         * error when it gave one; its warnings (a deprecated option, a
+         * library's note) are no reason. The attempt's log (command line,
+         * stderr, debug log) stays in qemu-venus.log. */
+        keep_venus_log(&p);
         char line[400];
-        first_line(out, line, sizeof(line));
-        sanitize(line);
-        snprintf(gpu_line, sizeof(gpu_line),
-                 "pearvisor: GPU: falling back to 2D virtio-gpu: QEMU could not start the "
-                 "Venus GPU: %.300s (log: %.300s)", line[0] ? line : "no message", p.qemu_log);
+        if (pv_qemu_error_line(out, line, sizeof(line))) {
+            sanitize(line);
+            snprintf(gpu_line, sizeof(gpu_line),
+                     "pearvisor: GPU: falling back to 2D virtio-gpu: QEMU could not start the "
+                     "Venus GPU: %.300s (log: %.300s)", line, p.qemu_venus_log);
+        } else {
+            snprintf(gpu_line, sizeof(gpu_line),
+                     "pearvisor: GPU: falling back to 2D virtio-gpu: QEMU could not start the "
+                     "Venus GPU (it exited with status %d and no error message; log: %.300s)",
+                     r, p.qemu_venus_log);
+        }
         kill_xvfb(&p);
         xvfb = false;
         run.gpu = PV_GPU_2D;
@@ -739,7 +776,7 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
     if (o->gpu_msg && o->gpu_msg_size)
         snprintf(o->gpu_msg, o->gpu_msg_size, "%s", gpu_line);
     if (r) {
-        explain_qemu_failure(def, &p, out, msg, msg_size);
+        explain_qemu_failure(def, &p, out, r, msg, msg_size);
         err = -EIO;
         clean_runtime(&p);
         goto out_argv;

@@ -3,7 +3,8 @@
 # (src/gpu/virgl-abi/virglrenderer-1.3.symbols), and every virgl_* symbol a
 # QEMU imports is among them: QEMU 11.1.3's recorded list
 # (qemu-11.1.3-virgl-imports.txt) and each QEMU display module installed here
-# (the environment's QEMU 10.0), read with nm at run time.
+# (QEMU 10.0 in the client environment, 11.1 in client-bpo), read with nm
+# at run time.
 #
 #   door-exports.sh DOOR SYMBOLS IMPORTS...
 set -u

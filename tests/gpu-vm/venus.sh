@@ -232,6 +232,9 @@ grep -q '"contexts_fatal":1,' "$tmp/stats.json" &&
     fail "statistics after the garbage: want contexts_fatal 1, all under unsupported: $(cat "$tmp/stats.json")"
 grep -q '^PVTEST after-garbage rc=0 1' "$tmp/guest.out" || fail "a new context after the fatal one failed"
 
+drv=$(sed -n 's/^[[:space:]]*driverInfo[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
+api=$(sed -n 's/^[[:space:]]*apiVersion[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
+echo "guest: $dev, apiVersion $api, driver $drv; host: $(qemu-system-x86_64 --version | head -n1)"
 vi_ms=$(awk '/^PVTEST vulkaninfo rc=0/ { split($4, s, "="); split($5, e, "="); printf "%d ", (e[2] - s[2]) * 1000 }' "$tmp/guest.out")
 echo "guest vulkaninfo --summary (ms, 10 ms resolution, first cold): $vi_ms"
 grep -E '^size=' "$tmp/guest.out" | sed 's/^/compute per dispatch: /'

@@ -18,7 +18,11 @@
 #      venus-garbage's context; B has none. Both VMs keep working (A runs vulkaninfo again) and `pearvisor
 #      stats` answers throughout;
 #   5. with no Vulkan ICD on the host, `--gpu venus` boots with 2D and one
-#      line says why; --gpu 2d/off give the configured devices (dry run).
+#      line says why; --gpu 2d/off give the configured devices (dry run);
+#   6. when QEMU itself cannot start the Venus GPU (a libvirglrenderer.so.1
+#      its GL module cannot load), the VM comes up with 2D and the line
+#      quotes QEMU's error (never a warning, such as QEMU 11.1's for a
+#      deprecated option), pointing at the failed attempt's log.
 # Nothing may be left running (QEMU, Xvfb).
 #
 #   vm-venus.sh PEARVISOR PV_COMPUTE_TEST PV_RENDER_TEST VENUS_GARBAGE PV_FB_DRAW
@@ -190,6 +194,29 @@ grep -q "virtio-gpu-pci" "$XDG_STATE_HOME/pearvisor/a/qemu.log" || vm_fail "fall
 "$pv" stats a >/dev/null 2>&1 && vm_fail "stats answered for a 2D VM"
 "$pv" screenshot a "$tmp/shot-2d.png" || vm_fail "screenshot of a 2D VM"
 "$pv" stop a >/dev/null || vm_fail "stop a (fallback)"
+
+# ---- fallback: QEMU cannot start the Venus GPU ----
+# A library named libvirglrenderer.so.1 without virglrenderer's symbols in
+# the door's place: QEMU's GL module fails to load and QEMU exits non-zero.
+mkdir -p "$tmp/bad-door"
+echo 'int pv_not_virglrenderer;' | cc -shared -fPIC -Wl,-soname,libvirglrenderer.so.1 \
+    -o "$tmp/bad-door/libvirglrenderer.so.1" -x c - || vm_fail "cc: the stand-in library"
+PEARVISOR_VIRGL_DIR=$tmp/bad-door "$pv" start --no-wait a >"$tmp/start-bad.out" 2>"$tmp/start-bad.err" ||
+    { cat "$tmp/start-bad.err" >&2; vm_fail "start with a door QEMU cannot load did not fall back"; }
+grep '^pearvisor: GPU:' "$tmp/start-bad.err" >"$tmp/gpu-line-bad.txt"
+[ "$(wc -l <"$tmp/gpu-line-bad.txt")" -eq 1 ] || { cat "$tmp/start-bad.err" >&2; vm_fail "not one GPU line"; }
+expect_grep "fallback line quotes QEMU's error" \
+    "^pearvisor: GPU: falling back to 2D virtio-gpu: QEMU could not start the Venus GPU: .*undefined symbol: virgl_renderer_[a-z_]* (log: $XDG_STATE_HOME/pearvisor/a/qemu-venus.log)\$" \
+    "$tmp/gpu-line-bad.txt"
+grep -q "warning" "$tmp/gpu-line-bad.txt" && vm_fail "the fallback line quotes a warning: $(cat "$tmp/gpu-line-bad.txt")"
+grep -q "virtio-gpu-gl-pci" "$XDG_STATE_HOME/pearvisor/a/qemu-venus.log" &&
+    grep -q "undefined symbol" "$XDG_STATE_HOME/pearvisor/a/qemu-venus.log" ||
+    vm_fail "qemu-venus.log lacks the failed attempt's command line or error"
+grep -q "virtio-gpu-gl-pci" "$XDG_STATE_HOME/pearvisor/a/qemu.log" && vm_fail "the fallback QEMU still has the GL device"
+echo "ok: $(cat "$tmp/gpu-line-bad.txt")"
+# Still booting: the power button goes unheard and QEMU is made to quit
+# (the check below finds any QEMU left running).
+"$pv" stop --timeout 1 a >/dev/null 2>&1 || true
 
 "$pv" delete a >/dev/null; "$pv" delete b >/dev/null
 pgrep -f "$tmp" | grep -v "^$$\$" | while read -r p; do

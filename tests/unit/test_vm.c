@@ -5,7 +5,8 @@
  *  3. host probe: the KVM verdict from handcrafted cpuinfo and module facts
  *     (kvm_pvm, as on our machines, must mean TCG);
  *  4. the configurator: QEMU argv for TCG and KVM, CPUs, memory, forwards,
- *     GPU modes, kernel arguments, quoting for --dry-run;
+ *     GPU modes, kernel arguments, quoting for --dry-run; the error line
+ *     picked from QEMU 10.0's and 11.1's start-up output (warnings are none);
  *  5. QMP's JSON key finder;
  *  6. the agent protocol's host side against a fake guest on a Unix socket:
  *     stale replies are skipped by id, output and exit status come through,
@@ -249,6 +250,7 @@ test_configurator(void)
     CHECK(!strcmp(p.disk, "/d/vms/web/disk.qcow2"));
     CHECK(!strcmp(p.qmp_sock, "/r/web/qmp.sock"));
     CHECK(!strcmp(p.console_log, "/s/web/console.log"));
+    CHECK(!strcmp(p.qemu_venus_log, "/s/web/qemu-venus.log"));
     CHECK(!strcmp(p.kernel, "/cache/images/debian-13-abc/vmlinuz"));
 
     /* TCG (our machines). */
@@ -272,8 +274,10 @@ test_configurator(void)
     CHECK(find_pair(&a, "-device", "virtio-rng-pci,rng=pv-rng") >= 0);
     CHECK(find_pair(&a, "-device", "virtserialport,bus=pv-vser.0,chardev=pv-agent,"
                                    "name=" PV_AGENT_PORT) >= 0);
-    CHECK(find_pair(&a, "-chardev", "socket,id=pv-qmp,path=/r/web/qmp.sock,server=on,wait=off") >= 0);
-    CHECK(find_pair(&a, "-mon", "chardev=pv-qmp,mode=control") >= 0);
+    /* QMP through -qmp: -mon warns on QEMU 11.1, -object monitor-qmp fails on 10.0. */
+    CHECK(find_pair(&a, "-qmp", "unix:/r/web/qmp.sock,server=on,wait=off") >= 0);
+    for (size_t i = 0; i < a.n; i++)
+        CHECK(strcmp(a.v[i], "-mon") != 0);
     CHECK(has_prefix_pair(&a, "-chardev", "socket,id=pv-console,path=/r/web/console.sock,"));
     CHECK(find_pair(&a, "-device", "virtio-gpu-pci") >= 0);
     CHECK(find_pair(&a, "-display", "none") >= 0);
@@ -392,6 +396,52 @@ test_configurator(void)
     CHECK(line && !strcmp(line, "plain 'it'\\''s' '' '1,a b'"));
     free(line);
     pv_argv_free(&a);
+}
+
+/* QEMU's start-up output (stderr, then the -D debug log) as QEMU 11.1.3 and
+ * 10.0.13 wrote it when the GL module could not load a libvirglrenderer.so.1,
+ * and what pearvisor must quote from it. */
+static void
+test_qemu_error_line(void)
+{
+    char line[256];
+    const char *mon_warning =
+        "qemu-system-x86_64: -mon chardev=pv-qmp,mode=control: warning: '-mon' is deprecated, "
+        "use '-object' with 'monitor-hmp' or 'monitor-qmp' types instead\n";
+    const char *module_error =
+        "qemu-system-x86_64: -device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=256M: failed to "
+        "open module: /usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-gl.so: undefined "
+        "symbol: virgl_renderer_resource_unref\n";
+    const char *reason = "-device virtio-gpu-gl-pci,venus=on,blob=on,hostmem=256M: failed to "
+                         "open module: /usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-gl.so: "
+                         "undefined symbol: virgl_renderer_resource_unref";
+    char out[2048];
+    /* 11.1: the deprecation warning first, the error after it. */
+    snprintf(out, sizeof(out), "%s%s", mon_warning, module_error);
+    CHECK(pv_qemu_error_line(out, line, sizeof(line)) && !strncmp(line, reason, sizeof(line) - 1));
+    /* 10.0: the error alone. */
+    CHECK(pv_qemu_error_line(module_error, line, sizeof(line)) &&
+          !strncmp(line, reason, sizeof(line) - 1));
+    /* Only warnings and notes: no reason at all. */
+    snprintf(out, sizeof(out),
+             "\n%slibEGL warning: DRI3 error: Could not get DRI3 device\n"
+             "pearvisor info virgl-abi: PearVisor libvirglrenderer.so.1 (front door 2) active\n"
+             "pearvisor warning virgl-abi: a context for a capset other than Venus was created\n"
+             "info: a note\nwarning: a bare warning\n  \n",
+             mon_warning);
+    CHECK(!pv_qemu_error_line(out, line, sizeof(line)) && line[0] == '\0');
+    CHECK(!pv_qemu_error_line("", line, sizeof(line)));
+    /* The door's own errors and other programs' lines are reasons. */
+    CHECK(pv_qemu_error_line("libEGL warning: x\npearvisor error virgl-abi: cannot map\n", line,
+                             sizeof(line)) &&
+          !strcmp(line, "pearvisor error virgl-abi: cannot map"));
+    CHECK(pv_qemu_error_line("cannot run /usr/bin/qemu-system-x86_64: No such file or directory",
+                             line, sizeof(line)) &&
+          !strcmp(line, "cannot run /usr/bin/qemu-system-x86_64: No such file or directory"));
+    /* A warning word inside an error's text does not hide the error. */
+    CHECK(pv_qemu_error_line("qemu-system-x86_64: -drive file=warning: Could not open 'x'\n",
+                             line, sizeof(line)) &&
+          !strcmp(line, "-drive file=warning: Could not open 'x'"));
 }
 
 /* ---- 5. JSON ------------------------------------------------------------- */
@@ -593,6 +643,7 @@ main(void)
     test_definitions();
     test_kvm_verdict();
     test_configurator();
+    test_qemu_error_line();
     test_json();
     test_agent();
     test_installed_layout();
