@@ -58,6 +58,8 @@ trap - EXIT
 # there) or something is mounted under it.
 for old in "$cache/rootfs/trixie-$profile-"*; do
     case $old in "$dest" | *.tmp.*) continue ;; esac
+    # Only this profile's trees: trixie-client-* also matches trixie-client-bpo-*.
+    [[ ${old#"$cache/rootfs/trixie-$profile-"} =~ ^[0-9a-f]{16}$ ]] || continue
     [ -d "$old" ] || continue
     busy=
     grep -qF " $old/" /proc/self/mountinfo && busy=1
