@@ -592,7 +592,7 @@ keep_venus_log(const struct pv_vm_paths *p)
     if (rename(p->qemu_log, p->qemu_venus_log))
         return;
     size_t len;
-    char *text = read_file(p->qemu_debug_log, 1 << 20, &len);
+    char *text = pv_io_read_file(p->qemu_debug_log, 1 << 20, &len);
     FILE *f = text && len ? fopen(p->qemu_venus_log, "a") : NULL;
     if (f) {
         fputs("---- QEMU's debug log (-D) ----\n", f);
