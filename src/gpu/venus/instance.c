@@ -49,13 +49,6 @@ PV_DECLARE_HANDLER(vkEnumerateInstanceLayerProperties)
     return REPLY();
 }
 
-static PFN_vkVoidFunction
-instance_proc(void *data, const char *name)
-{
-    struct pv_instance *inst = data;
-    return vkGetInstanceProcAddr(inst->host, name);
-}
-
 PV_DECLARE_HANDLER(vkCreateInstance)
 {
     ARGS(vkCreateInstance);
@@ -108,7 +101,7 @@ PV_DECLARE_HANDLER(vkCreateInstance)
         inst->id = id;
         inst->api_version = version;
         pvg_load_instance_table(ctx->r->gipa, host, &inst->t);
-        pv_dispatch_probe_commands(inst->has_cmd, false, instance_proc, inst);
+        pv_dispatch_probe_commands(inst->has_cmd, false, &inst->t);
         ctx->instance = inst;
     }
     pv_loader_unlock();
