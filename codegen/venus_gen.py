@@ -16,7 +16,6 @@ import sys
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MAX_CORE = (1, 3)
 # Longer than any chain a real client builds (the features query chains one
 # struct per supported extension), short enough to bound recursion.
 PNEXT_MAX_DEPTH = 256
@@ -128,6 +127,7 @@ class Registry:
         self.commands = {}
         self.cmd_alias = {}
         self.header_version = None
+        self.header_complete = (1, 0)
         for t in vk.find('types').findall('type'):
             self._add_type(t)
         for t in pr.find('types').findall('type'):
@@ -152,13 +152,33 @@ class Registry:
             if (t.get('category') == 'define' and api_ok(t) and t.find('name') is not None
                     and t.find('name').text == 'VK_HEADER_VERSION'):
                 self.header_version = re.search(r'(\d+)\s*$', ''.join(t.itertext()).strip()).group(1)
+            if (t.get('category') == 'define' and api_ok(t) and t.find('name') is not None
+                    and t.find('name').text == 'VK_HEADER_VERSION_COMPLETE'):
+                m = re.search(r'\(\s*0\s*,\s*(\d+)\s*,\s*(\d+)\s*,', ''.join(t.itertext()))
+                self.header_complete = (int(m.group(1)), int(m.group(2)))
         self.info = pr.find('info').attrib
         self.proto_root = pr
         self.ids = [(c.get('name'), int(c.get('value'))) for c in pr.find('command_ids')]
         self.unsupported = {c.get('name'): c.get('reason') for c in pr.find('unsupported')}
-        self.extensions = [(e.get('name'), int(e.get('number')), int(e.get('spec_version')))
-                           for e in pr.find('extensions')]
+        # The client's table, and the part of it we carry (codecs, capset mask,
+        # advertised extensions): all but <not_carried>.
+        self.client_extensions = [(e.get('name'), int(e.get('number')), int(e.get('spec_version')))
+                                  for e in pr.find('extensions')]
+        self.not_carried = {e.get('name'): e.get('reason') for e in pr.find('not_carried')}
+        for n in self.not_carried:
+            if n not in set(x for x, _, _ in self.client_extensions):
+                die('not_carried %s is not in the extension table' % n)
+        self.extensions = [x for x in self.client_extensions if x[0] not in self.not_carried]
+        # What the decoders speak: the older of this vk.xml and the client's protocol.
+        reg_ver = tuple(int(x) for x in self.registry_version().split('.'))
+        proto_ver = tuple(int(x) for x in self.info['vk_xml_version'].split('.'))
+        self.vk_xml_version = min(reg_ver, proto_ver)
+        self.max_core = self.vk_xml_version[:2]
         self._available(vk)
+
+    def registry_version(self):
+        """Version of this vk.xml, from VK_HEADER_VERSION_COMPLETE and VK_HEADER_VERSION."""
+        return '%d.%d.%s' % (self.header_complete[0], self.header_complete[1], self.header_version)
 
     def _add_type(self, t):
         if not api_ok(t):
@@ -197,10 +217,15 @@ class Registry:
         return name
 
     def _available(self, vk):
-        """Types required by Vulkan <= 1.3 or by an extension of the protocol table."""
-        names = set('VK_VERSION_%d_%d' % (1, m) for m in range(0, MAX_CORE[1] + 1))
+        """Types (and commands) required by core Vulkan up to max_core or by a carried
+        extension of the protocol table."""
+        names = set('VK_VERSION_%d_%d' % (1, m) for m in range(0, self.max_core[1] + 1))
         names |= set(n for n, _, _ in self.extensions)
         self.avail_names = names
+        known = set(e.get('name') for e in vk.find('extensions').findall('extension'))
+        for n, num, _ in self.extensions:
+            if n not in known and n not in ('VK_EXT_command_serialization', 'VK_MESA_venus_protocol'):
+                die('extension %s is not in this vk.xml; list it under not_carried' % n)
 
         def dep_ok(expr):
             if not expr:
@@ -234,16 +259,19 @@ class Registry:
             return parse_or()
 
         avail = set()
+        cmds = set()
         for f in vk.findall('feature'):
             if not api_ok(f):
                 continue
             num = tuple(int(x) for x in f.get('number').split('.'))
-            if num > MAX_CORE:
+            if num > self.max_core:
                 continue
             for r in f.findall('require'):
                 if api_ok(r) and dep_ok(r.get('depends')):
                     for t in r.findall('type'):
                         avail.add(self.canon(t.get('name')))
+                    for c in r.findall('command'):
+                        cmds.add(self.canon_cmd(c.get('name')))
         for e in vk.find('extensions').findall('extension'):
             if e.get('name') not in names:
                 continue
@@ -251,8 +279,17 @@ class Registry:
                 if api_ok(r) and dep_ok(r.get('depends')):
                     for t in r.findall('type'):
                         avail.add(self.canon(t.get('name')))
+                    for c in r.findall('command'):
+                        cmds.add(self.canon_cmd(c.get('name')))
         avail |= self.venus_structs
         self.avail = avail
+        # An id whose command neither core up to max_core nor a carried extension
+        # provides carries no codecs here (the client only sends it for an extension
+        # we do not advertise).
+        for name, _ in self.ids:
+            canon = self.canon_cmd(name)
+            if canon not in self.venus_commands and canon not in cmds and name not in self.unsupported:
+                self.unsupported[name] = 'its extension is not carried'
 
 
 # --------------------------------------------------------------------------
@@ -811,8 +848,12 @@ class Files:
         w()
         w('#include <vulkan/vulkan.h>')
         w()
-        w('#define PVG_VK_XML_VERSION VK_MAKE_API_VERSION(0, %s)' % ', '.join(r.info['vk_xml_version'].split('.')))
+        w('/* The registry version our decoders speak (older of vk.xml and the client protocol),')
+        w(' * the client protocol\'s own, and the VK_MESA_venus_protocol spec version we implement. */')
+        w('#define PVG_VK_XML_VERSION VK_MAKE_API_VERSION(0, %d, %d, %d)' % r.vk_xml_version)
+        w('#define PVG_PROTOCOL_VK_XML_VERSION VK_MAKE_API_VERSION(0, %s)' % ', '.join(r.info['vk_xml_version'].split('.')))
         w('#define PVG_WIRE_FORMAT_VERSION %su' % r.info['wire_format_version'])
+        w('#define PVG_VENUS_PROTOCOL_SPEC_VERSION %su' % r.info['spec_version'])
         w('#define PVG_PNEXT_MAX_DEPTH %d' % PNEXT_MAX_DEPTH)
         w()
         w('/* Venus-only types. Vulkan headers do not define VK_MESA_venus_protocol; if')
@@ -861,7 +902,8 @@ class Files:
         w('    uint32_t spec_version;')
         w('};')
         w()
-        w('/* The extensions the protocol knows, sorted by name. */')
+        w('/* The extensions of the client\'s table that we carry, sorted by name (%d of its %d). */'
+          % (len(r.extensions), len(r.client_extensions)))
         w('#define PVG_EXTENSION_COUNT %du' % len(r.extensions))
         w('extern const struct pvg_extension pvg_extensions[PVG_EXTENSION_COUNT];')
         w()

@@ -19,13 +19,6 @@
 #include "interop.h"
 #include "log.h"
 
-static PFN_vkVoidFunction
-device_proc(void *data, const char *name)
-{
-    struct pv_device *dev = data;
-    return dev->gdpa(dev->host, name);
-}
-
 static bool
 host_has_extension(struct pv_instance *inst, VkPhysicalDevice phys, const char *name)
 {
@@ -195,7 +188,7 @@ PV_DECLARE_HANDLER(vkCreateDevice)
         (PFN_vkGetDeviceProcAddr)ctx->r->gipa(inst->host, "vkGetDeviceProcAddr");
     pvg_load_device_table(gdpa, host, &dev->t);
     dev->gdpa = gdpa;
-    pv_dispatch_probe_commands(dev->has_cmd, true, device_proc, dev);
+    pv_dispatch_probe_commands(dev->has_cmd, true, &dev->t);
     inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
     dev->host_ptr_align = 4096;
     dev->ext_buffer_props = inst->t.GetPhysicalDeviceExternalBufferProperties;

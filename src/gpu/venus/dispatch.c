@@ -115,13 +115,15 @@ table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
 }
 
 void
-pv_dispatch_probe_commands(uint8_t *has, bool device_level, PFN_vkVoidFunction (*get)(void *, const char *),
-                           void *data)
+pv_dispatch_probe_commands(uint8_t *has, bool device_level, const void *table)
 {
     for (uint32_t cmd = 0; cmd < PVG_CMD_COUNT; cmd++) {
         const struct pvg_command_info *info = &pvg_command_infos[cmd];
+        PFN_vkVoidFunction f = NULL;
         if (info->name && info->call && info->device_level == device_level &&
-            info->dispatch_type != VK_OBJECT_TYPE_UNKNOWN && get(data, info->name))
+            info->dispatch_type != VK_OBJECT_TYPE_UNKNOWN)
+            memcpy(&f, (const char *)table + info->table_offset, sizeof(f));
+        if (f)
             has[cmd / 8] |= (uint8_t)(1u << (cmd % 8));
     }
 }

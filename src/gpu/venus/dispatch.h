@@ -35,9 +35,10 @@ bool pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cm
 /* The object named by the next u64 of the stream (not consumed), or NULL + fatal. */
 struct pv_obj *pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec,
                                        VkObjectType type);
-/* Fills the has_cmd bitmap of an instance or device from its proc-address function. */
-void pv_dispatch_probe_commands(uint8_t *has, bool device_level,
-                                PFN_vkVoidFunction (*get)(void *, const char *), void *data);
+/* Fills the has_cmd bitmap of an instance or device from its loaded table
+ * (struct pvg_instance_table or pvg_device_table): a command is there when
+ * the host gave a function for any of its names (core, KHR, EXT). */
+void pv_dispatch_probe_commands(uint8_t *has, bool device_level, const void *table);
 
 /*
  * Creates `n` objects at once (command buffers, descriptor sets, pipelines):

@@ -56,6 +56,8 @@
     X(vkGetImageDrmFormatModifierPropertiesEXT)                                                    \
     X(vkGetImageSubresourceLayout)                                                                 \
     X(vkGetImageSubresourceLayout2KHR)                                                             \
+    X(vkCopyImageToMemoryMESA)                                                                     \
+    X(vkCopyMemoryToImageMESA)                                                                     \
     /* sync.c */                                                                                   \
     X(vkCreateSemaphore)                                                                           \
     X(vkCreateFence)                                                                               \

@@ -16,8 +16,10 @@
 #include "dispatch.h"
 #include "interop.h"
 
-/* Highest API version the renderer passes on: the protocol our decoders speak. */
-#define PV_MAX_API_VERSION VK_MAKE_API_VERSION(0, 1, 3, 0)
+/* Highest API version the renderer passes on: the major.minor of the registry
+ * our decoders speak (1.4 from vk.xml 1.4.x); the host's patch level stays. */
+#define PV_MAX_API_MAJOR VK_API_VERSION_MAJOR(PVG_VK_XML_VERSION)
+#define PV_MAX_API_MINOR VK_API_VERSION_MINOR(PVG_VK_XML_VERSION)
 
 PV_DECLARE_HANDLER(vkEnumerateInstanceVersion)
 {
@@ -45,13 +47,6 @@ PV_DECLARE_HANDLER(vkEnumerateInstanceLayerProperties)
         *a->pPropertyCount = 0;
     a->ret = VK_SUCCESS;
     return REPLY();
-}
-
-static PFN_vkVoidFunction
-instance_proc(void *data, const char *name)
-{
-    struct pv_instance *inst = data;
-    return vkGetInstanceProcAddr(inst->host, name);
 }
 
 PV_DECLARE_HANDLER(vkCreateInstance)
@@ -106,7 +101,7 @@ PV_DECLARE_HANDLER(vkCreateInstance)
         inst->id = id;
         inst->api_version = version;
         pvg_load_instance_table(ctx->r->gipa, host, &inst->t);
-        pv_dispatch_probe_commands(inst->has_cmd, false, instance_proc, inst);
+        pv_dispatch_probe_commands(inst->has_cmd, false, &inst->t);
         ctx->instance = inst;
     }
     pv_loader_unlock();
@@ -325,8 +320,9 @@ PV_DECLARE_HANDLER(vkEnumerateDeviceLayerProperties)
 static void
 cap_api_version(uint32_t *v)
 {
-    if (*v > PV_MAX_API_VERSION)
-        *v = VK_MAKE_API_VERSION(0, 1, 3, VK_API_VERSION_PATCH(*v));
+    if (VK_MAKE_API_VERSION(0, VK_API_VERSION_MAJOR(*v), VK_API_VERSION_MINOR(*v), 0) >
+        VK_MAKE_API_VERSION(0, PV_MAX_API_MAJOR, PV_MAX_API_MINOR, 0))
+        *v = VK_MAKE_API_VERSION(0, PV_MAX_API_MAJOR, PV_MAX_API_MINOR, VK_API_VERSION_PATCH(*v));
 }
 
 PV_DECLARE_HANDLER(vkGetPhysicalDeviceProperties)

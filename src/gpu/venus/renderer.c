@@ -8,10 +8,10 @@
 #include "context.h"
 #include "log.h"
 
-/* Protocol versions we speak (docs/venus-protocol.md §2). */
-#define PV_WIRE_FORMAT_VERSION 1u
+/* Protocol versions we speak (docs/venus-protocol.md §2): the wire format, the
+ * registry version and the VK_MESA_venus_protocol spec version come with the
+ * generated codecs (codegen/venus_protocol.xml). */
 #define PV_COMMAND_SERIALIZATION_SPEC_VERSION 1u
-#define PV_VENUS_PROTOCOL_SPEC_VERSION 2u
 
 struct venus_capset {
     uint32_t wire_format_version;
@@ -146,10 +146,10 @@ pv_renderer_get_capset(struct pv_renderer *r, uint32_t id, uint32_t version, voi
     if (id != PV_CAPSET_VENUS || version != 0)
         return 0;
     struct venus_capset c = {
-        .wire_format_version = PV_WIRE_FORMAT_VERSION,
+        .wire_format_version = PVG_WIRE_FORMAT_VERSION,
         .vk_xml_version = PVG_VK_XML_VERSION,
         .vk_ext_command_serialization_spec_version = PV_COMMAND_SERIALIZATION_SPEC_VERSION,
-        .vk_mesa_venus_protocol_spec_version = PV_VENUS_PROTOCOL_SPEC_VERSION,
+        .vk_mesa_venus_protocol_spec_version = PVG_VENUS_PROTOCOL_SPEC_VERSION,
         .supports_blob_id_0 = 1,
         .allow_vk_wait_syncs = 1,
         .supports_multiple_timelines = 1,
