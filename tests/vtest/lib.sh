@@ -61,12 +61,13 @@ native_device_name() {
         sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' | head -n 1
 }
 
-# start_server PEARVISOR: serve on a fresh socket, wait until it listens.
+# start_server PEARVISOR [SERVE OPTION...]: serve on a fresh socket, wait
+# until it listens.
 start_server() {
     local pv=$1 i
     need_exe "$pv"
     sock=$(mktemp -u /tmp/pv-XXXXXX.sock)
-    "$pv" gpu serve --socket "$sock" >"$server_log" 2>&1 &
+    "$pv" gpu serve --socket "$sock" "${@:2}" >"$server_log" 2>&1 &
     server_pid=$!
     # The clients are test drivers around Mesa's Venus ICD, which the loader
     # dlcloses at vkDestroyInstance: LSan then reports Mesa's per-load

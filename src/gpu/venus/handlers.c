@@ -41,6 +41,7 @@
     X(vkQueueSubmit)                                                                               \
     X(vkQueueSubmit2)                                                                              \
     X(vkQueueWaitIdle)                                                                             \
+    X(vkDeviceWaitIdle)                                                                            \
     X(vkQueueBindSparse)                                                                           \
     X(vkDestroyDevice)                                                                             \
     /* memory.c */                                                                                 \
@@ -57,6 +58,9 @@
     /* sync.c */                                                                                   \
     X(vkCreateSemaphore)                                                                           \
     X(vkCreateFence)                                                                               \
+    X(vkWaitForFences)                                                                             \
+    X(vkWaitSemaphores)                                                                            \
+    X(vkGetQueryPoolResults)                                                                       \
     X(vkImportSemaphoreResourceMESA)                                                               \
     X(vkWaitSemaphoreResourceMESA)                                                                 \
     X(vkResetFenceResourceMESA)                                                                    \
