@@ -23,7 +23,8 @@
  *      context channel wait on each other (must be fatal);
  *   4. streams in guest memory must be copied before decoding: exec-copy;
  *   5. per-context budgets: too-many-objects, too-many-memories,
- *      too-many-blobs, dup-ids (the duplicate check must not be O(n^2));
+ *      too-many-blobs, pending-syncs, and dup-ids (the duplicate check
+ *      must not be O(n^2));
  *   6. ring control words must be aligned: ring-misaligned;
  * and the control "ping": a valid client, served and held --hold-ms.
  *
@@ -693,6 +694,52 @@ case_dup_ids(void)
     return rc;
 }
 
+/*
+ * SUBMIT_CMD2 batches on a timeline whose queue is stuck (its fences never
+ * retire), each setting one sync 60000 times: the server keeps every queued
+ * ref until the fence retires. It must refuse before 40 such batches
+ * (2.4 M refs, 38 MiB here; without a budget, 65536 batches would be 63 GB).
+ */
+static int
+case_pending_syncs(void)
+{
+    struct vc_session *s = session("hostile-pending-syncs");
+    struct vc_ring *r = s->rings[0];
+    enc_stuck_submit(s, r);
+    vc_ring_flush_wait(r, "a submission that never ends");
+    uint32_t sync = vc_sync_create(&s->c, 0);
+    const uint32_t refs = 60000, dw = 1 + 6 + 3 * refs;
+    uint32_t *msg = malloc((2 + (size_t)dw) * 4);
+    if (!msg)
+        vc_die("out of memory");
+    msg[0] = dw;
+    msg[1] = VC_SUBMIT_CMD2;
+    /* {batch_count}, {flags, cmd_offset, cmd_size, sync_offset, sync_count, ring_idx} */
+    const uint32_t head[7] = {1, 1 /* RING_IDX */, 7, 0, 7, refs, 1};
+    memcpy(&msg[2], head, sizeof(head));
+    for (uint32_t i = 0; i < refs; i++) {
+        msg[9 + 3 * i] = sync;
+        msg[10 + 3 * i] = i + 1;
+        msg[11 + 3 * i] = 0;
+    }
+    for (unsigned b = 0; b < 40; b++) {
+        if (vc_send(&s->c, msg, (2 + (size_t)dw) * 4) || vc_wait_closed(&s->c, 50, NULL)) {
+            printf("%s: pending-syncs: dropped after %u batches of %u refs (ok)\n", vc_prog, b,
+                   refs);
+            free(msg);
+            return 0;
+        }
+    }
+    free(msg);
+    if (vc_wait_closed(&s->c, vc_timeout_ms, NULL)) {
+        printf("%s: pending-syncs: dropped after the last batch (ok)\n", vc_prog);
+        return 0;
+    }
+    fprintf(stderr, "%s: pending-syncs: the server queued 2.4 M sync refs for one client\n",
+            vc_prog);
+    return 1;
+}
+
 /* ---- class 6: alignment -------------------------------------------------- */
 
 /* vkCreateRingMESA with the ring's head word at an odd offset. */
@@ -772,6 +819,7 @@ static const struct {
     {"too-many-memories", case_too_many_memories},
     {"too-many-blobs", case_too_many_blobs},
     {"dup-ids", case_dup_ids},
+    {"pending-syncs", case_pending_syncs},
     {"ring-misaligned", case_ring_misaligned},
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))

@@ -235,6 +235,17 @@ vc_submit(struct vc_conn *c, const void *cmds, uint32_t bytes)
     return 0;
 }
 
+uint32_t
+vc_sync_create(struct vc_conn *c, uint64_t value)
+{
+    const uint32_t v[2] = {(uint32_t)value, (uint32_t)(value >> 32)};
+    vc_send_msg(c, VC_SYNC_CREATE, v, 2, "SYNC_CREATE");
+    vc_expect_hdr(c, VC_SYNC_CREATE, 1, "SYNC_CREATE");
+    uint32_t id;
+    vc_recv(c, &id, 4, "SYNC_CREATE");
+    return id;
+}
+
 bool
 vc_wait_closed(struct vc_conn *c, int ms, double *elapsed)
 {

@@ -70,6 +70,8 @@ int vc_blob_fd(struct vc_conn *c, uint64_t size, uint64_t blob_id, uint32_t *res
 void *vc_blob(struct vc_conn *c, uint64_t size, uint64_t blob_id, uint32_t *res_id);
 /* SUBMIT_CMD2: one batch of Venus commands on the context channel. */
 int vc_submit(struct vc_conn *c, const void *cmds, uint32_t bytes);
+/* SYNC_CREATE with `value`; the new sync's id. */
+uint32_t vc_sync_create(struct vc_conn *c, uint64_t value);
 /* True once the server closed the connection (within ms). */
 bool vc_wait_closed(struct vc_conn *c, int ms, double *elapsed);
 

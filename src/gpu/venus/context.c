@@ -140,11 +140,14 @@ pv_ctx_destroy(struct pv_ctx *ctx)
         pthread_join(ctx->fence_thread, NULL);
     if (ctx->monitor_started)
         pthread_join(ctx->monitor_thread, NULL);
-    /* Fences still queued hold their devices; the devices go with destroy_all. */
+    /*
+     * Fences still queued may still be signalled by their queue: they go with
+     * their devices, after the queues are idle (destroy_all).
+     */
     for (uint32_t i = ctx->fence_head; i != ctx->fence_tail; i = (i + 1) % PV_FENCE_QUEUE_MAX) {
         struct pv_fence_req *f = &ctx->fences[i];
         if (f->host) {
-            f->dev->t.DestroyFence(f->dev->host, f->host, NULL);
+            pv_lifetime_adopt_fence(ctx, f->dev, f->host);
             pv_life_put(&f->dev->life);
         }
     }

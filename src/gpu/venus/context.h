@@ -295,6 +295,8 @@ bool pv_ring_wait_vq_seqno(struct pv_ring *ring, uint64_t seqno);
 void pv_venus_destroy_all(struct pv_ctx *ctx);
 void pv_device_kill(struct pv_ctx *ctx, struct pv_device *dev);
 void pv_device_last(struct pv_life *life);
+/* A fence of the renderer's own that a queue may still signal: destroyed with its device. */
+void pv_lifetime_adopt_fence(struct pv_ctx *ctx, struct pv_device *dev, VkFence fence);
 void pv_instance_last(struct pv_life *life);
 /* Device memory (memory.c). */
 void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);

@@ -206,7 +206,9 @@ pv_interop_consume_semaphore(struct pv_channel *ch, struct pv_device *dev, struc
     if (r == VK_SUCCESS)
         r = pv_sync_wait_fences(ch, dev, 1, &fence, VK_TRUE, UINT64_MAX);
     /* A fence still pending goes with its device. */
-    if (r != VK_ERROR_DEVICE_LOST)
+    if (r == VK_ERROR_DEVICE_LOST)
+        pv_lifetime_adopt_fence(ch->ctx, dev, fence);
+    else
         dev->t.DestroyFence(dev->host, fence, NULL);
     return r;
 }

@@ -17,6 +17,7 @@
  * still busy after that (an endless shader) leaves the device's host
  * objects alive rather than freeing what the driver still uses.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -320,6 +321,25 @@ pv_device_last(struct pv_life *life)
     struct pv_instance *inst = dev->inst;
     free(dev);
     pv_life_put(&inst->life);
+}
+
+void
+pv_lifetime_adopt_fence(struct pv_ctx *ctx, struct pv_device *dev, VkFence fence)
+{
+    /*
+     * Destroying a fence a queue may still signal is a use after free in
+     * the driver. As a child of its device it is destroyed by the device's
+     * teardown, after the queues are idle. Its id is one the renderer picks
+     * from the top of the id space, where a client's ids seldom are.
+     */
+    struct pv_obj o = {.host = (uint64_t)(uintptr_t)fence, .type = VK_OBJECT_TYPE_FENCE,
+                       .dev = dev, .life = &dev->life};
+    for (uint64_t id = UINT64_MAX; id > UINT64_MAX - 4096; id--) {
+        o.id = id;
+        int err = pv_objtab_insert(&ctx->objs, &o);
+        if (err != -EEXIST)
+            return; /* kept, or (out of budget or memory) left to the driver: never freed early */
+    }
 }
 
 void

@@ -82,11 +82,14 @@ pv_sync_wait_queues(struct pv_channel *ch, struct pv_device *dev, struct pv_queu
     }
     if (r == VK_SUCCESS && nf)
         r = pv_sync_wait_fences(ch, dev, nf, fences, VK_TRUE, timeout_ns);
-    if (r != VK_TIMEOUT && r != VK_ERROR_DEVICE_LOST) {
-        for (uint32_t i = 0; i < nf; i++)
+    /* A fence still pending (timeout, cut short) must not be destroyed: it goes with the device. */
+    bool pending = r == VK_TIMEOUT || r == VK_ERROR_DEVICE_LOST;
+    for (uint32_t i = 0; i < nf; i++) {
+        if (!pending)
             dev->t.DestroyFence(dev->host, fences[i], NULL);
+        else if (ch)
+            pv_lifetime_adopt_fence(ch->ctx, dev, fences[i]);
     }
-    /* A fence still pending (timeout, cut short) must not be destroyed: it dies with the device. */
     return r;
 }
 
