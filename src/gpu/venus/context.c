@@ -418,7 +418,8 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
     if (next == ctx->fence_head) {
         pthread_mutex_unlock(&ctx->lock);
         if (req.host) {
-            req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
+            /* Submitted: the queue may still signal it. */
+            pv_lifetime_adopt_fence(ctx, req.dev, req.host);
             pv_life_put(&req.dev->life);
         }
         if (unref)
