@@ -252,10 +252,14 @@ drain(struct pv_device *dev, struct obj_list *l)
     return pv_sync_wait_queues(NULL, dev, queues, n, PV_TEARDOWN_DRAIN_NS) != VK_TIMEOUT;
 }
 
-/* Host devices the renderer could not destroy, kept reachable (a leak, on purpose). */
+/*
+ * Host devices the renderer could not destroy, and their instances (the
+ * driver's queue still uses both), kept reachable: a leak, on purpose.
+ */
 struct leaked_device {
     struct leaked_device *next;
     VkDevice host;
+    struct pv_instance *inst; /* its reference is never dropped */
 };
 static struct leaked_device *_Atomic leaked_devices_singleton;
 
@@ -269,6 +273,7 @@ leave_busy_device(struct pv_ctx *ctx, struct pv_device *dev, struct obj_list *l)
     struct leaked_device *d = malloc(sizeof(*d));
     if (d) {
         d->host = dev->host;
+        d->inst = dev->inst;
         d->next = atomic_load(&leaked_devices_singleton);
         while (!atomic_compare_exchange_weak(&leaked_devices_singleton, &d->next, d))
             ;
@@ -306,7 +311,8 @@ pv_device_last(struct pv_life *life)
     struct match_args m = {.dev = dev};
     struct obj_list l = {0};
     remove_matching(ctx, match_device, &m, &l);
-    if (drain(dev, &l)) {
+    bool idle = drain(dev, &l);
+    if (idle) {
         if (l.n)
             qsort(l.v, l.n, sizeof(*l.v), by_rank);
         for (size_t i = 0; i < l.n; i++)
@@ -320,7 +326,9 @@ pv_device_last(struct pv_life *life)
     free_list(&l);
     struct pv_instance *inst = dev->inst;
     free(dev);
-    pv_life_put(&inst->life);
+    /* A device left busy keeps its instance for good: the driver's queue still uses it. */
+    if (idle)
+        pv_life_put(&inst->life);
 }
 
 void
