@@ -57,6 +57,8 @@ class Decl:
         self.len = el.get('len')
         self.altlen = el.get('altlen')
         self.values = el.get('values')
+        # a uint64_t holding a handle whose VkObjectType is the sibling named here
+        self.objecttype = el.get('objecttype')
         prefix = el.text or ''
         t = el.find('type')
         n = el.find('name')
@@ -124,6 +126,8 @@ class Registry:
         self.handles = {}     # name -> (dispatchable, objtype enum)
         self.bitmask64 = set()
         self.enum64 = set()
+        self.platform = set()     # types from platform headers (HANDLE, zx_handle_t, ...)
+        self.host_basetypes = set()  # basetypes that are host pointers or objects
         self.commands = {}
         self.cmd_alias = {}
         self.header_version = None
@@ -187,6 +191,12 @@ class Registry:
         name = t.get('name') or (t.find('name').text if t.find('name') is not None else None)
         if name is None:
             return
+        if cat is None and t.get('requires') not in (None, 'vk_platform'):
+            self.platform.add(name)
+        if cat == 'basetype':
+            text = ''.join(t.itertext())
+            if '*' in text or 'struct' in text or 'OBJC' in text:
+                self.host_basetypes.add(name)
         if t.get('alias'):
             self.alias[name] = t.get('alias')
             self.cats[name] = cat
@@ -258,6 +268,19 @@ class Registry:
                 return t.split('::')[0] in names
             return parse_or()
 
+        # Every type Vulkan (not Vulkan SC) defines, whatever the version or
+        # extension: the sTypes our headers have.
+        self.vulkan_types = set()
+        for f in vk.findall('feature'):
+            if api_ok(f):
+                for r in f.findall('require'):
+                    if api_ok(r):
+                        self.vulkan_types |= set(self.canon(t.get('name')) for t in r.findall('type'))
+        for e in vk.find('extensions').findall('extension'):
+            if 'vulkan' in (e.get('supported') or '').split(','):
+                for r in e.findall('require'):
+                    if api_ok(r):
+                        self.vulkan_types |= set(self.canon(t.get('name')) for t in r.findall('type'))
         avail = set()
         cmds = set()
         for f in vk.findall('feature'):
@@ -355,20 +378,56 @@ class Gen:
                 return 8
         die('no wire size for %s' % t)
 
+    # -- what must never cross the wire ------------------------------------
+    def host_decl_reason(self, d):
+        """Why a member or parameter carries something only the host can give
+        meaning to (a file descriptor, a platform handle, a host address), or
+        None. No client value of such a kind may reach the host driver."""
+        r = self.reg
+        t = r.canon(d.type)
+        if t == 'int':
+            return 'a file descriptor'
+        if t in r.platform:
+            return 'a platform handle (%s)' % t
+        if t in r.host_basetypes:
+            return 'a host object (%s)' % t
+        if t == 'void' and d.nptr and d.name != 'pNext' and not (d.len or d.altlen):
+            return 'a host address'
+        return None
+
+    def host_struct_reason(self, sname):
+        st = self.reg.structs[sname]
+        for m in st.members:
+            why = self.host_decl_reason(m)
+            if why:
+                return '%s.%s is %s' % (sname, m.name, why)
+        return None
+
     # -- scope -------------------------------------------------------------
+    def extenders(self, root):
+        r = self.reg
+        for s in sorted(r.structs):
+            st = r.structs[s]
+            if st.stype and any(r.canon(x) == root for x in st.extends):
+                yield s
+
     def chain_of(self, root):
+        """The structs a pNext chain of root may carry: its available
+        extenders, minus those that carry host handles (refused_of)."""
         if root in self.roots:
             return self.roots[root]
         r = self.reg
-        out = []
-        for s in sorted(r.structs):
-            st = r.structs[s]
-            if s not in r.avail or not st.stype:
-                continue
-            if any(r.canon(x) == root for x in st.extends):
-                out.append(s)
+        out = [s for s in self.extenders(root)
+               if s in r.avail and not self.host_struct_reason(s)]
         self.roots[root] = out
         return out
+
+    def refused_of(self, root):
+        """Extenders of root (available or not) that carry a file descriptor,
+        a platform handle or a host address: a decoder that meets one makes
+        the stream fatal with that reason, whatever the extension list says."""
+        return [s for s in self.extenders(root)
+                if s in self.reg.vulkan_types and self.host_struct_reason(s)]
 
     def _visit(self, sname, partial):
         r = self.reg
@@ -379,6 +438,10 @@ class Gen:
             self.partial.add(sname)
         if sname in self.structs and not partial:
             return
+        why = self.host_struct_reason(sname)
+        if why:
+            die('%s: no client value of it may reach the host; refuse it in a handler '
+                '(or list the command as unsupported)' % why)
         self.structs.add(sname)
         st = r.structs[sname]
         for m in st.members:
@@ -402,6 +465,10 @@ class Gen:
             for p in cmd.params:
                 if p.name == 'pAllocator':
                     continue  # always sent as NULL
+                why = self.host_decl_reason(p)
+                if why:
+                    die('%s.%s is %s: list %s in <unsupported> of venus_protocol.xml'
+                        % (primary, p.name, why, primary))
                 k = self.kind(p.type)
                 if k in ('struct', 'union'):
                     out = self.is_output(p)
@@ -536,6 +603,18 @@ class Emitter:
         w('    %s = (%s)(uintptr_t)%s;' % (lv, self.ctype(t), v))
         w('}')
 
+    def dec_object_handle(self, w, d, siblings, base, lv):
+        """A handle given as a uint64_t whose type is a VkObjectType sibling
+        (private data, debug-utils names): translated like any handle, with
+        the type the client names; 0, an unknown id or another type is fatal."""
+        names = [x.name for x in siblings]
+        if d.objecttype not in names or names.index(d.objecttype) > names.index(d.name):
+            die('%s: its objecttype %s is not a sibling decoded before it' % (d.name, d.objecttype))
+        td = siblings[names.index(d.objecttype)]
+        if self.r.canon(td.type) != 'VkObjectType' or td.nptr or td.dims:
+            die('%s: its objecttype %s is a %s, not a VkObjectType' % (d.name, td.name, td.type))
+        w('if (!pvg_dec_object_handle(dec, %s%s, &%s)) return false;' % (base, td.name, lv))
+
     def dec_struct_call(self, w, t, lv_ptr, mode, root=None):
         t = self.ctype(t)
         if self.r.cats.get(t) == 'union':
@@ -574,6 +653,8 @@ class Emitter:
                 return
             if k == 'scalar':
                 self.dec_scalar(w, d.type, lv)
+                if d.objecttype and mode == 'full':
+                    self.dec_object_handle(w, d, sib, base, lv)
             elif k == 'handle':
                 self.dec_handle(w, d.type, lv, mode, id_field)
             elif k in ('struct', 'union'):
@@ -658,11 +739,15 @@ class Emitter:
         # arrays
         if d.nptr != 1:
             die('array of pointers %s' % d.name)
+        # The size is read once: a stream in shared memory can change under us.
         n = self.t('n')
-        w('if (pvg_dec_peek_size(dec)) {')
+        sz = self.t('s')
+        w('uint64_t %s = 0;' % sz)
+        w('if (!pv_cs_dec_read(dec, &%s, 8)) return false;' % sz)
+        w('if (%s) {' % sz)
         w.ind += 1
         w('uint64_t %s = %s;' % (n, lenx))
-        w('if (!pvg_dec_size_eq(dec, %s)) return false;' % n)
+        w('if (%s != %s) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }' % (sz, n))
         # Elements that travel take at least one (bytes) or four bytes each:
         # refuse a count the rest of the stream cannot hold before allocating.
         # (Only for input data: output arrays travel as a count alone.)
@@ -706,9 +791,7 @@ class Emitter:
         w('} else {')
         w.ind += 1
         if checked and mode == 'full':
-            w('if (!pvg_dec_size_eq(dec, %s)) return false;' % lenx)
-        else:
-            w('if (!pvg_dec_skip_size(dec)) return false;')
+            w('if (%s) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }' % lenx)
         if mode != 'into':
             w('%s = NULL;' % lv)
         w.ind -= 1
@@ -1024,6 +1107,7 @@ class Files:
         r = self.r
         s = st.name
         chain = self.g.chain_of(s)
+        refused = self.g.refused_of(s)
         w('static bool')
         w('chain_dec_%s(struct pv_cs_dec *dec, void **out, enum pvg_mode mode, unsigned depth, void *into)' % s)
         w('{')
@@ -1036,6 +1120,17 @@ class Files:
         w('}')
         w('if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }')
         w('if (!pv_cs_dec_read(dec, &stype, 4)) return false;')
+        if refused:
+            # Imports and exports of fds, platform handles and host addresses:
+            # never decoded, never passed on, whatever the client enabled.
+            w('switch ((int32_t)stype) {')
+            for e in refused:
+                w('case %s: /* %s */' % (r.structs[e].stype, self.g.host_struct_reason(e)))
+            w('    pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");')
+            w('    return false;')
+            w('default:')
+            w('    break;')
+            w('}')
         if not chain:
             w('pv_cs_dec_set_fatal(dec, "unexpected pNext struct");')
             w('return false;')
@@ -1589,6 +1684,25 @@ pvg_dec_handle(struct pv_cs_dec *dec, uint64_t id, VkObjectType type, uint64_t *
     return true;
 }
 
+/*
+ * A handle sent as a uint64_t beside the VkObjectType the client gives it
+ * (vkSetPrivateData's objectHandle, debug-utils names): the host driver
+ * casts it to a pointer, so it is translated like every handle, with that
+ * type. 0, VK_OBJECT_TYPE_UNKNOWN, an unknown id or an object of another
+ * type is fatal.
+ */
+static inline bool
+pvg_dec_object_handle(struct pv_cs_dec *dec, VkObjectType type, uint64_t *v)
+{
+    if (!dec->lookup)
+        return !*dec->fatal;
+    if (!*v || type == VK_OBJECT_TYPE_UNKNOWN || !dec->lookup(dec->lookup_data, *v, type, v)) {
+        pv_cs_dec_set_fatal(dec, "object handle is 0, unknown or not of its objectType");
+        return false;
+    }
+    return true;
+}
+
 /* A simple pointer: array size 1 (present) or 0 (NULL). */
 static inline bool
 pvg_dec_present(struct pv_cs_dec *dec)
@@ -1597,14 +1711,6 @@ pvg_dec_present(struct pv_cs_dec *dec)
     if (!pv_cs_dec_read(dec, &n, 8))
         return false;
     return n != 0;
-}
-
-static inline uint64_t
-pvg_dec_peek_size(struct pv_cs_dec *dec)
-{
-    uint64_t n = 0;
-    pv_cs_dec_peek(dec, &n, 8);
-    return n;
 }
 
 static inline bool
@@ -1618,13 +1724,6 @@ pvg_dec_size_eq(struct pv_cs_dec *dec, uint64_t expected)
         return false;
     }
     return true;
-}
-
-static inline bool
-pvg_dec_skip_size(struct pv_cs_dec *dec)
-{
-    uint64_t n = 0;
-    return pv_cs_dec_read(dec, &n, 8);
 }
 
 static inline bool
@@ -1671,18 +1770,20 @@ pvg_dec_string_array(struct pv_cs_dec *dec, const char *const **out, uint64_t co
 {
     uint64_t n = 0;
     *out = NULL;
-    if (!pv_cs_dec_peek(dec, &n, 8))
+    /* Read once: a stream in shared memory can change between two reads. */
+    if (!pv_cs_dec_read(dec, &n, 8))
         return false;
     if (!n) {
-        pv_cs_dec_read(dec, &n, 8);
         if (checked && count) {
             pv_cs_dec_set_fatal(dec, "array size does not match its count");
             return false;
         }
-        return !*dec->fatal;
+        return true;
     }
-    if (!pvg_dec_size_eq(dec, count))
+    if (n != count) {
+        pv_cs_dec_set_fatal(dec, "array size does not match its count");
         return false;
+    }
     if (n > pv_cs_dec_remaining(dec) / 8) {
         pv_cs_dec_set_fatal(dec, "array longer than the stream");
         return false;

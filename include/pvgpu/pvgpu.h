@@ -84,6 +84,15 @@ struct pv_ctx_callbacks {
      * that stays silent is dropped too, not only one that sends again.
      */
     void (*fatal)(void *data);
+    /*
+     * Whether the context's client is still there (may be NULL: always).
+     * Called from any renderer thread, every few tens of milliseconds, while
+     * it waits for the host on the client's behalf: a wait whose client has
+     * gone ends (and the context becomes fatal), so a client that leaves
+     * never holds a renderer thread. Must be cheap and must not call back
+     * into the renderer.
+     */
+    bool (*alive)(void *data);
 };
 
 /* `name` is only used in log lines (sanitized there). */

@@ -1,4 +1,4 @@
-/* cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--verbose]`. */
+/* cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--max-clients N] [--verbose]`. */
 #include "cli.h"
 
 #include <pvgpu/pvgpu.h>
@@ -23,7 +23,8 @@ static const char gpu_usage[] =
     "Run 'pearvisor gpu <subcommand> --help' for its options.\n";
 
 static const char serve_usage[] =
-    "Usage: pearvisor gpu serve [--socket PATH] [--stats-socket PATH] [--verbose]\n"
+    "Usage: pearvisor gpu serve [--socket PATH] [--stats-socket PATH] [--max-clients N]\n"
+    "                           [--verbose]\n"
     "\n"
     "Serves the host's Vulkan device to unmodified Mesa Venus clients over the\n"
     "vtest socket protocol. Point a client at it with:\n"
@@ -35,6 +36,8 @@ static const char serve_usage[] =
     "                     else " PV_VTEST_DEFAULT_SOCKET ")\n"
     "  --stats-socket PATH  serve live renderer statistics on PATH\n"
     "                     (read them with 'pearvisor gpu stats PATH')\n"
+    "  --max-clients N    serve at most N clients at once (default 64); more are\n"
+    "                     refused until one leaves\n"
     "  -v, --verbose      log every vtest message (as PEARVISOR_LOG=debug)\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -120,6 +123,7 @@ gpu_serve(int argc, char **argv)
         {"socket", required_argument, NULL, 's'},
         {"verbose", no_argument, NULL, 'v'},
         {"stats-socket", required_argument, NULL, 'S'},
+        {"max-clients", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -136,6 +140,17 @@ gpu_serve(int argc, char **argv)
         case 'S':
             stats_socket = optarg;
             break;
+        case 'm': {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || n == 0 || n > 4096) {
+                fprintf(stderr, "pearvisor gpu serve: --max-clients wants 1 to 4096, not '%s'\n",
+                        optarg);
+                return PV_EXIT_USAGE;
+            }
+            vopts.max_clients = (unsigned)n;
+            break;
+        }
         case 'v':
             /* Read by the logger on its first line; nothing has logged yet. */
             setenv("PEARVISOR_LOG", "debug", 1);

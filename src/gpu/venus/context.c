@@ -27,10 +27,25 @@ pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring)
 void
 pv_channel_fini(struct pv_channel *ch)
 {
+    pv_channel_unpin_to(ch, 0);
     if (ch->reply.res)
         pv_resource_put(ch->reply.res);
     ch->reply.res = NULL;
     pv_arena_fini(&ch->arena);
+    free(ch->exec_copy);
+    ch->exec_copy = NULL;
+    ch->exec_cap = 0;
+}
+
+bool
+pv_channel_alive(struct pv_channel *ch)
+{
+    struct pv_ctx *ctx = ch->ctx;
+    if (pv_ctx_is_fatal(ctx))
+        return false;
+    if (ch->ring && __atomic_load_n(&ch->ring->stop, __ATOMIC_ACQUIRE))
+        return false;
+    return !ctx->cbs.alive || ctx->cbs.alive(ctx->cbs.data);
 }
 
 void
@@ -93,7 +108,7 @@ pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
     sanitize_name(ctx->name, sizeof(ctx->name), name ? name : "unnamed");
     if (cbs)
         ctx->cbs = *cbs;
-    int err = pv_objtab_init(&ctx->objs);
+    int err = pv_objtab_init(&ctx->objs, PV_CTX_MAX_OBJECTS);
     if (err) {
         free(ctx);
         return err;
@@ -132,12 +147,18 @@ pv_ctx_destroy(struct pv_ctx *ctx)
         pthread_join(ctx->fence_thread, NULL);
     if (ctx->monitor_started)
         pthread_join(ctx->monitor_thread, NULL);
-    /* Fences still queued belong to devices about to go away. */
+    /*
+     * Fences still queued may still be signalled by their queue: they go with
+     * their devices, after the queues are idle (destroy_all).
+     */
     for (uint32_t i = ctx->fence_head; i != ctx->fence_tail; i = (i + 1) % PV_FENCE_QUEUE_MAX) {
         struct pv_fence_req *f = &ctx->fences[i];
-        if (f->host)
-            f->dev->t.DestroyFence(f->dev->host, f->host, NULL);
+        if (f->host) {
+            pv_lifetime_adopt_fence(ctx, f->dev, f->host);
+            pv_life_put(&f->dev->life);
+        }
     }
+    ctx->fence_head = ctx->fence_tail;
     pv_venus_destroy_all(ctx);
     pv_channel_fini(&ctx->chan);
     struct pv_resource *res = ctx->resources;
@@ -238,6 +259,16 @@ add_resource(struct pv_ctx *ctx, struct pv_resource *res)
             return -EEXIST;
         }
     }
+    if (res->kind == PV_RESOURCE_SHM) {
+        /* Shared memory is the process's memory: every context draws on it. */
+        if (ctx->shm_blobs >= PV_CTX_MAX_SHM_BLOBS ||
+            res->size > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
+            pthread_mutex_unlock(&ctx->lock);
+            return -ENOSPC;
+        }
+        ctx->shm_blobs++;
+        ctx->shm_bytes += res->size;
+    }
     res->next = ctx->resources;
     ctx->resources = res;
     pthread_mutex_unlock(&ctx->lock);
@@ -285,9 +316,15 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
         err = -errno;
         goto fail;
     }
+    /* The client's fd and our mapping keep the memory; we need no fd of our own. */
+    close(res->fd);
+    res->fd = -1;
     err = add_resource(ctx, res);
     if (err) {
         close(fd);
+        if (err == -ENOSPC)
+            pv_ctx_fatal(ctx, PV_FATAL_LIMIT, "the context holds its budget of shared-memory blobs "
+                              "(PV_CTX_MAX_SHM_BLOBS, PV_CTX_MAX_SHM_BYTES)");
         goto fail;
     }
     *fd_out = fd;
@@ -331,8 +368,13 @@ pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
     while (*pp && (*pp)->id != res_id)
         pp = &(*pp)->next;
     struct pv_resource *res = *pp;
-    if (res)
+    if (res) {
         *pp = res->next;
+        if (res->kind == PV_RESOURCE_SHM) {
+            ctx->shm_blobs--;
+            ctx->shm_bytes -= res->size;
+        }
+    }
     pthread_mutex_unlock(&ctx->lock);
     if (res)
         pv_resource_put(res);
@@ -356,12 +398,15 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
     if (ring_idx >= PV_MAX_TIMELINES)
         return -EINVAL;
     struct pv_fence_req req = {.ring_idx = ring_idx, .fence_id = fence_id};
+    struct pv_device *unref = NULL; /* a reference to drop once the lock is released */
     pthread_mutex_lock(&ctx->lock);
     struct pv_queue *q = ctx->timelines[ring_idx];
-    if (q && !pv_ctx_is_fatal(ctx)) {
+    /* The pending fence keeps the device (and so the queue) alive; a destroyed one has none. */
+    if (q && !pv_ctx_is_fatal(ctx) && pv_life_get(&q->dev->life, true)) {
         struct pv_device *dev = q->dev;
         VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         VkFence fence = VK_NULL_HANDLE;
+        unref = dev;
         if (dev->t.CreateFence(dev->host, &fci, NULL, &fence) == VK_SUCCESS) {
             /* An empty submit signals the fence once all earlier work on the queue is done. */
             pthread_mutex_lock(&q->lock);
@@ -370,6 +415,7 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
             if (res == VK_SUCCESS) {
                 req.host = fence;
                 req.dev = dev;
+                unref = NULL;
             } else {
                 dev->t.DestroyFence(dev->host, fence, NULL);
             }
@@ -378,8 +424,13 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
     uint32_t next = (ctx->fence_tail + 1) % PV_FENCE_QUEUE_MAX;
     if (next == ctx->fence_head) {
         pthread_mutex_unlock(&ctx->lock);
-        if (req.host)
-            req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
+        if (req.host) {
+            /* Submitted: the queue may still signal it. */
+            pv_lifetime_adopt_fence(ctx, req.dev, req.host);
+            pv_life_put(&req.dev->life);
+        }
+        if (unref)
+            pv_life_put(&unref->life);
         return -EBUSY;
     }
     ctx->fences[ctx->fence_tail] = req;
@@ -387,6 +438,8 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
     fence_start(ctx);
     pthread_cond_signal(&ctx->fence_cond);
     pthread_mutex_unlock(&ctx->lock);
+    if (unref)
+        pv_life_put(&unref->life);
     return 0;
 }
 
@@ -417,6 +470,8 @@ fence_thread_main(void *arg)
                 break; /* stopping: the destroy path frees the fence */
             }
             req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
+            /* May be the device's last reference: its teardown runs here. */
+            pv_life_put(&req.dev->life);
         }
         PV_STAT_ADD(ctx->r, fences_retired, 1);
         if (ctx->cbs.fence_retired)

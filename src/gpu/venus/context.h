@@ -10,8 +10,11 @@
  * Threads: the front door's thread calls the renderer.h entry points; one
  *          thread per ring decodes and dispatches ring commands; one fence
  *          thread per context retires timelines; one monitor thread sets the
- *          rings' ALIVE bits. ctx->lock guards resources, rings and
- *          timelines; the object table has its own lock.
+ *          rings' ALIVE bits. ctx->lock guards resources, rings, timelines
+ *          and ctx->instance; the object table has its own lock. Devices and
+ *          instances live as long as a command, a device or a fence holds
+ *          their pv_life (objects.h); every host wait is made in slices
+ *          and ends when pv_channel_alive() says so (docs/ARCHITECTURE.md).
  */
 #ifndef PV_VENUS_CONTEXT_H
 #define PV_VENUS_CONTEXT_H
@@ -93,6 +96,9 @@ struct pv_reply_stream {
     uint64_t pos;
 };
 
+/* References one command may hold at once (its owner, a device, a queue's device). */
+#define PV_CHANNEL_PINS 8
+
 /* Where a command came from: a ring, or the context channel (ring == NULL). */
 struct pv_channel {
     struct pv_ctx *ctx;
@@ -100,6 +106,16 @@ struct pv_channel {
     struct pv_reply_stream reply;
     struct pv_arena arena;
     bool in_execute;       /* decoding an ExecuteCommandStreams stream */
+    /*
+     * The command's dispatchable object (its first argument), copied out of
+     * the table and pinned by the stream loop for the command's duration;
+     * type VK_OBJECT_TYPE_UNKNOWN when the command has none.
+     */
+    struct pv_obj owner;
+    struct pv_life *pins[PV_CHANNEL_PINS]; /* dropped after each command */
+    unsigned npins;
+    uint8_t *exec_copy;    /* private copy of an indirect stream (transport.c) */
+    size_t exec_cap;
 };
 
 /* One shared-memory command ring (ring.c). */
@@ -126,15 +142,19 @@ struct pv_ring {
     bool sleeping;                 /* idle, waiting for a notify */
     uint32_t cur;                  /* bytes consumed (free-running, like head) */
     uint64_t vq_seqno;             /* last vkSubmitVirtqueueSeqnoMESA value */
+    uint64_t vq_wait;              /* seqno the ring waits for in vkWaitVirtqueueSeqnoMESA; 0 none */
     uint32_t head_waiters;
     uint8_t *scratch;              /* contiguous copy of the bytes being decoded */
     struct pv_channel chan;
 };
 
 struct pv_instance {
+    struct pv_life life;           /* + one reference per device */
+    struct pv_ctx *ctx;
     VkInstance host;
     uint64_t id;
     uint32_t api_version;
+    pthread_mutex_t lock;          /* guards phys, phys_ids, phys_count */
     struct pvg_instance_table t;
     uint8_t has_cmd[(PVG_CMD_COUNT + 7) / 8]; /* host has the instance-level command */
     VkPhysicalDevice *phys;        /* host physical devices */
@@ -148,9 +168,13 @@ struct pv_queue {
     uint32_t ring_idx;             /* timeline bound at vkGetDeviceQueue2; 0 = none */
     pthread_mutex_t lock;          /* host queues need external synchronization */
     struct pv_device *dev;
+    struct pv_queue *next;         /* dev->queues, under ctx->lock */
 };
 
 struct pv_device {
+    struct pv_life life;           /* + pending context fences */
+    struct pv_ctx *ctx;
+    struct pv_instance *inst;      /* holds a reference on it */
     VkDevice host;
     uint64_t id;
     VkPhysicalDevice phys;
@@ -164,6 +188,7 @@ struct pv_device {
     /* Instance-level queries memory.c needs for this device's objects. */
     PFN_vkGetPhysicalDeviceExternalBufferProperties ext_buffer_props;
     PFN_vkGetPhysicalDeviceImageFormatProperties2 image_format_props2;
+    struct pv_queue *queues;       /* under ctx->lock; freed with the device */
 };
 
 /* Host-visible memory the renderer backs with a memfd so it can be exported. */
@@ -182,8 +207,19 @@ struct pv_fence_req {
     uint32_t ring_idx;
     uint64_t fence_id;
     VkFence host;                  /* VK_NULL_HANDLE: retire right away */
-    struct pv_device *dev;
+    struct pv_device *dev;         /* holds a reference on dev->life while host is set */
 };
+
+/*
+ * What one context may hold at once. Each exists because a client could
+ * otherwise take a resource every context shares (the process's fds, its
+ * memory, its threads): past a budget the context is made fatal, with the
+ * budget named in the log line.
+ */
+#define PV_CTX_MAX_OBJECTS (1u << 18)       /* entries in the object table */
+#define PV_CTX_MAX_MEMFDS 1024u             /* host-visible memories (a memfd each) */
+#define PV_CTX_MAX_SHM_BLOBS 4096u          /* shared-memory blobs */
+#define PV_CTX_MAX_SHM_BYTES (4ull << 30)   /* their total size */
 
 struct pv_ctx {
     struct pv_renderer *r;
@@ -195,6 +231,9 @@ struct pv_ctx {
 
     pthread_mutex_t lock;
     struct pv_resource *resources;
+    uint32_t shm_blobs;            /* budgets (under lock) */
+    uint64_t shm_bytes;
+    atomic_uint memfds;
     struct pv_ring *rings;
     struct pv_queue *timelines[PV_MAX_TIMELINES];
 
@@ -222,6 +261,21 @@ struct pv_ctx {
  * FATAL in every ring. Later calls do nothing: the first reason is the one. */
 void pv_ctx_fatal(struct pv_ctx *ctx, enum pv_fatal_reason reason, const char *why);
 
+/*
+ * Whether a wait on this channel's behalf should go on: false once the
+ * context is fatal, its ring is being stopped, or the front door reports its
+ * client gone. Every host wait the renderer makes for a client runs in
+ * slices of PV_WAIT_SLICE_NS and asks this between them.
+ */
+#define PV_WAIT_SLICE_NS 50000000ull
+/* The failure a command reports when such a wait was cut short. */
+#define PV_WAIT_CUT_SHORT "wait ended: the context is fatal or ending, or its client is gone"
+bool pv_channel_alive(struct pv_channel *ch);
+
+/* References a command holds until it ends (dropped by the stream loop). */
+bool pv_channel_pin(struct pv_channel *ch, struct pv_life *life);
+void pv_channel_unpin_to(struct pv_channel *ch, unsigned mark);
+
 /* Resource lookup with a reference; release with pv_resource_put(). */
 struct pv_resource *pv_ctx_get_resource(struct pv_ctx *ctx, uint32_t res_id);
 void pv_resource_put(struct pv_resource *res);
@@ -241,13 +295,23 @@ void pv_ring_destroy(struct pv_ring *ring);
 struct pv_ring *pv_ctx_find_ring(struct pv_ctx *ctx, uint64_t ring_id);
 void pv_ring_notify(struct pv_ring *ring);
 void pv_ring_set_fatal(struct pv_ring *ring);
-bool pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno);
+/* Waits on channel ch until the ring's head reaches seqno; NULL, or why it never will. */
+const char *pv_ring_wait_seqno(struct pv_ring *ring, struct pv_channel *ch, uint64_t seqno);
 void pv_ring_submit_vq_seqno(struct pv_ring *ring, uint64_t seqno);
 bool pv_ring_wait_vq_seqno(struct pv_ring *ring, uint64_t seqno);
 
-/* Teardown of what a context or device still holds (lifetime.c). */
+/*
+ * Lifetimes (lifetime.c). The client destroyed a device or everything (its
+ * instance, or the context going): the table forgets them, and each goes
+ * when its last user is done (pv_life). The `last` functions of devices and
+ * instances.
+ */
 void pv_venus_destroy_all(struct pv_ctx *ctx);
-void pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev);
+void pv_device_kill(struct pv_ctx *ctx, struct pv_device *dev);
+void pv_device_last(struct pv_life *life);
+/* A fence of the renderer's own that a queue may still signal: destroyed with its device. */
+void pv_lifetime_adopt_fence(struct pv_ctx *ctx, struct pv_device *dev, VkFence fence);
+void pv_instance_last(struct pv_life *life);
 /* Device memory (memory.c). */
 void pv_memory_free(struct pv_device *dev, struct pv_memory *mem);
 /* The host memory types of phys that memory.c can share with the client

@@ -7,9 +7,13 @@
  * (memory.c). A queue is bound to the client's id at vkGetDeviceQueue(2),
  * and to a timeline (the ring_idx of VkDeviceQueueTimelineInfoMESA) that
  * context fences retire on. Host queues need external synchronization: every
- * submission takes the queue's lock. Destroying a device destroys what the
- * client left of it (lifetime.c).
+ * submission takes the queue's lock. Waiting for a queue or a device to be
+ * idle is a fence on each queue, waited for in slices (sync.c), never the
+ * host's vkQueueWaitIdle or vkDeviceWaitIdle, which cannot be cut short.
+ * Destroying a device destroys what the client left of it once nothing
+ * uses it any more (lifetime.c).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -131,7 +135,7 @@ PV_DECLARE_HANDLER(vkCreateDevice)
 {
     ARGS(vkCreateDevice);
     struct pv_ctx *ctx = ch->ctx;
-    struct pv_instance *inst = ctx->instance;
+    struct pv_instance *inst = pv_dispatch_instance(ch, dec);
     if (!inst || !a->pCreateInfo || !a->pDevice)
         return pv_dispatch_fail(dec, "vkCreateDevice: bad arguments");
     uint64_t id = (uint64_t)(uintptr_t)*a->pDevice;
@@ -180,6 +184,9 @@ PV_DECLARE_HANDLER(vkCreateDevice)
         free(dev);
         return REPLY();
     }
+    pv_life_init(&dev->life, pv_device_last);
+    dev->ctx = ctx;
+    dev->inst = inst;
     dev->host = host;
     dev->id = id;
     dev->phys = a->physicalDevice;
@@ -206,13 +213,19 @@ PV_DECLARE_HANDLER(vkCreateDevice)
             dev->host_ptr_align = hp.minImportedHostPointerAlignment;
     }
     struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
-                         .type = VK_OBJECT_TYPE_DEVICE, .dev = dev, .priv = dev};
-    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
+                         .type = VK_OBJECT_TYPE_DEVICE, .dev = dev, .life = &dev->life,
+                         .priv = dev};
+    int err = pv_objtab_insert(&ctx->objs, &obj);
+    if (err) {
         dev->t.DestroyDevice(host, NULL);
         pv_loader_unlock();
         free(dev);
-        return pv_dispatch_fail(dec, "out of memory");
+        return pv_dispatch_fail(dec, err == -ENOSPC ? "the context holds its budget of objects "
+                                                      "(PV_CTX_MAX_OBJECTS)"
+                                                    : "device id in use, or out of memory");
     }
+    /* The instance lives as long as its devices (the command pins it now). */
+    pv_life_get(&inst->life, false);
     pv_loader_unlock();
     return REPLY();
 }
@@ -231,8 +244,9 @@ bind_queue(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, 
         return;
     }
     /* The same queue may be asked for again with the same id. */
-    struct pv_obj *old = pv_objtab_get(&ctx->objs, id, VK_OBJECT_TYPE_QUEUE);
-    if (old && old->host == (uint64_t)(uintptr_t)host)
+    struct pv_obj old;
+    if (pv_objtab_get(&ctx->objs, id, VK_OBJECT_TYPE_QUEUE, &old) &&
+        old.host == (uint64_t)(uintptr_t)host)
         return;
     struct pv_queue *q = calloc(1, sizeof(*q));
     if (!q) {
@@ -245,20 +259,26 @@ bind_queue(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev, 
     q->dev = dev;
     pthread_mutex_init(&q->lock, NULL);
     struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
-                         .type = VK_OBJECT_TYPE_QUEUE, .dev = dev, .priv = q};
-    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
+                         .type = VK_OBJECT_TYPE_QUEUE, .dev = dev, .life = &dev->life, .priv = q};
+    int err = pv_objtab_insert(&ctx->objs, &obj);
+    if (err) {
+        pthread_mutex_destroy(&q->lock);
         free(q);
-        pv_dispatch_fail(dec, "queue id is 0 or in use");
+        pv_dispatch_fail(dec, err == -ENOSPC ? "the context holds its budget of objects "
+                                               "(PV_CTX_MAX_OBJECTS)"
+                                             : "queue id is 0 or in use");
         return;
     }
+    pthread_mutex_lock(&ctx->lock);
+    q->next = dev->queues;
+    dev->queues = q;
     if (ring_idx) {
-        pthread_mutex_lock(&ctx->lock);
         if (ctx->timelines[ring_idx])
             pv_dispatch_fail(dec, "timeline already bound to another queue");
         else
             ctx->timelines[ring_idx] = q;
-        pthread_mutex_unlock(&ctx->lock);
     }
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 PV_DECLARE_HANDLER(vkGetDeviceQueue2)
@@ -297,14 +317,14 @@ PV_DECLARE_HANDLER(vkGetDeviceQueue)
     return !*dec->fatal && REPLY();
 }
 
-/* Host queues need external synchronization: fences (context.c) submit on them too. */
+/*
+ * Host queues need external synchronization: fences (context.c) submit on
+ * them too. The queue is the command's owner, so its device is pinned.
+ */
 static bool
 with_queue_locked(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, uint32_t flags)
 {
-    struct pv_obj *o = pv_dispatch_peek_object(ch, dec, VK_OBJECT_TYPE_QUEUE);
-    if (!o)
-        return false;
-    struct pv_queue *q = o->priv;
+    struct pv_queue *q = ch->owner.priv;
     pthread_mutex_lock(&q->lock);
     bool ok = pv_dispatch_generic(ch, dec, cmd, flags);
     pthread_mutex_unlock(&q->lock);
@@ -313,15 +333,40 @@ with_queue_locked(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, ui
 
 PV_DECLARE_HANDLER(vkQueueSubmit) { return with_queue_locked(ch, dec, cmd, flags); }
 PV_DECLARE_HANDLER(vkQueueSubmit2) { return with_queue_locked(ch, dec, cmd, flags); }
-PV_DECLARE_HANDLER(vkQueueWaitIdle) { return with_queue_locked(ch, dec, cmd, flags); }
 PV_DECLARE_HANDLER(vkQueueBindSparse) { return with_queue_locked(ch, dec, cmd, flags); }
+
+PV_DECLARE_HANDLER(vkQueueWaitIdle)
+{
+    ARGS(vkQueueWaitIdle);
+    struct pv_queue *q = ch->owner.priv;
+    a->ret = pv_sync_wait_queues(ch, ch->owner.dev, &q, 1, UINT64_MAX);
+    if (a->ret == VK_ERROR_DEVICE_LOST && !pv_channel_alive(ch))
+        return pv_dispatch_fail(dec, PV_WAIT_CUT_SHORT);
+    return REPLY();
+}
+
+PV_DECLARE_HANDLER(vkDeviceWaitIdle)
+{
+    ARGS(vkDeviceWaitIdle);
+    struct pv_device *dev = ch->owner.dev;
+    struct pv_queue *queues[64];
+    uint32_t n = 0;
+    pthread_mutex_lock(&ch->ctx->lock);
+    for (struct pv_queue *q = dev->queues; q && n < 64; q = q->next)
+        queues[n++] = q;
+    pthread_mutex_unlock(&ch->ctx->lock);
+    a->ret = n ? pv_sync_wait_queues(ch, dev, queues, n, UINT64_MAX) : VK_SUCCESS;
+    if (a->ret == VK_ERROR_DEVICE_LOST && !pv_channel_alive(ch))
+        return pv_dispatch_fail(dec, PV_WAIT_CUT_SHORT);
+    return REPLY();
+}
 
 PV_DECLARE_HANDLER(vkDestroyDevice)
 {
     ARGS(vkDestroyDevice);
-    struct pv_device *dev = a->id_device ? pv_dispatch_device(ch, dec, a->id_device) : NULL;
-    if (!dev)
-        return !a->id_device;
-    pv_device_destroy(ch->ctx, dev);
+    if (!a->id_device)
+        return true;
+    /* Goes once no other ring, blob request or pending fence uses it (lifetime.c). */
+    pv_device_kill(ch->ctx, ch->owner.dev);
     return true;
 }

@@ -33,13 +33,76 @@ pv_dispatch_fail_as(struct pv_cs_dec *dec, enum pv_fatal_reason reason, const ch
     return false;
 }
 
+/* ---- objects a command uses: copied out, their device or instance pinned ---- */
+
+bool
+pv_channel_pin(struct pv_channel *ch, struct pv_life *life)
+{
+    if (ch->npins == PV_CHANNEL_PINS)
+        return false;
+    ch->pins[ch->npins++] = life;
+    return true;
+}
+
+void
+pv_channel_unpin_to(struct pv_channel *ch, unsigned mark)
+{
+    /* The last reference runs the teardown of what the client destroyed meanwhile. */
+    while (ch->npins > mark)
+        pv_life_put(ch->pins[--ch->npins]);
+}
+
+bool
+pv_dispatch_pin(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id, VkObjectType type,
+                struct pv_obj *out)
+{
+    if (!pv_objtab_pin(&ch->ctx->objs, id, type, out))
+        return pv_dispatch_fail_as(dec, PV_FATAL_OBJECT, "unknown object id, wrong object type "
+                                   "or a destroyed device's object");
+    if (out->life && !pv_channel_pin(ch, out->life)) {
+        pv_life_put(out->life);
+        return pv_dispatch_fail_as(dec, PV_FATAL_LIMIT, "a command names too many devices");
+    }
+    return true;
+}
+
 struct pv_device *
 pv_dispatch_device(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id)
 {
-    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, id, VK_OBJECT_TYPE_DEVICE);
-    if (!o)
-        pv_dispatch_fail_as(dec, PV_FATAL_OBJECT, "unknown device");
-    return o ? o->dev : NULL;
+    if (ch->owner.type == VK_OBJECT_TYPE_DEVICE && ch->owner.id == id)
+        return ch->owner.dev;
+    struct pv_obj o;
+    if (!pv_dispatch_pin(ch, dec, id, VK_OBJECT_TYPE_DEVICE, &o))
+        return NULL;
+    return o.dev;
+}
+
+struct pv_instance *
+pv_dispatch_instance(struct pv_channel *ch, struct pv_cs_dec *dec)
+{
+    VkObjectType t = ch->owner.type;
+    if (t != VK_OBJECT_TYPE_INSTANCE && t != VK_OBJECT_TYPE_PHYSICAL_DEVICE) {
+        pv_dispatch_fail(dec, "no instance");
+        return NULL;
+    }
+    return ch->owner.priv;
+}
+
+bool
+pv_dispatch_insert(struct pv_channel *ch, struct pv_cs_dec *dec, const struct pv_obj *obj)
+{
+    int err = pv_objtab_insert(&ch->ctx->objs, obj);
+    if (!err)
+        return true;
+    /* The host made it; nothing would ever destroy it. */
+    if (obj->dev)
+        pv_lifetime_destroy_host(obj->dev, obj);
+    if (err == -ENOSPC)
+        return pv_dispatch_fail_as(dec, PV_FATAL_LIMIT, "the context holds its budget of "
+                                   "objects (PV_CTX_MAX_OBJECTS)");
+    if (err == -EEXIST)
+        return pv_dispatch_fail(dec, "object id is 0 or already in use");
+    return pv_dispatch_fail(dec, "out of memory for the object table");
 }
 
 /* ---- replies ---- */
@@ -82,34 +145,47 @@ pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, co
 
 /* ---- the generic path ---- */
 
-struct pv_obj *
-pv_dispatch_peek_object(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectType type)
+/*
+ * The command's dispatchable object, named by the next u64 of the stream
+ * (not consumed): copied into ch->owner, its device or instance pinned
+ * until the command ends.
+ */
+static bool
+pin_owner(struct pv_channel *ch, struct pv_cs_dec *dec, VkObjectType type)
 {
     uint64_t id;
     if (!pv_cs_dec_peek(dec, &id, sizeof(id)))
-        return NULL;
-    struct pv_obj *obj = pv_objtab_get(&ch->ctx->objs, id, type);
-    if (!obj)
-        pv_cs_dec_set_fatal_as(dec, PV_FATAL_OBJECT, "invalid dispatchable handle");
-    return obj;
+        return false;
+    if (!pv_objtab_pin(&ch->ctx->objs, id, type, &ch->owner)) {
+        ch->owner.type = VK_OBJECT_TYPE_UNKNOWN;
+        return pv_dispatch_fail_as(dec, PV_FATAL_OBJECT, "invalid dispatchable handle");
+    }
+    if (ch->owner.life && !pv_channel_pin(ch, ch->owner.life)) {
+        pv_life_put(ch->owner.life);
+        ch->owner.type = VK_OBJECT_TYPE_UNKNOWN;
+        return pv_dispatch_fail_as(dec, PV_FATAL_LIMIT, "a command names too many devices");
+    }
+    return true;
 }
 
 /* The dispatch table to call `cmd` through, NULL when the host lacks the command. */
 static const void *
-table_for(struct pv_channel *ch, uint32_t cmd, struct pv_obj *obj)
+table_for(uint32_t cmd, const struct pv_obj *owner)
 {
     const uint8_t *has;
     const void *table;
     if (pvg_command_infos[cmd].device_level) {
-        if (!obj->dev)
+        if (!owner->dev)
             return NULL;
-        has = obj->dev->has_cmd;
-        table = &obj->dev->t;
+        has = owner->dev->has_cmd;
+        table = &owner->dev->t;
     } else {
-        if (!ch->ctx->instance)
+        /* Instance-level objects keep their (pinned) instance in priv. */
+        const struct pv_instance *inst = owner->priv;
+        if (owner->dev || !inst)
             return NULL;
-        has = ch->ctx->instance->has_cmd;
-        table = &ch->ctx->instance->t;
+        has = inst->has_cmd;
+        table = &inst->t;
     }
     return (has[cmd / 8] >> (cmd % 8)) & 1 ? table : NULL;
 }
@@ -131,25 +207,26 @@ pv_dispatch_probe_commands(uint8_t *has, bool device_level, const void *table)
 bool
 pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd, uint32_t flags)
 {
-    struct pv_obj *owner;
     const void *table;
-    void *args = pv_dispatch_generic_decode(ch, dec, cmd, &owner, &table);
-    return args && pv_dispatch_generic_call(ch, dec, cmd, flags, owner, table, args);
+    void *args = pv_dispatch_generic_decode(ch, dec, cmd, &table);
+    return args && pv_dispatch_generic_call(ch, dec, cmd, flags, table, args);
 }
 
 void *
 pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
-                           struct pv_obj **owner_out, const void **table_out)
+                           const void **table_out)
 {
     const struct pvg_command_info *info = &pvg_command_infos[cmd];
     if (!info->call || info->dispatch_type == VK_OBJECT_TYPE_UNKNOWN) {
         pv_dispatch_fail_as(dec, PV_FATAL_UNSUPPORTED, "command not supported by the renderer");
         return NULL;
     }
-    struct pv_obj *owner = pv_dispatch_peek_object(ch, dec, info->dispatch_type);
-    if (!owner)
+    const struct pv_obj *owner = &ch->owner;
+    if (owner->type != info->dispatch_type) {
+        pv_dispatch_fail(dec, "invalid dispatchable handle");
         return NULL;
-    const void *table = table_for(ch, cmd, owner);
+    }
+    const void *table = table_for(cmd, owner);
     if (!table) {
         pv_dispatch_fail_as(dec, PV_FATAL_UNSUPPORTED, "command the host driver does not offer");
         return NULL;
@@ -157,8 +234,7 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
     void *args = pv_dispatch_decode(dec, cmd);
     /*
      * The dispatchable handle was peeked before decoding to pick the table;
-     * streams in shared memory can change in between, so the decoded
-     * handle (the first argument) must still be that object.
+     * the decoded handle (the first argument) must still be that object.
      */
     uint64_t first;
     if (args) {
@@ -168,17 +244,17 @@ pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_
             return NULL;
         }
     }
-    *owner_out = owner;
     *table_out = table;
     return args;
 }
 
 bool
 pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
-                         uint32_t flags, struct pv_obj *owner, const void *table, void *args)
+                         uint32_t flags, const void *table, void *args)
 {
     const struct pvg_command_info *info = &pvg_command_infos[cmd];
     struct pv_ctx *ctx = ch->ctx;
+    const struct pv_obj *owner = &ch->owner;
     uint64_t new_id = 0;
     uint64_t *new_slot = NULL;
     if (info->created_type != VK_OBJECT_TYPE_UNKNOWN) {
@@ -195,10 +271,10 @@ pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t 
 
     /* A failed creation leaves the handle VK_NULL_HANDLE (we cleared it). */
     if (new_slot && *new_slot) {
-        struct pv_obj obj = {
-            .id = new_id, .host = *new_slot, .type = info->created_type, .dev = owner->dev};
-        if (pv_objtab_insert(&ctx->objs, &obj, NULL))
-            return pv_dispatch_fail(dec, "out of memory for the object table");
+        struct pv_obj obj = {.id = new_id, .host = *new_slot, .type = info->created_type,
+                             .dev = owner->dev, .life = owner->life};
+        if (!pv_dispatch_insert(ch, dec, &obj))
+            return false;
     }
     if (new_slot)
         *new_slot = new_id; /* replies echo the client's id */
@@ -213,35 +289,49 @@ pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t 
 
 /* ---- helpers for handlers that create or free objects in bulk ---- */
 
+static int
+cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
 bool
 pv_dispatch_create_many(struct pv_channel *ch, struct pv_cs_dec *dec, struct pv_device *dev,
                         VkObjectType type, uint64_t parent, uint32_t n, uint64_t *handles,
                         VkResult (*call)(void *), void *call_data, VkResult *ret)
 {
     uint64_t *ids = pv_cs_dec_alloc(dec, n, sizeof(uint64_t));
-    if (n && !ids)
+    uint64_t *sorted = pv_cs_dec_alloc(dec, n, sizeof(uint64_t));
+    if (n && (!ids || !sorted))
         return false;
     for (uint32_t i = 0; i < n; i++) {
-        ids[i] = handles[i];
+        ids[i] = sorted[i] = handles[i];
         if (!ids[i] || pv_objtab_contains(&ch->ctx->objs, ids[i]))
             return pv_dispatch_fail(dec, "object id is 0 or already in use");
-        for (uint32_t j = 0; j < i; j++)
-            if (ids[j] == ids[i])
-                return pv_dispatch_fail(dec, "object id repeated");
         handles[i] = 0;
     }
+    /* n comes from the client: a repeat is found in O(n log n), not by comparing all pairs. */
+    qsort(sorted, n, sizeof(*sorted), cmp_u64);
+    for (uint32_t i = 1; i < n; i++)
+        if (sorted[i] == sorted[i - 1])
+            return pv_dispatch_fail(dec, "object id repeated");
     *ret = call(call_data);
+    bool ok = true;
+    struct pv_life *life = dev ? &dev->life : NULL;
     for (uint32_t i = 0; i < n; i++) {
         /* Pipelines may be created partially: record those that exist. */
         if (handles[i] && *ret >= 0) {
             struct pv_obj obj = {.id = ids[i], .host = handles[i], .type = type, .dev = dev,
-                                 .parent = parent};
-            if (pv_objtab_insert(&ch->ctx->objs, &obj, NULL))
-                return pv_dispatch_fail(dec, "out of memory");
+                                 .life = life, .parent = parent};
+            if (ok)
+                ok = pv_dispatch_insert(ch, dec, &obj);
+            else if (dev)
+                pv_lifetime_destroy_host(dev, &obj);
         }
         handles[i] = ids[i];
     }
-    return true;
+    return ok;
 }
 
 void *
@@ -260,10 +350,8 @@ pv_dispatch_translate(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *ha
 {
     if (!*handle)
         return true;
-    struct pv_obj *o = pv_objtab_get(&ch->ctx->objs, *handle, type);
-    if (!o)
+    if (!pv_objtab_lookup_host(&ch->ctx->objs, *handle, type, handle))
         return pv_dispatch_fail(dec, "invalid object id");
-    *handle = o->host;
     return true;
 }
 
@@ -302,14 +390,23 @@ pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
         if (!pv_cs_dec_read(&dec, &cmd, 4) || !pv_cs_dec_read(&dec, &flags, 4))
             break;
         bool ok;
+        /* An indirect stream runs inside a command of this channel: keep its state. */
+        unsigned mark = ch->npins;
+        struct pv_obj outer = ch->owner;
+        ch->owner = (struct pv_obj){.type = VK_OBJECT_TYPE_UNKNOWN};
         if (cmd < 0 || cmd >= PVG_CMD_COUNT || !pvg_command_infos[cmd].name) {
             ok = pv_dispatch_fail_as(&dec, PV_FATAL_UNSUPPORTED, "unknown command type");
         } else {
             PV_STAT_ADD(ctx->r, commands[cmd], 1);
+            VkObjectType owner_type = pvg_command_infos[cmd].dispatch_type;
             pv_dispatch_fn fn = pv_dispatch_handlers[cmd];
-            ok = fn ? fn(ch, &dec, (uint32_t)cmd, flags)
-                    : pv_dispatch_generic(ch, &dec, (uint32_t)cmd, flags);
+            ok = owner_type == VK_OBJECT_TYPE_UNKNOWN || pin_owner(ch, &dec, owner_type);
+            if (ok)
+                ok = fn ? fn(ch, &dec, (uint32_t)cmd, flags)
+                        : pv_dispatch_generic(ch, &dec, (uint32_t)cmd, flags);
         }
+        pv_channel_unpin_to(ch, mark);
+        ch->owner = outer;
         pv_arena_reset(&ch->arena);
         if (!ok || fatal || pv_ctx_is_fatal(ctx)) {
             fatal = true;

@@ -2,7 +2,9 @@
  * gpu/venus/dispatch: internal interface between the stream loop, the
  * generic command path and the hand-written command handlers.
  *
- * A handler is called with the 8-byte command header already consumed. It
+ * A handler is called with the 8-byte command header already consumed and,
+ * for a command with a dispatchable first argument, that object copied into
+ * ch->owner and its device or instance pinned until the command ends. It
  * returns false (after pv_dispatch_fail or a failed decode) to make the
  * context fatal; Vulkan errors from the host are not failures, they go back
  * to the client in the reply.
@@ -21,15 +23,22 @@ extern const pv_dispatch_fn pv_dispatch_handlers[PVG_CMD_COUNT];
 bool pv_dispatch_fail(struct pv_cs_dec *dec, const char *why);
 /* The same with the kind of failure named; pv_dispatch_fail counts it as "refused". */
 bool pv_dispatch_fail_as(struct pv_cs_dec *dec, enum pv_fatal_reason reason, const char *why);
-/* The device the client calls ID; NULL (and the stream failed) if none. */
+/* The device the client calls ID, pinned for the command; NULL (and the stream failed) if none. */
 struct pv_device *pv_dispatch_device(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id);
+/* The instance of the command's owner (an instance or physical device); NULL + failed if none. */
+struct pv_instance *pv_dispatch_instance(struct pv_channel *ch, struct pv_cs_dec *dec);
+/* The object `id` of `type`, copied into *out and pinned for the command; false + failed if none. */
+bool pv_dispatch_pin(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t id, VkObjectType type,
+                     struct pv_obj *out);
+/* Records a created object; false + failed (the host object destroyed) when it cannot be. */
+bool pv_dispatch_insert(struct pv_channel *ch, struct pv_cs_dec *dec, const struct pv_obj *obj);
 bool pv_dispatch_generic(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
                          uint32_t flags);
 /* The generic path in two halves, for handlers that adjust arguments in between. */
 void *pv_dispatch_generic_decode(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
-                                 struct pv_obj **owner, const void **table);
+                                 const void **table);
 bool pv_dispatch_generic_call(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
-                              uint32_t flags, struct pv_obj *owner, const void *table, void *args);
+                              uint32_t flags, const void *table, void *args);
 bool pv_dispatch_reply(struct pv_channel *ch, struct pv_cs_dec *dec, uint32_t cmd,
                        const void *args);
 /* The object named by the next u64 of the stream (not consumed), or NULL + fatal. */
@@ -61,9 +70,23 @@ bool pv_dispatch_translate(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_
 bool pv_dispatch_translate_array(struct pv_channel *ch, struct pv_cs_dec *dec, uint64_t *v,
                                  uint32_t n, VkObjectType type, uint64_t **ids_out);
 
+/*
+ * Host waits (sync.c), made in slices of PV_WAIT_SLICE_NS: the result of
+ * the host call, VK_TIMEOUT once timeout_ns (UINT64_MAX: none) has passed,
+ * or VK_ERROR_DEVICE_LOST as soon as pv_channel_alive(ch) is false (ch
+ * NULL: only the timeout ends it). wait_queues waits until the work
+ * submitted to each queue so far has finished.
+ */
+VkResult pv_sync_wait_fences(struct pv_channel *ch, struct pv_device *dev, uint32_t n,
+                             const VkFence *fences, VkBool32 wait_all, uint64_t timeout_ns);
+VkResult pv_sync_wait_queues(struct pv_channel *ch, struct pv_device *dev,
+                             struct pv_queue *const *queues, uint32_t n, uint64_t timeout_ns);
+
 /* Objects freed with their pool or in bulk (lifetime.c): the host frees them itself. */
 void pv_lifetime_forget_ids(struct pv_ctx *ctx, VkObjectType type, uint32_t n, const uint64_t *ids);
 void pv_lifetime_forget_children(struct pv_ctx *ctx, VkObjectType type, uint64_t parent);
+/* Destroys the host object of a device child (lifetime.c). */
+void pv_lifetime_destroy_host(struct pv_device *dev, const struct pv_obj *o);
 
 /*
  * Device extensions (instance.c): those our decoders know (NULL: unknown),
@@ -135,15 +158,17 @@ pv_chain_restore(struct pv_chain_hole *hole)
 /*
  * In a handler that adjusts a command's arguments and then lets the generic
  * path call the host: decode into `a` through pv_dispatch_generic_decode(),
- * keeping the owner and table that GENERIC_CALL() hands back to it.
+ * keeping the table that GENERIC_CALL() hands back to it; `owner` is the
+ * command's pinned dispatchable object.
  */
 #define GENERIC_ARGS(name)                                                                         \
-    struct pv_obj *owner;                                                                          \
+    const struct pv_obj *owner = &ch->owner;                                                       \
+    (void)owner;                                                                                   \
     const void *table;                                                                             \
-    struct pvg_args_##name *a = pv_dispatch_generic_decode(ch, dec, cmd, &owner, &table);         \
+    struct pvg_args_##name *a = pv_dispatch_generic_decode(ch, dec, cmd, &table);                 \
     if (!a)                                                                                        \
     return false
-#define GENERIC_CALL(flags) pv_dispatch_generic_call(ch, dec, cmd, (flags), owner, table, a)
+#define GENERIC_CALL(flags) pv_dispatch_generic_call(ch, dec, cmd, (flags), table, a)
 
 /*
  * The signature of every hand-written handler. Each lives in the file of its

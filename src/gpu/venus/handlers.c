@@ -43,6 +43,7 @@
     X(vkQueueSubmit)                                                                               \
     X(vkQueueSubmit2)                                                                              \
     X(vkQueueWaitIdle)                                                                             \
+    X(vkDeviceWaitIdle)                                                                            \
     X(vkQueueBindSparse)                                                                           \
     X(vkDestroyDevice)                                                                             \
     /* memory.c */                                                                                 \
@@ -61,6 +62,9 @@
     /* sync.c */                                                                                   \
     X(vkCreateSemaphore)                                                                           \
     X(vkCreateFence)                                                                               \
+    X(vkWaitForFences)                                                                             \
+    X(vkWaitSemaphores)                                                                            \
+    X(vkGetQueryPoolResults)                                                                       \
     X(vkImportSemaphoreResourceMESA)                                                               \
     X(vkWaitSemaphoreResourceMESA)                                                                 \
     X(vkResetFenceResourceMESA)                                                                    \

@@ -57,16 +57,20 @@ PV_DECLARE_HANDLER(vkCreateImage)
     if (explicit_ && a->ret == VK_SUCCESS && explicit_->drmFormatModifierPlaneCount >= 1 &&
         explicit_->pPlaneLayouts) {
         /* The layout the client computed must be the one the host gives a linear image. */
-        struct pv_obj *img = pv_objtab_get(&ch->ctx->objs, (uint64_t)(uintptr_t)*a->pImage,
-                                           VK_OBJECT_TYPE_IMAGE);
+        struct pv_obj img;
+        if (!pv_objtab_get(&ch->ctx->objs, (uint64_t)(uintptr_t)*a->pImage, VK_OBJECT_TYPE_IMAGE,
+                           &img))
+            return pv_dispatch_fail(dec, "vkCreateImage: the image went away meanwhile");
         struct pv_device *dev = owner->dev;
         VkImageSubresource sub = {.aspectMask = VK_IMAGE_ASPECT_COLOR_BIT};
         VkSubresourceLayout lay;
-        dev->t.GetImageSubresourceLayout(dev->host, (VkImage)(uintptr_t)img->host, &sub, &lay);
+        dev->t.GetImageSubresourceLayout(dev->host, (VkImage)(uintptr_t)img.host, &sub, &lay);
         const VkSubresourceLayout *want = &explicit_->pPlaneLayouts[0];
         if (want->rowPitch && (want->rowPitch != lay.rowPitch || want->offset != lay.offset)) {
-            dev->t.DestroyImage(dev->host, (VkImage)(uintptr_t)img->host, NULL);
-            free(pv_objtab_remove(&ch->ctx->objs, img->id, VK_OBJECT_TYPE_IMAGE));
+            struct pv_obj *o = pv_objtab_remove(&ch->ctx->objs, img.id, VK_OBJECT_TYPE_IMAGE);
+            if (o)
+                dev->t.DestroyImage(dev->host, (VkImage)(uintptr_t)o->host, NULL);
+            free(o);
             a->ret = VK_ERROR_INVALID_DRM_FORMAT_MODIFIER_PLANE_LAYOUT_EXT;
         }
     }

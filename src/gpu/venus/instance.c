@@ -53,7 +53,10 @@ PV_DECLARE_HANDLER(vkCreateInstance)
 {
     ARGS(vkCreateInstance);
     struct pv_ctx *ctx = ch->ctx;
-    if (ctx->instance)
+    pthread_mutex_lock(&ctx->lock);
+    bool have = ctx->instance != NULL;
+    pthread_mutex_unlock(&ctx->lock);
+    if (have)
         return pv_dispatch_fail(dec, "second vkCreateInstance in one context");
     if (!a->pCreateInfo || !a->pInstance || !*(uint64_t *)a->pInstance)
         return pv_dispatch_fail(dec, "vkCreateInstance without create info or id");
@@ -87,22 +90,36 @@ PV_DECLARE_HANDLER(vkCreateInstance)
     a->ret = create(&hci, NULL, &host);
     if (a->ret == VK_SUCCESS) {
         struct pv_instance *inst = calloc(1, sizeof(*inst));
-        struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
-                             .type = VK_OBJECT_TYPE_INSTANCE, .priv = inst};
-        if (!inst || pv_objtab_insert(&ctx->objs, &obj, NULL)) {
+        bool ok = inst != NULL;
+        if (ok) {
+            pv_life_init(&inst->life, pv_instance_last);
+            inst->ctx = ctx;
+            inst->host = host;
+            inst->id = id;
+            inst->api_version = version;
+            pthread_mutex_init(&inst->lock, NULL);
+            pvg_load_instance_table(ctx->r->gipa, host, &inst->t);
+            pv_dispatch_probe_commands(inst->has_cmd, false, &inst->t);
+            struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)host,
+                                 .type = VK_OBJECT_TYPE_INSTANCE, .life = &inst->life,
+                                 .priv = inst};
+            /* Another ring may have made one meanwhile: one instance per context. */
+            pthread_mutex_lock(&ctx->lock);
+            ok = !ctx->instance && pv_objtab_insert(&ctx->objs, &obj) == 0;
+            if (ok)
+                ctx->instance = inst;
+            pthread_mutex_unlock(&ctx->lock);
+        }
+        if (!ok) {
             PFN_vkDestroyInstance destroy =
                 (PFN_vkDestroyInstance)ctx->r->gipa(host, "vkDestroyInstance");
             destroy(host, NULL);
             pv_loader_unlock();
+            if (inst)
+                pthread_mutex_destroy(&inst->lock);
             free(inst);
-            return pv_dispatch_fail(dec, "instance id in use");
+            return pv_dispatch_fail(dec, "instance id in use, or a second instance");
         }
-        inst->host = host;
-        inst->id = id;
-        inst->api_version = version;
-        pvg_load_instance_table(ctx->r->gipa, host, &inst->t);
-        pv_dispatch_probe_commands(inst->has_cmd, false, &inst->t);
-        ctx->instance = inst;
     }
     pv_loader_unlock();
     return REPLY();
@@ -112,9 +129,12 @@ PV_DECLARE_HANDLER(vkDestroyInstance)
 {
     ARGS(vkDestroyInstance);
     struct pv_ctx *ctx = ch->ctx;
-    if (!ctx->instance || a->id_instance != ctx->instance->id)
+    pthread_mutex_lock(&ctx->lock);
+    bool current = ctx->instance && ctx->instance == ch->owner.priv;
+    pthread_mutex_unlock(&ctx->lock);
+    if (!current)
         return pv_dispatch_fail(dec, "vkDestroyInstance of an unknown instance");
-    /* Destroys devices the client leaked, then the instance itself. */
+    /* Its devices and then the instance go once no other ring uses them (lifetime.c). */
     pv_venus_destroy_all(ctx);
     return true;
 }
@@ -127,42 +147,57 @@ PV_DECLARE_HANDLER(vkDestroyInstance)
 static bool
 load_physical_devices(struct pv_instance *inst)
 {
-    if (inst->phys)
+    pthread_mutex_lock(&inst->lock);
+    bool have = inst->phys != NULL;
+    pthread_mutex_unlock(&inst->lock);
+    if (have)
         return true;
     uint32_t n = 0;
+    VkPhysicalDevice *phys = NULL;
     bool ok = false;
     pv_loader_lock();
-    if (inst->t.EnumeratePhysicalDevices(inst->host, &n, NULL) != VK_SUCCESS)
-        goto out;
-    inst->phys = calloc(n ? n : 1, sizeof(*inst->phys));
-    if (!inst->phys)
-        goto out;
-    if (inst->t.EnumeratePhysicalDevices(inst->host, &n, inst->phys) < 0)
-        goto out;
-    inst->phys_count = n;
-    ok = true;
-out:
+    if (inst->t.EnumeratePhysicalDevices(inst->host, &n, NULL) == VK_SUCCESS) {
+        phys = calloc(n ? n : 1, sizeof(*phys));
+        ok = phys && inst->t.EnumeratePhysicalDevices(inst->host, &n, phys) >= 0;
+    }
     pv_loader_unlock();
-    return ok;
+    if (!ok) {
+        free(phys);
+        return false;
+    }
+    /* Another ring may have loaded them meanwhile: the same handles. */
+    pthread_mutex_lock(&inst->lock);
+    if (!inst->phys) {
+        inst->phys = phys;
+        inst->phys_count = n;
+        phys = NULL;
+    }
+    pthread_mutex_unlock(&inst->lock);
+    free(phys);
+    return true;
 }
 
 static uint64_t
-physical_device_id(struct pv_ctx *ctx, VkPhysicalDevice host)
+physical_device_id(struct pv_instance *inst, VkPhysicalDevice host)
 {
     /* Ids bound by vkEnumeratePhysicalDevices; few, so a scan is fine. */
-    struct pv_instance *inst = ctx->instance;
+    uint64_t id = 0;
+    pthread_mutex_lock(&inst->lock);
     for (uint32_t i = 0; i < inst->phys_count; i++) {
-        if (inst->phys[i] == host)
-            return inst->phys_ids ? inst->phys_ids[i] : 0;
+        if (inst->phys[i] == host) {
+            id = inst->phys_ids ? inst->phys_ids[i] : 0;
+            break;
+        }
     }
-    return 0;
+    pthread_mutex_unlock(&inst->lock);
+    return id;
 }
 
 PV_DECLARE_HANDLER(vkEnumeratePhysicalDevices)
 {
     ARGS(vkEnumeratePhysicalDevices);
     struct pv_ctx *ctx = ch->ctx;
-    struct pv_instance *inst = ctx->instance;
+    struct pv_instance *inst = pv_dispatch_instance(ch, dec);
     if (!inst || a->id_instance != inst->id)
         return pv_dispatch_fail(dec, "vkEnumeratePhysicalDevices on an unknown instance");
     if (!a->pPhysicalDeviceCount)
@@ -172,8 +207,11 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDevices)
         return REPLY();
     }
     a->ret = VK_SUCCESS;
+    /* Two rings may enumerate at once: ids are bound under the instance's lock. */
+    pthread_mutex_lock(&inst->lock);
     if (!a->pPhysicalDevices) {
         *a->pPhysicalDeviceCount = inst->phys_count;
+        pthread_mutex_unlock(&inst->lock);
         return REPLY();
     }
     uint32_t n = *a->pPhysicalDeviceCount;
@@ -181,23 +219,32 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDevices)
         n = inst->phys_count;
     else if (n < inst->phys_count)
         a->ret = VK_INCOMPLETE;
+    const char *why = NULL;
     if (!inst->phys_ids) {
         inst->phys_ids = calloc(inst->phys_count ? inst->phys_count : 1, sizeof(uint64_t));
         if (!inst->phys_ids)
-            return pv_dispatch_fail(dec, "out of memory");
+            why = "out of memory";
     }
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; !why && i < n; i++) {
         uint64_t id = (uint64_t)(uintptr_t)a->pPhysicalDevices[i];
         if (inst->phys_ids[i] == id)
             continue;
-        if (inst->phys_ids[i])
-            return pv_dispatch_fail(dec, "physical device rebound to another id");
+        if (inst->phys_ids[i]) {
+            why = "physical device rebound to another id";
+            break;
+        }
+        /* Instance-level objects keep their instance in priv. */
         struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)inst->phys[i],
-                             .type = VK_OBJECT_TYPE_PHYSICAL_DEVICE};
-        if (pv_objtab_insert(&ctx->objs, &obj, NULL))
-            return pv_dispatch_fail(dec, "physical device id is 0 or in use");
-        inst->phys_ids[i] = id;
+                             .type = VK_OBJECT_TYPE_PHYSICAL_DEVICE, .life = &inst->life,
+                             .priv = inst};
+        if (pv_objtab_insert(&ctx->objs, &obj))
+            why = "physical device id is 0 or in use, or the object budget is spent";
+        else
+            inst->phys_ids[i] = id;
     }
+    pthread_mutex_unlock(&inst->lock);
+    if (why)
+        return pv_dispatch_fail(dec, why);
     *a->pPhysicalDeviceCount = n;
     return REPLY();
 }
@@ -205,8 +252,7 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDevices)
 PV_DECLARE_HANDLER(vkEnumeratePhysicalDeviceGroups)
 {
     ARGS(vkEnumeratePhysicalDeviceGroups);
-    struct pv_ctx *ctx = ch->ctx;
-    struct pv_instance *inst = ctx->instance;
+    struct pv_instance *inst = pv_dispatch_instance(ch, dec);
     if (!inst || a->id_instance != inst->id || !a->pPhysicalDeviceGroupCount)
         return pv_dispatch_fail(dec, "vkEnumeratePhysicalDeviceGroups: bad arguments");
     pv_loader_lock();
@@ -219,7 +265,7 @@ PV_DECLARE_HANDLER(vkEnumeratePhysicalDeviceGroups)
             VkPhysicalDeviceGroupProperties *p = &a->pPhysicalDeviceGroupProperties[g];
             for (uint32_t i = 0; i < p->physicalDeviceCount && i < VK_MAX_DEVICE_GROUP_SIZE; i++)
                 p->physicalDevices[i] =
-                    (VkPhysicalDevice)(uintptr_t)physical_device_id(ctx, p->physicalDevices[i]);
+                    (VkPhysicalDevice)(uintptr_t)physical_device_id(inst, p->physicalDevices[i]);
         }
     }
     return REPLY();
@@ -258,8 +304,8 @@ pv_instance_extension_known(const char *name)
 PV_DECLARE_HANDLER(vkEnumerateDeviceExtensionProperties)
 {
     ARGS(vkEnumerateDeviceExtensionProperties);
-    struct pv_ctx *ctx = ch->ctx;
-    if (!ctx->instance || !a->pPropertyCount)
+    struct pv_instance *inst = pv_dispatch_instance(ch, dec);
+    if (!inst || !a->pPropertyCount)
         return pv_dispatch_fail(dec, "vkEnumerateDeviceExtensionProperties: bad arguments");
     if (a->pLayerName) {
         a->ret = VK_ERROR_LAYER_NOT_PRESENT;
@@ -267,12 +313,10 @@ PV_DECLARE_HANDLER(vkEnumerateDeviceExtensionProperties)
     }
     uint32_t n = 0;
     VkExtensionProperties *host = NULL;
-    VkResult res = ctx->instance->t.EnumerateDeviceExtensionProperties(a->physicalDevice, NULL,
-                                                                       &n, NULL);
+    VkResult res = inst->t.EnumerateDeviceExtensionProperties(a->physicalDevice, NULL, &n, NULL);
     if (res == VK_SUCCESS) {
         host = calloc(n ? n : 1, sizeof(*host));
-        res = host ? ctx->instance->t.EnumerateDeviceExtensionProperties(a->physicalDevice, NULL,
-                                                                         &n, host)
+        res = host ? inst->t.EnumerateDeviceExtensionProperties(a->physicalDevice, NULL, &n, host)
                    : VK_ERROR_OUT_OF_HOST_MEMORY;
     }
     if (res < 0) {
@@ -328,9 +372,10 @@ cap_api_version(uint32_t *v)
 PV_DECLARE_HANDLER(vkGetPhysicalDeviceProperties)
 {
     ARGS(vkGetPhysicalDeviceProperties);
-    if (!ch->ctx->instance || !a->pProperties)
+    struct pv_instance *inst = pv_dispatch_instance(ch, dec);
+    if (!inst || !a->pProperties)
         return pv_dispatch_fail(dec, "vkGetPhysicalDeviceProperties: bad arguments");
-    ch->ctx->instance->t.GetPhysicalDeviceProperties(a->physicalDevice, a->pProperties);
+    inst->t.GetPhysicalDeviceProperties(a->physicalDevice, a->pProperties);
     cap_api_version(&a->pProperties->apiVersion);
     return REPLY();
 }
@@ -338,9 +383,10 @@ PV_DECLARE_HANDLER(vkGetPhysicalDeviceProperties)
 PV_DECLARE_HANDLER(vkGetPhysicalDeviceProperties2)
 {
     ARGS(vkGetPhysicalDeviceProperties2);
-    if (!ch->ctx->instance || !a->pProperties)
+    struct pv_instance *inst = pv_dispatch_instance(ch, dec);
+    if (!inst || !a->pProperties)
         return pv_dispatch_fail(dec, "vkGetPhysicalDeviceProperties2: bad arguments");
-    ch->ctx->instance->t.GetPhysicalDeviceProperties2(a->physicalDevice, a->pProperties);
+    inst->t.GetPhysicalDeviceProperties2(a->physicalDevice, a->pProperties);
     cap_api_version(&a->pProperties->properties.apiVersion);
     return REPLY();
 }

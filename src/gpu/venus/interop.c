@@ -33,6 +33,7 @@
  */
 #include <string.h>
 
+#include "dispatch.h"
 #include "interop.h"
 
 /* ---- the extensions ---- */
@@ -204,23 +205,30 @@ pv_interop_signal_semaphore(struct pv_device *dev, struct pv_queue *q, VkSemapho
     return r;
 }
 
-void
-pv_interop_consume_semaphore(struct pv_device *dev, struct pv_queue *q, VkSemaphore sem)
+VkResult
+pv_interop_consume_semaphore(struct pv_channel *ch, struct pv_device *dev, struct pv_queue *q,
+                             VkSemaphore sem)
 {
     /* Consume the payload on the host, as exporting a sync file would. */
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
-    if (dev->t.CreateFence(dev->host, &fci, NULL, &fence) != VK_SUCCESS)
-        return;
+    VkResult r = dev->t.CreateFence(dev->host, &fci, NULL, &fence);
+    if (r != VK_SUCCESS)
+        return r;
     VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
                        .waitSemaphoreCount = 1,
                        .pWaitSemaphores = &sem,
                        .pWaitDstStageMask = &stage};
     pthread_mutex_lock(&q->lock);
-    VkResult r = dev->t.QueueSubmit(q->host, 1, &si, fence);
+    r = dev->t.QueueSubmit(q->host, 1, &si, fence);
     pthread_mutex_unlock(&q->lock);
     if (r == VK_SUCCESS)
-        dev->t.WaitForFences(dev->host, 1, &fence, VK_TRUE, UINT64_MAX);
-    dev->t.DestroyFence(dev->host, fence, NULL);
+        r = pv_sync_wait_fences(ch, dev, 1, &fence, VK_TRUE, UINT64_MAX);
+    /* A fence still pending goes with its device. */
+    if (r == VK_ERROR_DEVICE_LOST)
+        pv_lifetime_adopt_fence(ch->ctx, dev, fence);
+    else
+        dev->t.DestroyFence(dev->host, fence, NULL);
+    return r;
 }

@@ -5,7 +5,8 @@
  * emulated and why.
  *
  * Threads: any ring thread; pv_interop_any_queue() takes the context lock,
- *          the submissions take the queue's lock.
+ *          the submissions take the queue's lock. The caller holds a pin on
+ *          the device, which keeps its queues alive.
  */
 #ifndef PV_VENUS_INTEROP_H
 #define PV_VENUS_INTEROP_H
@@ -40,7 +41,12 @@ void pv_interop_unforeign_dependency(const VkDependencyInfo *d);
 struct pv_queue *pv_interop_any_queue(struct pv_ctx *ctx, struct pv_device *dev);
 /* Imports an already-signalled sync-fd payload: a submission that signals `sem`. */
 VkResult pv_interop_signal_semaphore(struct pv_device *dev, struct pv_queue *q, VkSemaphore sem);
-/* Consumes the payload of `sem` on the host, as exporting a sync file would. */
-void pv_interop_consume_semaphore(struct pv_device *dev, struct pv_queue *q, VkSemaphore sem);
+/*
+ * Consumes the payload of `sem` on the host, as exporting a sync file
+ * would: waits for it (pv_sync_wait_fences: VK_ERROR_DEVICE_LOST when the
+ * wait was cut short).
+ */
+VkResult pv_interop_consume_semaphore(struct pv_channel *ch, struct pv_device *dev,
+                                      struct pv_queue *q, VkSemaphore sem);
 
 #endif /* PV_VENUS_INTEROP_H */

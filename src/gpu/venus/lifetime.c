@@ -4,12 +4,31 @@
  * them here), devices everything created from them, and a context that
  * goes away (a client that vanished mid-frame) everything it still had:
  * the host must end up with nothing of it.
+ *
+ * Devices and instances are destroyed in two steps. When the client
+ * destroys one (or its instance, or the context ends), the table forgets it
+ * and drops its reference (pv_life_kill); the host object and everything
+ * hanging off it go when the last user lets go: a command on another ring,
+ * a pending context fence, a device of the instance. That thread runs the
+ * teardown (pv_device_last, pv_instance_last). Before destroying anything
+ * the teardown makes the device's queues idle, within PV_TEARDOWN_DRAIN_NS:
+ * timeline semaphores and events a stuck submission could wait on are
+ * signalled first (the client is gone; nobody else will); a queue that is
+ * still busy after that (an endless shader) leaves the device's host
+ * objects alive rather than freeing what the driver still uses.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "clock.h"
 #include "dispatch.h"
+#include "log.h"
+
+/* How long a teardown waits for a device's queues to finish their work. */
+#define PV_TEARDOWN_DRAIN_NS 1000000000ull
 
 struct obj_list {
     struct pv_obj **v;
@@ -134,8 +153,8 @@ destroy_rank(VkObjectType t)
     }
 }
 
-static void
-destroy_host_object(struct pv_device *dev, struct pv_obj *o)
+void
+pv_lifetime_destroy_host(struct pv_device *dev, const struct pv_obj *o)
 {
     const struct pvg_device_table *t = &dev->t;
     VkDevice d = dev->host;
@@ -196,44 +215,160 @@ by_rank(const void *x, const void *y)
     return destroy_rank(a->type) - destroy_rank(b->type);
 }
 
-static bool
-fence_pending_on(struct pv_ctx *ctx, struct pv_device *dev)
+/*
+ * Host objects a submission can wait on forever: a timeline semaphore
+ * value or an event nobody will ever signal now. Signalled, so that the
+ * queue can finish. Only done at teardown, when the client is gone.
+ */
+static void
+unstick(struct pv_device *dev, struct obj_list *l)
 {
-    for (uint32_t i = ctx->fence_head; i != ctx->fence_tail; i = (i + 1) % PV_FENCE_QUEUE_MAX)
-        if (ctx->fences[i].dev == dev)
-            return true;
-    return false;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct pv_obj *o = l->v[i];
+        if (o->type == VK_OBJECT_TYPE_SEMAPHORE && (o->flags & PV_OBJ_TIMELINE) &&
+            dev->t.SignalSemaphore) {
+            const VkSemaphoreSignalInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO,
+                                              .semaphore = (VkSemaphore)(uintptr_t)o->host,
+                                              .value = UINT64_MAX};
+            dev->t.SignalSemaphore(dev->host, &si);
+        } else if (o->type == VK_OBJECT_TYPE_EVENT) {
+            dev->t.SetEvent(dev->host, (VkEvent)(uintptr_t)o->host);
+        }
+    }
+}
+
+/* The device's queues (among its objects in l) idle within the drain time? */
+static bool
+drain(struct pv_device *dev, struct obj_list *l)
+{
+    struct pv_queue *queues[64];
+    uint32_t n = 0;
+    for (size_t i = 0; i < l->n && n < 64; i++)
+        if (l->v[i]->type == VK_OBJECT_TYPE_QUEUE && l->v[i]->priv)
+            queues[n++] = l->v[i]->priv;
+    if (!n)
+        return true;
+    unstick(dev, l);
+    return pv_sync_wait_queues(NULL, dev, queues, n, PV_TEARDOWN_DRAIN_NS) != VK_TIMEOUT;
+}
+
+/*
+ * Host devices the renderer could not destroy, and their instances (the
+ * driver's queue still uses both), kept reachable: a leak, on purpose.
+ */
+struct leaked_device {
+    struct leaked_device *next;
+    VkDevice host;
+    struct pv_instance *inst; /* its reference is never dropped */
+};
+static struct leaked_device *_Atomic leaked_devices_singleton;
+
+static void
+leave_busy_device(struct pv_ctx *ctx, struct pv_device *dev, struct obj_list *l)
+{
+    pv_warn("venus", "context %u (%s): a queue of device %#llx was still busy %llu ms after its "
+            "client went; its host objects are left alive", ctx->id, ctx->name,
+            (unsigned long long)dev->id,
+            (unsigned long long)(PV_TEARDOWN_DRAIN_NS / 1000000));
+    struct leaked_device *d = malloc(sizeof(*d));
+    if (d) {
+        d->host = dev->host;
+        d->inst = dev->inst;
+        d->next = atomic_load(&leaked_devices_singleton);
+        while (!atomic_compare_exchange_weak(&leaked_devices_singleton, &d->next, d))
+            ;
+    }
+    /* Our own state goes; what the driver may still touch (imported host memory) stays. */
+    for (size_t i = 0; i < l->n; i++) {
+        struct pv_obj *o = l->v[i];
+        if (o->type == VK_OBJECT_TYPE_QUEUE && o->priv) {
+            struct pv_queue *q = o->priv;
+            pthread_mutex_destroy(&q->lock);
+            free(q);
+        } else if (o->type == VK_OBJECT_TYPE_DEVICE_MEMORY && o->priv) {
+            struct pv_memory *mem = o->priv;
+            if (mem->fd >= 0) {
+                close(mem->fd);
+                atomic_fetch_sub(&ctx->memfds, 1);
+            }
+            free(mem); /* its mapping stays: the host memory may be in use */
+        }
+    }
 }
 
 void
-pv_device_destroy(struct pv_ctx *ctx, struct pv_device *dev)
+pv_device_last(struct pv_life *life)
 {
-    dev->t.DeviceWaitIdle(dev->host);
-    /* The fence thread may still hold fences of this device: let it finish them. */
+    struct pv_device *dev = (struct pv_device *)((char *)life - offsetof(struct pv_device, life));
+    struct pv_ctx *ctx = dev->ctx;
+    /* No context fence can be queued on it any more (fences hold a reference). */
     pthread_mutex_lock(&ctx->lock);
     for (uint32_t i = 0; i < PV_MAX_TIMELINES; i++)
         if (ctx->timelines[i] && ctx->timelines[i]->dev == dev)
             ctx->timelines[i] = NULL;
-    while (fence_pending_on(ctx, dev) && ctx->fence_thread_started && !ctx->stopping) {
-        pthread_mutex_unlock(&ctx->lock);
-        pv_clock_sleep_ns(1000000);
-        pthread_mutex_lock(&ctx->lock);
-    }
     pthread_mutex_unlock(&ctx->lock);
 
     struct match_args m = {.dev = dev};
     struct obj_list l = {0};
     remove_matching(ctx, match_device, &m, &l);
-    if (l.n)
-        qsort(l.v, l.n, sizeof(*l.v), by_rank);
-    for (size_t i = 0; i < l.n; i++)
-        destroy_host_object(dev, l.v[i]);
+    bool idle = drain(dev, &l);
+    if (idle) {
+        if (l.n)
+            qsort(l.v, l.n, sizeof(*l.v), by_rank);
+        for (size_t i = 0; i < l.n; i++)
+            pv_lifetime_destroy_host(dev, l.v[i]);
+        pv_loader_lock();
+        dev->t.DestroyDevice(dev->host, NULL);
+        pv_loader_unlock();
+    } else {
+        leave_busy_device(ctx, dev, &l);
+    }
     free_list(&l);
-    pv_loader_lock();
-    dev->t.DestroyDevice(dev->host, NULL);
-    pv_loader_unlock();
-    free(pv_objtab_remove(&ctx->objs, dev->id, VK_OBJECT_TYPE_DEVICE));
+    struct pv_instance *inst = dev->inst;
     free(dev);
+    /* A device left busy keeps its instance for good: the driver's queue still uses it. */
+    if (idle)
+        pv_life_put(&inst->life);
+}
+
+void
+pv_lifetime_adopt_fence(struct pv_ctx *ctx, struct pv_device *dev, VkFence fence)
+{
+    /*
+     * Destroying a fence a queue may still signal is a use after free in
+     * the driver. As a child of its device it is destroyed by the device's
+     * teardown, after the queues are idle. Its id is one the renderer picks
+     * from the top of the id space, where a client's ids seldom are.
+     */
+    struct pv_obj o = {.host = (uint64_t)(uintptr_t)fence, .type = VK_OBJECT_TYPE_FENCE,
+                       .dev = dev, .life = &dev->life};
+    for (uint64_t id = UINT64_MAX; id > UINT64_MAX - 4096; id--) {
+        o.id = id;
+        int err = pv_objtab_insert(&ctx->objs, &o);
+        if (err != -EEXIST)
+            return; /* kept, or (out of budget or memory) left to the driver: never freed early */
+    }
+}
+
+void
+pv_device_kill(struct pv_ctx *ctx, struct pv_device *dev)
+{
+    free(pv_objtab_remove(&ctx->objs, dev->id, VK_OBJECT_TYPE_DEVICE));
+    pv_life_kill(&dev->life);
+}
+
+void
+pv_instance_last(struct pv_life *life)
+{
+    struct pv_instance *inst =
+        (struct pv_instance *)((char *)life - offsetof(struct pv_instance, life));
+    pv_loader_lock();
+    inst->t.DestroyInstance(inst->host, NULL);
+    pv_loader_unlock();
+    pthread_mutex_destroy(&inst->lock);
+    free(inst->phys);
+    free(inst->phys_ids);
+    free(inst);
 }
 
 static bool
@@ -246,35 +381,24 @@ match_type(const struct pv_obj *o, void *data)
 void
 pv_venus_destroy_all(struct pv_ctx *ctx)
 {
-    for (;;) {
-        struct match_args m = {.type = VK_OBJECT_TYPE_DEVICE};
-        struct obj_list l = {0};
-        remove_matching(ctx, match_type, &m, &l);
-        if (!l.n) {
-            free_list(&l);
-            break;
-        }
-        /* pv_device_destroy removes the device's entry itself: put them back first. */
-        for (size_t i = 0; i < l.n; i++) {
-            struct pv_device *dev = l.v[i]->dev;
-            pv_objtab_insert(&ctx->objs, l.v[i], NULL);
-            pv_device_destroy(ctx, dev);
-        }
-        free_list(&l);
-    }
+    pthread_mutex_lock(&ctx->lock);
     struct pv_instance *inst = ctx->instance;
-    if (!inst)
-        return;
-    struct match_args m = {.type = VK_OBJECT_TYPE_PHYSICAL_DEVICE};
+    ctx->instance = NULL;
+    pthread_mutex_unlock(&ctx->lock);
+
+    struct match_args m = {.type = VK_OBJECT_TYPE_DEVICE};
     struct obj_list l = {0};
     remove_matching(ctx, match_type, &m, &l);
+    for (size_t i = 0; i < l.n; i++)
+        pv_life_kill(&l.v[i]->dev->life);
     free_list(&l);
-    pv_loader_lock();
-    inst->t.DestroyInstance(inst->host, NULL);
-    pv_loader_unlock();
+    if (!inst)
+        return;
+    struct match_args mp = {.type = VK_OBJECT_TYPE_PHYSICAL_DEVICE};
+    struct obj_list lp = {0};
+    remove_matching(ctx, match_type, &mp, &lp);
+    free_list(&lp);
     free(pv_objtab_remove(&ctx->objs, inst->id, VK_OBJECT_TYPE_INSTANCE));
-    free(inst->phys);
-    free(inst->phys_ids);
-    free(inst);
-    ctx->instance = NULL;
+    /* Goes when its last device has gone. */
+    pv_life_kill(&inst->life);
 }

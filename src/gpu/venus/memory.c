@@ -14,6 +14,12 @@
  * creation fails with a clear log line. Memory is never imported from a
  * resource (VkImportMemoryResourceInfoMESA): only dma-buf resources could
  * be, and the renderer hands out none.
+ *
+ * Each memfd is a file descriptor of the process, which every context
+ * shares: a context holds at most PV_CTX_MAX_MEMFDS of them. A blob request
+ * (the front door's thread) reads a memory's fd while a ring may free the
+ * memory: it does so with the object table locked, and vkFreeMemory takes
+ * the memory out of the table before freeing it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,16 @@
 #include "log.h"
 
 
+static void
+close_memfd(struct pv_device *dev, struct pv_memory *mem)
+{
+    if (mem->fd >= 0) {
+        close(mem->fd);
+        atomic_fetch_sub(&dev->ctx->memfds, 1);
+    }
+    mem->fd = -1;
+}
+
 void
 pv_memory_free(struct pv_device *dev, struct pv_memory *mem)
 {
@@ -35,8 +51,7 @@ pv_memory_free(struct pv_device *dev, struct pv_memory *mem)
         dev->t.FreeMemory(dev->host, mem->host, NULL);
     if (mem->map)
         munmap(mem->map, mem->map_size);
-    if (mem->fd >= 0)
-        close(mem->fd);
+    close_memfd(dev, mem);
     free(mem);
 }
 
@@ -48,9 +63,15 @@ memfd_backing(struct pv_device *dev, struct pv_memory *mem, VkDeviceSize size)
     VkDeviceSize map_size = (size + align - 1) & ~(align - 1);
     if (map_size < size)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
+    if (atomic_fetch_add(&dev->ctx->memfds, 1) >= PV_CTX_MAX_MEMFDS) {
+        atomic_fetch_sub(&dev->ctx->memfds, 1);
+        return VK_ERROR_TOO_MANY_OBJECTS; /* the caller makes the context fatal */
+    }
     mem->fd = memfd_create("pearvisor-memory", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (mem->fd < 0)
+    if (mem->fd < 0) {
+        atomic_fetch_sub(&dev->ctx->memfds, 1);
         return VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
     if (ftruncate(mem->fd, (off_t)map_size) < 0)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     fcntl(mem->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
@@ -138,10 +159,9 @@ PV_DECLARE_HANDLER(vkAllocateMemory)
 {
     ARGS(vkAllocateMemory);
     struct pv_ctx *ctx = ch->ctx;
-    struct pv_obj *devo = pv_objtab_get(&ctx->objs, a->id_device, VK_OBJECT_TYPE_DEVICE);
-    if (!devo || !a->pAllocateInfo || !a->pMemory)
+    struct pv_device *dev = ch->owner.dev;
+    if (!a->pAllocateInfo || !a->pMemory)
         return pv_dispatch_fail(dec, "vkAllocateMemory: bad arguments");
-    struct pv_device *dev = devo->dev;
     uint64_t id = (uint64_t)(uintptr_t)*a->pMemory;
     if (!id || pv_objtab_contains(&ctx->objs, id))
         return pv_dispatch_fail(dec, "vkAllocateMemory: memory id is 0 or in use");
@@ -189,11 +209,15 @@ PV_DECLARE_HANDLER(vkAllocateMemory)
             } else {
                 /* Not importable into this type: allocate normally, unshareable. */
                 munmap(mem->map, mem->map_size);
-                close(mem->fd);
+                close_memfd(dev, mem);
                 mem->map = NULL;
-                mem->fd = -1;
             }
         }
+    }
+    if (a->ret == VK_ERROR_TOO_MANY_OBJECTS) {
+        pv_memory_free(dev, mem);
+        return pv_dispatch_fail(dec, "the context holds its budget of host-visible memories "
+                                     "(PV_CTX_MAX_MEMFDS file descriptors)");
     }
     if (a->ret == VK_SUCCESS)
         a->ret = dev->t.AllocateMemory(dev->host, &ai, NULL, &mem->host);
@@ -203,28 +227,31 @@ PV_DECLARE_HANDLER(vkAllocateMemory)
         return REPLY();
     }
     struct pv_obj obj = {.id = id, .host = (uint64_t)(uintptr_t)mem->host,
-                         .type = VK_OBJECT_TYPE_DEVICE_MEMORY, .dev = dev, .priv = mem};
-    if (pv_objtab_insert(&ctx->objs, &obj, NULL)) {
-        pv_memory_free(dev, mem);
-        return pv_dispatch_fail(dec, "out of memory");
-    }
+                         .type = VK_OBJECT_TYPE_DEVICE_MEMORY, .dev = dev, .life = &dev->life,
+                         .priv = mem};
+    /* pv_dispatch_insert frees the memory (pv_lifetime_destroy_host) if it cannot be kept. */
+    if (!pv_dispatch_insert(ch, dec, &obj))
+        return false;
     return REPLY();
 }
 
 PV_DECLARE_HANDLER(vkFreeMemory)
 {
     ARGS(vkFreeMemory);
-    struct pv_obj *devo = pv_objtab_get(&ch->ctx->objs, a->id_device, VK_OBJECT_TYPE_DEVICE);
-    if (!devo)
-        return pv_dispatch_fail(dec, "vkFreeMemory: unknown device");
     if (!a->id_memory)
         return true;
     struct pv_obj *o = pv_objtab_remove(&ch->ctx->objs, a->id_memory,
                                         VK_OBJECT_TYPE_DEVICE_MEMORY);
     if (!o)
         return pv_dispatch_fail(dec, "vkFreeMemory: unknown memory");
+    if (o->dev != ch->owner.dev) {
+        /* Another device's: put it back, the client is confused or hostile. */
+        pv_objtab_insert(&ch->ctx->objs, o);
+        free(o);
+        return pv_dispatch_fail(dec, "vkFreeMemory: memory of another device");
+    }
     /* The client unmapped its view first; our mapping and memfd go with the memory. */
-    pv_memory_free(devo->dev, o->priv);
+    pv_memory_free(o->dev, o->priv);
     free(o);
     return true;
 }
@@ -239,27 +266,43 @@ PV_DECLARE_HANDLER(vkGetMemoryResourcePropertiesMESA)
     return true;
 }
 
+struct export {
+    uint64_t size;
+    int fd;       /* the duplicate, or -errno */
+    uint32_t type_index;
+};
+
+/* With the table locked, so that vkFreeMemory on a ring cannot close the fd meanwhile. */
+static void
+export_locked(const struct pv_obj *o, void *data)
+{
+    struct export *e = data;
+    const struct pv_memory *mem = o->priv;
+    e->type_index = mem->type_index;
+    if (mem->fd < 0)
+        e->fd = -ENOTSUP;
+    else if (e->size > mem->map_size)
+        e->fd = -EINVAL;
+    else if ((e->fd = fcntl(mem->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        e->fd = -errno;
+}
+
 int
 pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags, int *fd)
 {
-    struct pv_obj *o = pv_objtab_get(&ctx->objs, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY);
-    if (!o) {
+    (void)flags;
+    struct export e = {.size = size};
+    if (!pv_objtab_with(&ctx->objs, memory_id, VK_OBJECT_TYPE_DEVICE_MEMORY, export_locked, &e)) {
         pv_ctx_fatal(ctx, PV_FATAL_OBJECT, "blob for an unknown VkDeviceMemory id");
         return -EINVAL;
     }
-    struct pv_memory *mem = o->priv;
-    if (mem->fd < 0) {
+    if (e.fd == -ENOTSUP)
         pv_warn("venus", "context %u: memory type %u cannot be shared with the client "
                 "(the host driver lacks VK_EXT_external_memory_host for it)", ctx->id,
-                mem->type_index);
-        return -ENOTSUP;
-    }
-    if (size > mem->map_size)
-        return -EINVAL;
-    int dup = fcntl(mem->fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0)
-        return -errno;
-    *fd = dup;
+                e.type_index);
+    if (e.fd < 0)
+        return e.fd;
+    *fd = e.fd;
     PV_STAT_ADD(ctx->r, blobs_created, 1);
     PV_STAT_ADD(ctx->r, blob_bytes, size);
     return 0;

@@ -19,9 +19,10 @@ hash_id(uint64_t id)
 }
 
 int
-pv_objtab_init(struct pv_objtab *t)
+pv_objtab_init(struct pv_objtab *t, uint32_t limit)
 {
     memset(t, 0, sizeof(*t));
+    t->limit = limit;
     t->cap = 256;
     t->slots = calloc(t->cap, sizeof(*t->slots));
     if (!t->slots)
@@ -89,7 +90,7 @@ grow(struct pv_objtab *t)
 }
 
 int
-pv_objtab_insert(struct pv_objtab *t, const struct pv_obj *obj, struct pv_obj **out)
+pv_objtab_insert(struct pv_objtab *t, const struct pv_obj *obj)
 {
     if (!obj->id)
         return -EEXIST;
@@ -98,6 +99,11 @@ pv_objtab_insert(struct pv_objtab *t, const struct pv_obj *obj, struct pv_obj **
         return -ENOMEM;
     *copy = *obj;
     pthread_mutex_lock(&t->lock);
+    if (t->count >= t->limit) {
+        pthread_mutex_unlock(&t->lock);
+        free(copy);
+        return -ENOSPC;
+    }
     if ((t->count + t->tombstones + 1) * 4 > t->cap * 3 && grow(t)) {
         pthread_mutex_unlock(&t->lock);
         free(copy);
@@ -115,28 +121,75 @@ pv_objtab_insert(struct pv_objtab *t, const struct pv_obj *obj, struct pv_obj **
     t->slots[i] = copy;
     t->count++;
     pthread_mutex_unlock(&t->lock);
-    if (out)
-        *out = copy;
     return 0;
 }
 
-struct pv_obj *
-pv_objtab_get(struct pv_objtab *t, uint64_t id, VkObjectType type)
+/* With the lock held: the object, or NULL. */
+static struct pv_obj *
+find_locked(struct pv_objtab *t, uint64_t id, VkObjectType type)
 {
-    pthread_mutex_lock(&t->lock);
     bool found;
     uint32_t i = find_slot(t, id, &found);
     struct pv_obj *o = found ? t->slots[i] : NULL;
     if (o && type != VK_OBJECT_TYPE_UNKNOWN && o->type != type)
         o = NULL;
-    pthread_mutex_unlock(&t->lock);
     return o;
+}
+
+bool
+pv_objtab_get(struct pv_objtab *t, uint64_t id, VkObjectType type, struct pv_obj *out)
+{
+    pthread_mutex_lock(&t->lock);
+    struct pv_obj *o = find_locked(t, id, type);
+    if (o)
+        *out = *o;
+    pthread_mutex_unlock(&t->lock);
+    return o != NULL;
+}
+
+bool
+pv_objtab_pin(struct pv_objtab *t, uint64_t id, VkObjectType type, struct pv_obj *out)
+{
+    pthread_mutex_lock(&t->lock);
+    struct pv_obj *o = find_locked(t, id, type);
+    if (o && o->life && !pv_life_get(o->life, true))
+        o = NULL; /* its device or instance is being destroyed */
+    if (o)
+        *out = *o;
+    pthread_mutex_unlock(&t->lock);
+    return o != NULL;
+}
+
+bool
+pv_objtab_with(struct pv_objtab *t, uint64_t id, VkObjectType type,
+               void (*fn)(const struct pv_obj *, void *), void *data)
+{
+    pthread_mutex_lock(&t->lock);
+    struct pv_obj *o = find_locked(t, id, type);
+    if (o)
+        fn(o, data);
+    pthread_mutex_unlock(&t->lock);
+    return o != NULL;
+}
+
+bool
+pv_objtab_set_flags(struct pv_objtab *t, uint64_t id, VkObjectType type, uint32_t flags)
+{
+    pthread_mutex_lock(&t->lock);
+    struct pv_obj *o = find_locked(t, id, type);
+    if (o)
+        o->flags |= flags;
+    pthread_mutex_unlock(&t->lock);
+    return o != NULL;
 }
 
 bool
 pv_objtab_contains(struct pv_objtab *t, uint64_t id)
 {
-    return pv_objtab_get(t, id, VK_OBJECT_TYPE_UNKNOWN) != NULL;
+    pthread_mutex_lock(&t->lock);
+    struct pv_obj *o = find_locked(t, id, VK_OBJECT_TYPE_UNKNOWN);
+    pthread_mutex_unlock(&t->lock);
+    return o != NULL;
 }
 
 struct pv_obj *
@@ -177,9 +230,11 @@ pv_objtab_remove_if(struct pv_objtab *t, bool (*match)(const struct pv_obj *, vo
 bool
 pv_objtab_lookup_host(void *table, uint64_t id, VkObjectType type, uint64_t *host)
 {
-    struct pv_obj *o = pv_objtab_get(table, id, type);
-    if (!o)
-        return false;
-    *host = o->host;
-    return true;
+    struct pv_objtab *t = table;
+    pthread_mutex_lock(&t->lock);
+    struct pv_obj *o = find_locked(t, id, type);
+    if (o)
+        *host = o->host;
+    pthread_mutex_unlock(&t->lock);
+    return o != NULL;
 }

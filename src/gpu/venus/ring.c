@@ -8,7 +8,10 @@
  *          decoder never sees them change.
  * Threads: one thread per ring decodes and dispatches. It spins briefly
  *          (yield, then short sleeps) after work, sets IDLE after the ring's
- *          idle timeout and sleeps until vkNotifyRingMESA.
+ *          idle timeout and sleeps until vkNotifyRingMESA. The seqno waits
+ *          between a ring and the context channel are made in slices and end
+ *          when the ring stops, the context is fatal or the client is gone;
+ *          the two waiting on each other is detected and fatal.
  * Spec:    docs/venus-protocol.md §4.
  */
 #include <errno.h>
@@ -189,10 +192,17 @@ monitor_thread_main(void *arg)
     return NULL;
 }
 
+/*
+ * [off, off + len) inside the ring's part [base, base + size) of the
+ * resource, with its first byte 4-byte aligned in host memory: head, tail
+ * and status are atomics, and the resource's own base need not be aligned
+ * (a front door may import memory at any address).
+ */
 static bool
-region_ok(uint64_t off, uint64_t len, uint64_t base, uint64_t size)
+region_ok(const struct pv_resource *res, uint64_t off, uint64_t len, uint64_t base, uint64_t size)
 {
-    return off >= base && off - base <= size && len <= size - (off - base) && off % 4 == 0;
+    return off >= base && off - base <= size && len <= size - (off - base) &&
+           ((uintptr_t)res->base + off) % 4 == 0;
 }
 
 static bool
@@ -239,7 +249,7 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
               info->bufferSize <= RING_BUFFER_MAX_SIZE &&
               !(info->bufferSize & (info->bufferSize - 1)) && regions_disjoint(regions, 5);
     for (int i = 0; ok && i < 5; i++)
-        ok = region_ok(regions[i][0], regions[i][1], base, size);
+        ok = region_ok(res, regions[i][0], regions[i][1], base, size);
     if (!ok) {
         pv_resource_put(res);
         pv_ctx_fatal(ctx, PV_FATAL_RING, "vkCreateRingMESA: bad ring layout");
@@ -269,6 +279,12 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
     ring->ctx = ctx;
     ring->id = ring_id;
     ring->res = res;
+    /*
+     * SAFETY: each control word is a 4-byte region inside the resource
+     * (region_ok) whose host address is 4-byte aligned, so these atomics are
+     * in range and aligned; the client may write them at any time, which is
+     * what atomics are for.
+     */
     ring->head = (atomic_uint *)(b + info->headOffset);
     ring->tail = (atomic_uint *)(b + info->tailOffset);
     ring->status = (atomic_uint *)(b + info->statusOffset);
@@ -334,7 +350,7 @@ pv_ring_destroy(struct pv_ring *ring)
     pthread_mutex_unlock(&ctx->lock);
 
     pthread_mutex_lock(&ring->lock);
-    ring->stop = true;
+    __atomic_store_n(&ring->stop, true, __ATOMIC_RELEASE); /* read without the lock by waits */
     pthread_cond_broadcast(&ring->cond);
     pthread_mutex_unlock(&ring->lock);
     pthread_join(ring->thread, NULL);
@@ -354,20 +370,28 @@ seqno_reached(uint32_t head, uint32_t seqno)
     return (int32_t)(head - seqno) >= 0;
 }
 
-bool
-pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno)
+const char *
+pv_ring_wait_seqno(struct pv_ring *ring, struct pv_channel *ch, uint64_t seqno)
 {
-    bool ok = true;
+    const char *why = NULL;
     pthread_mutex_lock(&ring->lock);
     __atomic_add_fetch(&ring->head_waiters, 1, __ATOMIC_ACQ_REL);
     while (!seqno_reached(atomic_load_explicit(ring->head, memory_order_acquire), (uint32_t)seqno)) {
-        if (ring->stop || pv_ctx_is_fatal(ring->ctx)) {
-            ok = false;
+        if (ring->stop || !pv_channel_alive(ch)) {
+            why = "vkWaitRingSeqnoMESA: " PV_WAIT_CUT_SHORT;
             break;
         }
         /* Asleep with nothing left to read: the seqno can never come. */
         if (ring->sleeping && atomic_load(ring->tail) == ring->cur) {
-            ok = false;
+            why = "vkWaitRingSeqnoMESA: the ring can never reach the seqno";
+            break;
+        }
+        /*
+         * The ring waits for a virtqueue seqno that only this channel can
+         * submit, and this channel waits for the ring: neither can move.
+         */
+        if (ring->vq_wait > __atomic_load_n(&ring->vq_seqno, __ATOMIC_ACQUIRE)) {
+            why = "vkWaitRingSeqnoMESA: the ring waits for a virtqueue seqno this wait holds up";
             break;
         }
         struct timespec ts;
@@ -376,7 +400,7 @@ pv_ring_wait_seqno(struct pv_ring *ring, uint64_t seqno)
     }
     __atomic_sub_fetch(&ring->head_waiters, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(&ring->lock);
-    return ok;
+    return why;
 }
 
 void
@@ -405,13 +429,19 @@ pv_ring_wait_vq_seqno(struct pv_ring *ring, uint64_t seqno)
     }
     bool ok = true;
     pthread_mutex_lock(&ring->lock);
+    /* Seen by a context-channel wait on this ring (pv_ring_wait_seqno). */
+    ring->vq_wait = seqno;
+    pthread_cond_broadcast(&ring->cond);
     while (__atomic_load_n(&ring->vq_seqno, __ATOMIC_RELAXED) < seqno) {
-        if (ring->stop || pv_ctx_is_fatal(ring->ctx)) {
+        if (ring->stop || !pv_channel_alive(&ring->chan)) {
             ok = false;
             break;
         }
-        pthread_cond_wait(&ring->cond, &ring->lock);
+        struct timespec ts;
+        pv_clock_deadline(&ts, PV_WAIT_SLICE_NS);
+        pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
     }
+    ring->vq_wait = 0;
     pthread_mutex_unlock(&ring->lock);
     return ok;
 }

@@ -103,10 +103,8 @@ PV_DECLARE_HANDLER(vkWaitRingSeqnoMESA)
     struct pv_ring *ring = find_ring(ch, dec, a->ring);
     if (!ring)
         return false;
-    if (!pv_ring_wait_seqno(ring, a->seqno))
-        return pv_dispatch_fail_as(dec, PV_FATAL_RING,
-                                   "vkWaitRingSeqnoMESA: the ring can never reach the seqno");
-    return true;
+    const char *why = pv_ring_wait_seqno(ring, ch, a->seqno);
+    return why ? pv_dispatch_fail_as(dec, PV_FATAL_RING, why) : true;
 }
 
 PV_DECLARE_HANDLER(vkWaitVirtqueueSeqnoMESA)
@@ -163,10 +161,39 @@ PV_DECLARE_HANDLER(vkSeekReplyCommandStreamMESA)
     return true;
 }
 
+/* Largest indirect stream one command may execute (as a vtest submit). */
+#define EXEC_STREAM_MAX_BYTES (64u << 20)
+
 /*
- * Decodes commands straight from the client's shared memory: the decoder
- * reads each byte once into host memory, so a client changing the stream
- * meanwhile only changes what it asked for, never what we checked.
+ * The bytes of [p, p + size) of client memory, copied into the channel's
+ * private buffer: the client can write its shared memory while we decode,
+ * and a decoder must see one stream, the one that was there when the
+ * command ran (no double fetch).
+ */
+static const uint8_t *
+exec_copy(struct pv_channel *ch, struct pv_cs_dec *dec, const uint8_t *p, uint64_t size)
+{
+    if (size > EXEC_STREAM_MAX_BYTES) {
+        pv_dispatch_fail(dec, "indirect command stream larger than 64 MiB");
+        return NULL;
+    }
+    if (size > ch->exec_cap) {
+        uint8_t *b = realloc(ch->exec_copy, size);
+        if (!b) {
+            pv_dispatch_fail(dec, "out of memory for an indirect command stream");
+            return NULL;
+        }
+        ch->exec_copy = b;
+        ch->exec_cap = size;
+    }
+    memcpy(ch->exec_copy, p, size);
+    return ch->exec_copy;
+}
+
+/*
+ * Runs streams in client memory, each copied out first (exec_copy), so a
+ * client changing a stream meanwhile changes nothing we decode. Streams
+ * never nest, so one copy buffer per channel serves them all.
  */
 PV_DECLARE_HANDLER(vkExecuteCommandStreamsMESA)
 {
@@ -189,15 +216,18 @@ PV_DECLARE_HANDLER(vkExecuteCommandStreamsMESA)
     for (uint32_t i = 0; ok && i < count; i++) {
         if (!d[i].size)
             continue;
-        struct pv_resource *res;
+        struct pv_resource *res = NULL;
         const uint8_t *p = stream_slice(ch, dec, &d[i], &res);
+        if (p)
+            p = exec_copy(ch, dec, p, d[i].size);
+        if (res)
+            pv_resource_put(res);
         if (!p) {
             ok = false;
             break;
         }
         pv_ctx_capture(ch->ctx, "exec", p, d[i].size);
         ok = pv_venus_dispatch_stream(ch, p, d[i].size, NULL);
-        pv_resource_put(res);
     }
     ch->in_execute = false;
     if (d != descs)

@@ -180,6 +180,21 @@ context_fatal(void *data)
     shutdown(c->fd, SHUT_RDWR);
 }
 
+/*
+ * For the renderer's waits: a client that hung up (or was shut down by the
+ * server's stop) is gone even while its thread is inside the renderer and
+ * cannot read the socket. Its fd stays open until the client is reaped.
+ */
+static bool
+client_alive(void *data)
+{
+    struct client *c = data;
+    struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0)
+        return true;
+    return !(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
 static void
 fence_retired(void *data, uint32_t ring_idx, uint64_t fence_id)
 {
@@ -207,7 +222,7 @@ ensure_ctx(struct client *c)
     pthread_mutex_unlock(&s->lock);
 
     const struct pv_ctx_callbacks cbs = {
-        .data = c, .fence_retired = fence_retired, .fatal = context_fatal};
+        .data = c, .fence_retired = fence_retired, .fatal = context_fatal, .alive = client_alive};
     int err = pv_ctx_create(s->renderer, ctx_id, c->name ? c->name : "", &cbs, &c->ctx);
     if (err) {
         c->ctx = NULL;

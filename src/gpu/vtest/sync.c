@@ -12,8 +12,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* Submits a client may have queued behind fences that have not retired. */
+/*
+ * Submits a client may have queued behind fences that have not retired, and
+ * the sync refs they and the pending waits hold in all: memory of the
+ * server's that a client could otherwise fill (a fence that never retires
+ * keeps its submits forever).
+ */
 #define MAX_QUEUED 65536u
+#define MAX_QUEUED_REFS (1u << 20)
+#define MAX_WAIT_REFS (1u << 18)
 
 struct vsync {
     uint32_t id;
@@ -72,10 +79,12 @@ struct pv_vtest_syncs {
 
     struct vwait_head waits; /* circular list head (see WAITS_HEAD) */
     uint32_t wait_count;
+    uint32_t wait_refs;      /* sync refs the pending waits hold */
 
     struct timeline *timelines;
     uint32_t rings;
     uint32_t queued;
+    uint32_t queued_refs;    /* sync refs the queued submits hold */
 };
 
 static void
@@ -122,6 +131,7 @@ wait_free_locked(struct pv_vtest_syncs *s, struct vwait *w)
     w->prev->next = w->next;
     w->next->prev = w->prev;
     s->wait_count--;
+    s->wait_refs -= w->count;
     for (uint32_t i = 0; i < w->count; i++)
         if (w->e[i].sync)
             sync_unref_locked(s, w->e[i].sync);
@@ -384,7 +394,7 @@ pv_vtest_sync_wait(struct pv_vtest_syncs *s, uint32_t flags, uint32_t timeout_ms
     }
 
     collect_expired_locked(s);
-    if (s->wait_count >= PV_VTEST_MAX_WAITS) {
+    if (s->wait_count >= PV_VTEST_MAX_WAITS || w->count > MAX_WAIT_REFS - s->wait_refs) {
         err = -ENOSPC;
         goto err_unref;
     }
@@ -400,6 +410,7 @@ pv_vtest_sync_wait(struct pv_vtest_syncs *s, uint32_t flags, uint32_t timeout_ms
     w->prev->next = w;
     s->waits.prev = w;
     s->wait_count++;
+    s->wait_refs += w->count;
     pthread_mutex_unlock(&s->lock);
     return 0;
 
@@ -428,7 +439,7 @@ pv_vtest_syncs_queue(struct pv_vtest_syncs *s, uint32_t ring, uint64_t fence_id,
 
     pthread_mutex_lock(&s->lock);
     int err = check_locked(s, triples, count);
-    if (!err && s->queued >= MAX_QUEUED)
+    if (!err && (s->queued >= MAX_QUEUED || count > MAX_QUEUED_REFS - s->queued_refs))
         err = -ENOSPC;
     if (err) {
         pthread_mutex_unlock(&s->lock);
@@ -448,6 +459,7 @@ pv_vtest_syncs_queue(struct pv_vtest_syncs *s, uint32_t ring, uint64_t fence_id,
         t->head = sub;
     t->tail = sub;
     s->queued++;
+    s->queued_refs += count;
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -467,6 +479,7 @@ pv_vtest_syncs_retire(struct pv_vtest_syncs *s, uint32_t ring, uint64_t fence_id
         if (!t->head)
             t->tail = NULL;
         s->queued--;
+        s->queued_refs -= sub->count;
         for (uint32_t i = 0; i < sub->count; i++) {
             signal_locked(s, sub->e[i].sync, sub->e[i].value);
             sync_unref_locked(s, sub->e[i].sync);

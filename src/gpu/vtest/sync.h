@@ -41,7 +41,8 @@ int pv_vtest_sync_write(struct pv_vtest_syncs *s, uint32_t id, uint64_t value);
  * a new eventfd the caller sends to the client and then closes; it becomes
  * readable once the condition holds (at once if it already does). The wait
  * is forgotten after timeout_ms (never for values > INT32_MAX).
- * 0, -ENOENT (unknown sync), -ENOSPC (too many waits) or -errno.
+ * 0, -ENOENT (unknown sync), -ENOSPC (too many waits, or more sync refs in
+ * pending waits than their budget) or -errno.
  */
 int pv_vtest_sync_wait(struct pv_vtest_syncs *s, uint32_t flags, uint32_t timeout_ms,
                        const uint32_t *triples, uint32_t count, int *fd);
@@ -54,7 +55,8 @@ int pv_vtest_syncs_signal(struct pv_vtest_syncs *s, const uint32_t *triples, uin
 
 /*
  * Queues "set these syncs" on timeline `ring` behind fence `fence_id`
- * (strictly increasing per client). 0, -ENOENT or -ENOMEM.
+ * (strictly increasing per client). 0, -ENOENT, -ENOMEM, or -ENOSPC when
+ * the client's queued submits would hold more than their budget of sync refs.
  */
 int pv_vtest_syncs_queue(struct pv_vtest_syncs *s, uint32_t ring, uint64_t fence_id,
                          const uint32_t *triples, uint32_t count);

@@ -162,21 +162,22 @@ pvg_decode_vkEnumeratePhysicalDevices_args(struct pv_cs_dec *dec, struct pvg_arg
         a->pPhysicalDeviceCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkPhysicalDevice *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pPhysicalDevices = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkPhysicalDevice *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pPhysicalDevices = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                p4[i5] = (VkPhysicalDevice)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                p5[i6] = (VkPhysicalDevice)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pPhysicalDevices = NULL;
     }
     return !*dec->fatal;
@@ -194,10 +195,10 @@ pvg_encode_vkEnumeratePhysicalDevices_reply(struct pv_cs_enc *enc, const struct 
         pv_cs_enc_write(enc, &(*a->pPhysicalDeviceCount), 4);
     }
     if (a->pPhysicalDevices) {
-        uint64_t n7 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pPhysicalDevices[i8]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n8 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pPhysicalDevices[i9]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -218,10 +219,10 @@ pvg_encode_vkEnumeratePhysicalDevices(struct pv_cs_enc *enc, uint32_t flags, con
         pv_cs_enc_write(enc, &(*a->pPhysicalDeviceCount), 4);
     }
     if (a->pPhysicalDevices) {
-        uint64_t n9 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pPhysicalDevices[i10]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n10 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pPhysicalDevices[i11]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -238,27 +239,28 @@ pvg_decode_vkEnumeratePhysicalDevices_reply(struct pv_cs_dec *dec, struct pvg_ar
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 2) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap11 = a->pPhysicalDeviceCount ? (uint64_t)*a->pPhysicalDeviceCount : 0;
+    const uint64_t cap12 = a->pPhysicalDeviceCount ? (uint64_t)*a->pPhysicalDeviceCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPhysicalDeviceCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPhysicalDeviceCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPhysicalDeviceCount && (uint64_t)*a->pPhysicalDeviceCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
-        if (!pvg_dec_size_eq(dec, n12)) return false;
+    if (a->pPhysicalDeviceCount && (uint64_t)*a->pPhysicalDeviceCount > cap12) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s14 = 0;
+    if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+    if (s14) {
+        uint64_t n13 = (uint64_t)((a->pPhysicalDeviceCount ? *a->pPhysicalDeviceCount : 0));
+        if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pPhysicalDevices) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
+        for (uint64_t i15 = 0; i15 < n13; i15++) {
             {
-                uint64_t id14 = 0;
-                pv_cs_dec_read(dec, &id14, 8);
-                ((VkPhysicalDevice *)a->pPhysicalDevices)[i13] = (VkPhysicalDevice)(uintptr_t)id14;
+                uint64_t id16 = 0;
+                pv_cs_dec_read(dec, &id16, 8);
+                ((VkPhysicalDevice *)a->pPhysicalDevices)[i15] = (VkPhysicalDevice)(uintptr_t)id16;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -584,17 +586,18 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties_args(struct pv_cs_dec *dec, 
         a->pQueueFamilyPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkQueueFamilyProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pQueueFamilyProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkQueueFamilyProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkQueueFamilyProperties *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pQueueFamilyProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkQueueFamilyProperties(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pQueueFamilyProperties = NULL;
     }
     return !*dec->fatal;
@@ -611,10 +614,10 @@ pvg_encode_vkGetPhysicalDeviceQueueFamilyProperties_reply(struct pv_cs_enc *enc,
         pv_cs_enc_write(enc, &(*a->pQueueFamilyPropertyCount), 4);
     }
     if (a->pQueueFamilyProperties) {
-        uint64_t n6 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkQueueFamilyProperties(enc, &a->pQueueFamilyProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkQueueFamilyProperties(enc, &a->pQueueFamilyProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -635,10 +638,10 @@ pvg_encode_vkGetPhysicalDeviceQueueFamilyProperties(struct pv_cs_enc *enc, uint3
         pv_cs_enc_write(enc, &(*a->pQueueFamilyPropertyCount), 4);
     }
     if (a->pQueueFamilyProperties) {
-        uint64_t n8 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkQueueFamilyProperties(enc, &a->pQueueFamilyProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkQueueFamilyProperties(enc, &a->pQueueFamilyProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -654,23 +657,24 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties_reply(struct pv_cs_dec *dec,
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 7) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap10 = a->pQueueFamilyPropertyCount ? (uint64_t)*a->pQueueFamilyPropertyCount : 0;
+    const uint64_t cap11 = a->pQueueFamilyPropertyCount ? (uint64_t)*a->pQueueFamilyPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pQueueFamilyPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pQueueFamilyPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pQueueFamilyPropertyCount && (uint64_t)*a->pQueueFamilyPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pQueueFamilyPropertyCount && (uint64_t)*a->pQueueFamilyPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pQueueFamilyProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkQueueFamilyProperties(dec, &((VkQueueFamilyProperties *)a->pQueueFamilyProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkQueueFamilyProperties(dec, &((VkQueueFamilyProperties *)a->pQueueFamilyProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -909,17 +913,18 @@ pvg_decode_vkEnumerateInstanceExtensionProperties_args(struct pv_cs_dec *dec, st
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n2)) return false;
-        VkExtensionProperties *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pProperties = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkExtensionProperties(dec, &p3[i4], PVG_MODE_PARTIAL, depth)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkExtensionProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pProperties = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkExtensionProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -937,10 +942,10 @@ pvg_encode_vkEnumerateInstanceExtensionProperties_reply(struct pv_cs_enc *enc, c
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n5 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -961,10 +966,10 @@ pvg_encode_vkEnumerateInstanceExtensionProperties(struct pv_cs_enc *enc, uint32_
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i8], true, depth)) return false;
+        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i9], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -981,23 +986,24 @@ pvg_decode_vkEnumerateInstanceExtensionProperties_reply(struct pv_cs_dec *dec, s
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 13) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap9 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap10 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap9) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n10 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n10)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s12 = 0;
+    if (!pv_cs_dec_read(dec, &s12, 8)) return false;
+    if (s12) {
+        uint64_t n11 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s12 != n11) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            if (!pvgi_dec_VkExtensionProperties(dec, &((VkExtensionProperties *)a->pProperties)[i11], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i13 = 0; i13 < n11; i13++) {
+            if (!pvgi_dec_VkExtensionProperties(dec, &((VkExtensionProperties *)a->pProperties)[i13], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -1026,17 +1032,18 @@ pvg_decode_vkEnumerateDeviceExtensionProperties_args(struct pv_cs_dec *dec, stru
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkExtensionProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkExtensionProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkExtensionProperties *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkExtensionProperties(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -1054,10 +1061,10 @@ pvg_encode_vkEnumerateDeviceExtensionProperties_reply(struct pv_cs_enc *enc, con
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n6 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1079,10 +1086,10 @@ pvg_encode_vkEnumerateDeviceExtensionProperties(struct pv_cs_enc *enc, uint32_t 
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkExtensionProperties(enc, &a->pProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1099,23 +1106,24 @@ pvg_decode_vkEnumerateDeviceExtensionProperties_reply(struct pv_cs_dec *dec, str
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 14) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap10 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap11 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkExtensionProperties(dec, &((VkExtensionProperties *)a->pProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkExtensionProperties(dec, &((VkExtensionProperties *)a->pProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -1135,17 +1143,18 @@ pvg_decode_vkEnumerateInstanceLayerProperties_args(struct pv_cs_dec *dec, struct
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n2)) return false;
-        VkLayerProperties *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pProperties = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkLayerProperties(dec, &p3[i4], PVG_MODE_PARTIAL, depth)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkLayerProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pProperties = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkLayerProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -1163,10 +1172,10 @@ pvg_encode_vkEnumerateInstanceLayerProperties_reply(struct pv_cs_enc *enc, const
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n5 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1186,10 +1195,10 @@ pvg_encode_vkEnumerateInstanceLayerProperties(struct pv_cs_enc *enc, uint32_t fl
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i8], true, depth)) return false;
+        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i9], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1206,23 +1215,24 @@ pvg_decode_vkEnumerateInstanceLayerProperties_reply(struct pv_cs_dec *dec, struc
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 15) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap9 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap10 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap9) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n10 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n10)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s12 = 0;
+    if (!pv_cs_dec_read(dec, &s12, 8)) return false;
+    if (s12) {
+        uint64_t n11 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s12 != n11) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            if (!pvgi_dec_VkLayerProperties(dec, &((VkLayerProperties *)a->pProperties)[i11], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i13 = 0; i13 < n11; i13++) {
+            if (!pvgi_dec_VkLayerProperties(dec, &((VkLayerProperties *)a->pProperties)[i13], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -1250,17 +1260,18 @@ pvg_decode_vkEnumerateDeviceLayerProperties_args(struct pv_cs_dec *dec, struct p
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkLayerProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkLayerProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkLayerProperties *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkLayerProperties(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -1278,10 +1289,10 @@ pvg_encode_vkEnumerateDeviceLayerProperties_reply(struct pv_cs_enc *enc, const s
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n6 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1302,10 +1313,10 @@ pvg_encode_vkEnumerateDeviceLayerProperties(struct pv_cs_enc *enc, uint32_t flag
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkLayerProperties(enc, &a->pProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1322,23 +1333,24 @@ pvg_decode_vkEnumerateDeviceLayerProperties_reply(struct pv_cs_dec *dec, struct 
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 16) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap10 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap11 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkLayerProperties(dec, &((VkLayerProperties *)a->pProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkLayerProperties(dec, &((VkLayerProperties *)a->pProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -1441,26 +1453,28 @@ pvg_decode_vkQueueSubmit_args(struct pv_cs_dec *dec, struct pvg_args_vkQueueSubm
     }
     if (!a->id_queue) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->submitCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->submitCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkSubmitInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pSubmits = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkSubmitInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkSubmitInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pSubmits = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkSubmitInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->submitCount))) return false;
+        if ((uint64_t)(a->submitCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pSubmits = NULL;
     }
     {
-        uint64_t id5 = 0;
-        pv_cs_dec_read(dec, &id5, 8);
-        a->id_fence = id5;
-        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_FENCE, &id5)) return false;
-        a->fence = (VkFence)(uintptr_t)id5;
+        uint64_t id6 = 0;
+        pv_cs_dec_read(dec, &id6, 8);
+        a->id_fence = id6;
+        if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_FENCE, &id6)) return false;
+        a->fence = (VkFence)(uintptr_t)id6;
     }
     return !*dec->fatal;
 }
@@ -1487,10 +1501,10 @@ pvg_encode_vkQueueSubmit(struct pv_cs_enc *enc, uint32_t flags, const struct pvg
     { uint64_t v = (uint64_t)(uintptr_t)(a->queue); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->submitCount, 4);
     if (a->pSubmits) {
-        uint64_t n6 = (uint64_t)(a->submitCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkSubmitInfo(enc, &a->pSubmits[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)(a->submitCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkSubmitInfo(enc, &a->pSubmits[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1843,18 +1857,20 @@ pvg_decode_vkFlushMappedMemoryRanges_args(struct pv_cs_dec *dec, struct pvg_args
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->memoryRangeCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->memoryRangeCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkMappedMemoryRange *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pMemoryRanges = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkMappedMemoryRange(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkMappedMemoryRange *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pMemoryRanges = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkMappedMemoryRange(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->memoryRangeCount))) return false;
+        if ((uint64_t)(a->memoryRangeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pMemoryRanges = NULL;
     }
     return !*dec->fatal;
@@ -1882,10 +1898,10 @@ pvg_encode_vkFlushMappedMemoryRanges(struct pv_cs_enc *enc, uint32_t flags, cons
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->memoryRangeCount, 4);
     if (a->pMemoryRanges) {
-        uint64_t n5 = (uint64_t)(a->memoryRangeCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkMappedMemoryRange(enc, &a->pMemoryRanges[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->memoryRangeCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkMappedMemoryRange(enc, &a->pMemoryRanges[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -1920,18 +1936,20 @@ pvg_decode_vkInvalidateMappedMemoryRanges_args(struct pv_cs_dec *dec, struct pvg
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->memoryRangeCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->memoryRangeCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkMappedMemoryRange *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pMemoryRanges = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkMappedMemoryRange(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkMappedMemoryRange *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pMemoryRanges = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkMappedMemoryRange(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->memoryRangeCount))) return false;
+        if ((uint64_t)(a->memoryRangeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pMemoryRanges = NULL;
     }
     return !*dec->fatal;
@@ -1959,10 +1977,10 @@ pvg_encode_vkInvalidateMappedMemoryRanges(struct pv_cs_enc *enc, uint32_t flags,
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->memoryRangeCount, 4);
     if (a->pMemoryRanges) {
-        uint64_t n5 = (uint64_t)(a->memoryRangeCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkMappedMemoryRange(enc, &a->pMemoryRanges[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->memoryRangeCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkMappedMemoryRange(enc, &a->pMemoryRanges[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -2387,17 +2405,18 @@ pvg_decode_vkGetImageSparseMemoryRequirements_args(struct pv_cs_dec *dec, struct
         a->pSparseMemoryRequirementCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        VkSparseImageMemoryRequirements *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pSparseMemoryRequirements = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkSparseImageMemoryRequirements(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkSparseImageMemoryRequirements *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pSparseMemoryRequirements = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkSparseImageMemoryRequirements(dec, &p6[i7], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pSparseMemoryRequirements = NULL;
     }
     return !*dec->fatal;
@@ -2414,10 +2433,10 @@ pvg_encode_vkGetImageSparseMemoryRequirements_reply(struct pv_cs_enc *enc, const
         pv_cs_enc_write(enc, &(*a->pSparseMemoryRequirementCount), 4);
     }
     if (a->pSparseMemoryRequirements) {
-        uint64_t n7 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkSparseImageMemoryRequirements(enc, &a->pSparseMemoryRequirements[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkSparseImageMemoryRequirements(enc, &a->pSparseMemoryRequirements[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -2439,10 +2458,10 @@ pvg_encode_vkGetImageSparseMemoryRequirements(struct pv_cs_enc *enc, uint32_t fl
         pv_cs_enc_write(enc, &(*a->pSparseMemoryRequirementCount), 4);
     }
     if (a->pSparseMemoryRequirements) {
-        uint64_t n9 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            if (!pvgi_enc_VkSparseImageMemoryRequirements(enc, &a->pSparseMemoryRequirements[i10], true, depth)) return false;
+        uint64_t n10 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkSparseImageMemoryRequirements(enc, &a->pSparseMemoryRequirements[i11], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -2458,23 +2477,24 @@ pvg_decode_vkGetImageSparseMemoryRequirements_reply(struct pv_cs_dec *dec, struc
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 32) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap11 = a->pSparseMemoryRequirementCount ? (uint64_t)*a->pSparseMemoryRequirementCount : 0;
+    const uint64_t cap12 = a->pSparseMemoryRequirementCount ? (uint64_t)*a->pSparseMemoryRequirementCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pSparseMemoryRequirementCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pSparseMemoryRequirementCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pSparseMemoryRequirementCount && (uint64_t)*a->pSparseMemoryRequirementCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        if (!pvg_dec_size_eq(dec, n12)) return false;
+    if (a->pSparseMemoryRequirementCount && (uint64_t)*a->pSparseMemoryRequirementCount > cap12) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s14 = 0;
+    if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+    if (s14) {
+        uint64_t n13 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pSparseMemoryRequirements) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            if (!pvgi_dec_VkSparseImageMemoryRequirements(dec, &((VkSparseImageMemoryRequirements *)a->pSparseMemoryRequirements)[i13], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i15 = 0; i15 < n13; i15++) {
+            if (!pvgi_dec_VkSparseImageMemoryRequirements(dec, &((VkSparseImageMemoryRequirements *)a->pSparseMemoryRequirements)[i15], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -2507,17 +2527,18 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties_args(struct pv_cs_dec 
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkSparseImageFormatProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkSparseImageFormatProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkSparseImageFormatProperties *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkSparseImageFormatProperties(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -2534,10 +2555,10 @@ pvg_encode_vkGetPhysicalDeviceSparseImageFormatProperties_reply(struct pv_cs_enc
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n6 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkSparseImageFormatProperties(enc, &a->pProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkSparseImageFormatProperties(enc, &a->pProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -2563,10 +2584,10 @@ pvg_encode_vkGetPhysicalDeviceSparseImageFormatProperties(struct pv_cs_enc *enc,
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkSparseImageFormatProperties(enc, &a->pProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkSparseImageFormatProperties(enc, &a->pProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -2582,23 +2603,24 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties_reply(struct pv_cs_dec
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 33) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap10 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap11 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkSparseImageFormatProperties(dec, &((VkSparseImageFormatProperties *)a->pProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkSparseImageFormatProperties(dec, &((VkSparseImageFormatProperties *)a->pProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -2618,26 +2640,28 @@ pvg_decode_vkQueueBindSparse_args(struct pv_cs_dec *dec, struct pvg_args_vkQueue
     }
     if (!a->id_queue) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->bindInfoCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->bindInfoCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBindSparseInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pBindInfo = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkBindSparseInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkBindSparseInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pBindInfo = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkBindSparseInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindInfoCount))) return false;
+        if ((uint64_t)(a->bindInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBindInfo = NULL;
     }
     {
-        uint64_t id5 = 0;
-        pv_cs_dec_read(dec, &id5, 8);
-        a->id_fence = id5;
-        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_FENCE, &id5)) return false;
-        a->fence = (VkFence)(uintptr_t)id5;
+        uint64_t id6 = 0;
+        pv_cs_dec_read(dec, &id6, 8);
+        a->id_fence = id6;
+        if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_FENCE, &id6)) return false;
+        a->fence = (VkFence)(uintptr_t)id6;
     }
     return !*dec->fatal;
 }
@@ -2664,10 +2688,10 @@ pvg_encode_vkQueueBindSparse(struct pv_cs_enc *enc, uint32_t flags, const struct
     { uint64_t v = (uint64_t)(uintptr_t)(a->queue); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->bindInfoCount, 4);
     if (a->pBindInfo) {
-        uint64_t n6 = (uint64_t)(a->bindInfoCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkBindSparseInfo(enc, &a->pBindInfo[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)(a->bindInfoCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkBindSparseInfo(enc, &a->pBindInfo[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -2858,23 +2882,25 @@ pvg_decode_vkResetFences_args(struct pv_cs_dec *dec, struct pvg_args_vkResetFenc
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->fenceCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->fenceCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkFence *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pFences = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkFence *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pFences = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_FENCE, &id5)) return false;
-                p3[i4] = (VkFence)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_FENCE, &id6)) return false;
+                p4[i5] = (VkFence)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->fenceCount))) return false;
+        if ((uint64_t)(a->fenceCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pFences = NULL;
     }
     return !*dec->fatal;
@@ -2902,10 +2928,10 @@ pvg_encode_vkResetFences(struct pv_cs_enc *enc, uint32_t flags, const struct pvg
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->fenceCount, 4);
     if (a->pFences) {
-        uint64_t n6 = (uint64_t)(a->fenceCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pFences[i7]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n7 = (uint64_t)(a->fenceCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pFences[i8]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -3000,23 +3026,25 @@ pvg_decode_vkWaitForFences_args(struct pv_cs_dec *dec, struct pvg_args_vkWaitFor
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->fenceCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->fenceCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkFence *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pFences = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkFence *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pFences = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_FENCE, &id5)) return false;
-                p3[i4] = (VkFence)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_FENCE, &id6)) return false;
+                p4[i5] = (VkFence)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->fenceCount))) return false;
+        if ((uint64_t)(a->fenceCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pFences = NULL;
     }
     pv_cs_dec_read(dec, &a->waitAll, 4);
@@ -3046,10 +3074,10 @@ pvg_encode_vkWaitForFences(struct pv_cs_enc *enc, uint32_t flags, const struct p
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->fenceCount, 4);
     if (a->pFences) {
-        uint64_t n6 = (uint64_t)(a->fenceCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pFences[i7]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n7 = (uint64_t)(a->fenceCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pFences[i8]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -3740,14 +3768,15 @@ pvg_decode_vkGetQueryPoolResults_args(struct pv_cs_dec *dec, struct pvg_args_vkG
     pv_cs_dec_read(dec, &a->firstQuery, 4);
     pv_cs_dec_read(dec, &a->queryCount, 4);
     { uint64_t u3 = 0; pv_cs_dec_read(dec, &u3, 8); a->dataSize = (size_t)u3; }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->dataSize);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        void *p5 = pv_cs_dec_alloc(dec, (size_t)n4, 1);
-        if (!p5) return false;
-        a->pData = p5;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        void *p6 = pv_cs_dec_alloc(dec, (size_t)n4, 1);
+        if (!p6) return false;
+        a->pData = p6;
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pData = NULL;
     }
     pv_cs_dec_read(dec, &a->stride, 8);
@@ -3764,9 +3793,9 @@ pvg_encode_vkGetQueryPoolResults_reply(struct pv_cs_enc *enc, const struct pvg_a
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pData) {
-        uint64_t n6 = (uint64_t)(a->dataSize);
-        pvg_enc_size(enc, n6);
-        pv_cs_enc_write(enc, a->pData, (size_t)n6);
+        uint64_t n7 = (uint64_t)(a->dataSize);
+        pvg_enc_size(enc, n7);
+        pv_cs_enc_write(enc, a->pData, (size_t)n7);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -3787,8 +3816,8 @@ pvg_encode_vkGetQueryPoolResults(struct pv_cs_enc *enc, uint32_t flags, const st
     pv_cs_enc_write(enc, &a->queryCount, 4);
     { uint64_t v = (uint64_t)(a->dataSize); pv_cs_enc_write(enc, &v, 8); }
     if (a->pData) {
-        uint64_t n7 = (uint64_t)(a->dataSize);
-        pvg_enc_size(enc, n7);
+        uint64_t n8 = (uint64_t)(a->dataSize);
+        pvg_enc_size(enc, n8);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -3806,13 +3835,14 @@ pvg_decode_vkGetQueryPoolResults_reply(struct pv_cs_dec *dec, struct pvg_args_vk
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 49) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)(a->dataSize);
-        if (!pvg_dec_size_eq(dec, n8)) return false;
+    uint64_t s10 = 0;
+    if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+    if (s10) {
+        uint64_t n9 = (uint64_t)(a->dataSize);
+        if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pData) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        pv_cs_dec_read(dec, (void *)a->pData, (size_t)n8);
+        pv_cs_dec_read(dec, (void *)a->pData, (size_t)n9);
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -4868,14 +4898,15 @@ pvg_decode_vkGetPipelineCacheData_args(struct pv_cs_dec *dec, struct pvg_args_vk
         a->pDataSize = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s6 = 0;
+    if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+    if (s6) {
         uint64_t n5 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
-        if (!pvg_dec_size_eq(dec, n5)) return false;
-        void *p6 = pv_cs_dec_alloc(dec, (size_t)n5, 1);
-        if (!p6) return false;
-        a->pData = p6;
+        if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        void *p7 = pv_cs_dec_alloc(dec, (size_t)n5, 1);
+        if (!p7) return false;
+        a->pData = p7;
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pData = NULL;
     }
     return !*dec->fatal;
@@ -4893,9 +4924,9 @@ pvg_encode_vkGetPipelineCacheData_reply(struct pv_cs_enc *enc, const struct pvg_
         { uint64_t v = (uint64_t)((*a->pDataSize)); pv_cs_enc_write(enc, &v, 8); }
     }
     if (a->pData) {
-        uint64_t n7 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
-        pvg_enc_size(enc, n7);
-        pv_cs_enc_write(enc, a->pData, (size_t)n7);
+        uint64_t n8 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
+        pvg_enc_size(enc, n8);
+        pv_cs_enc_write(enc, a->pData, (size_t)n8);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -4916,8 +4947,8 @@ pvg_encode_vkGetPipelineCacheData(struct pv_cs_enc *enc, uint32_t flags, const s
         { uint64_t v = (uint64_t)((*a->pDataSize)); pv_cs_enc_write(enc, &v, 8); }
     }
     if (a->pData) {
-        uint64_t n8 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
-        pvg_enc_size(enc, n8);
+        uint64_t n9 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
+        pvg_enc_size(enc, n9);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -4933,21 +4964,22 @@ pvg_decode_vkGetPipelineCacheData_reply(struct pv_cs_dec *dec, struct pvg_args_v
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 63) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap9 = a->pDataSize ? (uint64_t)*a->pDataSize : 0;
+    const uint64_t cap10 = a->pDataSize ? (uint64_t)*a->pDataSize : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pDataSize) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        { uint64_t u10 = 0; pv_cs_dec_read(dec, &u10, 8); *((size_t *)a->pDataSize) = (size_t)u10; }
+        { uint64_t u11 = 0; pv_cs_dec_read(dec, &u11, 8); *((size_t *)a->pDataSize) = (size_t)u11; }
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pDataSize && (uint64_t)*a->pDataSize > cap9) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pDataSize && (uint64_t)*a->pDataSize > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pDataSize ? *a->pDataSize : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pData) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        pv_cs_dec_read(dec, (void *)a->pData, (size_t)n11);
+        pv_cs_dec_read(dec, (void *)a->pData, (size_t)n12);
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -4974,23 +5006,25 @@ pvg_decode_vkMergePipelineCaches_args(struct pv_cs_dec *dec, struct pvg_args_vkM
         a->dstCache = (VkPipelineCache)(uintptr_t)id2;
     }
     pv_cs_dec_read(dec, &a->srcCacheCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->srcCacheCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkPipelineCache *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pSrcCaches = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        VkPipelineCache *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pSrcCaches = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_PIPELINE_CACHE, &id6)) return false;
-                p4[i5] = (VkPipelineCache)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                if (!pvg_dec_handle(dec, id7, VK_OBJECT_TYPE_PIPELINE_CACHE, &id7)) return false;
+                p5[i6] = (VkPipelineCache)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->srcCacheCount))) return false;
+        if ((uint64_t)(a->srcCacheCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pSrcCaches = NULL;
     }
     return !*dec->fatal;
@@ -5019,10 +5053,10 @@ pvg_encode_vkMergePipelineCaches(struct pv_cs_enc *enc, uint32_t flags, const st
     { uint64_t v = (uint64_t)(uintptr_t)(a->dstCache); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->srcCacheCount, 4);
     if (a->pSrcCaches) {
-        uint64_t n7 = (uint64_t)(a->srcCacheCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pSrcCaches[i8]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n8 = (uint64_t)(a->srcCacheCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pSrcCaches[i9]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -5064,36 +5098,39 @@ pvg_decode_vkCreateGraphicsPipelines_args(struct pv_cs_dec *dec, struct pvg_args
         a->pipelineCache = (VkPipelineCache)(uintptr_t)id2;
     }
     pv_cs_dec_read(dec, &a->createInfoCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->createInfoCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkGraphicsPipelineCreateInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pCreateInfos = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkGraphicsPipelineCreateInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+        VkGraphicsPipelineCreateInfo *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pCreateInfos = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkGraphicsPipelineCreateInfo(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->createInfoCount))) return false;
+        if ((uint64_t)(a->createInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pCreateInfos = NULL;
     }
     if (pvg_dec_present(dec)) { pv_cs_dec_set_fatal(dec, "pAllocator is not NULL"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->createInfoCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        VkPipeline *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pPipelines = p7;
-        for (uint64_t i8 = 0; i8 < n6; i8++) {
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->createInfoCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkPipeline *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pPipelines = p9;
+        for (uint64_t i10 = 0; i10 < n7; i10++) {
             {
-                uint64_t id9 = 0;
-                pv_cs_dec_read(dec, &id9, 8);
-                p7[i8] = (VkPipeline)(uintptr_t)id9;
+                uint64_t id11 = 0;
+                pv_cs_dec_read(dec, &id11, 8);
+                p9[i10] = (VkPipeline)(uintptr_t)id11;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pPipelines = NULL;
     }
     return !*dec->fatal;
@@ -5108,10 +5145,10 @@ pvg_encode_vkCreateGraphicsPipelines_reply(struct pv_cs_enc *enc, const struct p
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pPipelines) {
-        uint64_t n10 = (uint64_t)(a->createInfoCount);
-        pvg_enc_size(enc, n10);
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i11]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n12 = (uint64_t)(a->createInfoCount);
+        pvg_enc_size(enc, n12);
+        for (uint64_t i13 = 0; i13 < n12; i13++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i13]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -5131,20 +5168,20 @@ pvg_encode_vkCreateGraphicsPipelines(struct pv_cs_enc *enc, uint32_t flags, cons
     { uint64_t v = (uint64_t)(uintptr_t)(a->pipelineCache); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->createInfoCount, 4);
     if (a->pCreateInfos) {
-        uint64_t n12 = (uint64_t)(a->createInfoCount);
-        pvg_enc_size(enc, n12);
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            if (!pvgi_enc_VkGraphicsPipelineCreateInfo(enc, &a->pCreateInfos[i13], false, depth)) return false;
+        uint64_t n14 = (uint64_t)(a->createInfoCount);
+        pvg_enc_size(enc, n14);
+        for (uint64_t i15 = 0; i15 < n14; i15++) {
+            if (!pvgi_enc_VkGraphicsPipelineCreateInfo(enc, &a->pCreateInfos[i15], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pvg_enc_size(enc, 0);
     if (a->pPipelines) {
-        uint64_t n14 = (uint64_t)(a->createInfoCount);
-        pvg_enc_size(enc, n14);
-        for (uint64_t i15 = 0; i15 < n14; i15++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i15]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n16 = (uint64_t)(a->createInfoCount);
+        pvg_enc_size(enc, n16);
+        for (uint64_t i17 = 0; i17 < n16; i17++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i17]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -5161,19 +5198,20 @@ pvg_decode_vkCreateGraphicsPipelines_reply(struct pv_cs_dec *dec, struct pvg_arg
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 65) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n16 = (uint64_t)(a->createInfoCount);
-        if (!pvg_dec_size_eq(dec, n16)) return false;
+    uint64_t s19 = 0;
+    if (!pv_cs_dec_read(dec, &s19, 8)) return false;
+    if (s19) {
+        uint64_t n18 = (uint64_t)(a->createInfoCount);
+        if (s19 != n18) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pPipelines) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i17 = 0; i17 < n16; i17++) {
+        for (uint64_t i20 = 0; i20 < n18; i20++) {
             {
-                uint64_t id18 = 0;
-                pv_cs_dec_read(dec, &id18, 8);
-                ((VkPipeline *)a->pPipelines)[i17] = (VkPipeline)(uintptr_t)id18;
+                uint64_t id21 = 0;
+                pv_cs_dec_read(dec, &id21, 8);
+                ((VkPipeline *)a->pPipelines)[i20] = (VkPipeline)(uintptr_t)id21;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -5200,36 +5238,39 @@ pvg_decode_vkCreateComputePipelines_args(struct pv_cs_dec *dec, struct pvg_args_
         a->pipelineCache = (VkPipelineCache)(uintptr_t)id2;
     }
     pv_cs_dec_read(dec, &a->createInfoCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->createInfoCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkComputePipelineCreateInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pCreateInfos = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkComputePipelineCreateInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+        VkComputePipelineCreateInfo *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pCreateInfos = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkComputePipelineCreateInfo(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->createInfoCount))) return false;
+        if ((uint64_t)(a->createInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pCreateInfos = NULL;
     }
     if (pvg_dec_present(dec)) { pv_cs_dec_set_fatal(dec, "pAllocator is not NULL"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->createInfoCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        VkPipeline *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pPipelines = p7;
-        for (uint64_t i8 = 0; i8 < n6; i8++) {
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->createInfoCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkPipeline *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pPipelines = p9;
+        for (uint64_t i10 = 0; i10 < n7; i10++) {
             {
-                uint64_t id9 = 0;
-                pv_cs_dec_read(dec, &id9, 8);
-                p7[i8] = (VkPipeline)(uintptr_t)id9;
+                uint64_t id11 = 0;
+                pv_cs_dec_read(dec, &id11, 8);
+                p9[i10] = (VkPipeline)(uintptr_t)id11;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pPipelines = NULL;
     }
     return !*dec->fatal;
@@ -5244,10 +5285,10 @@ pvg_encode_vkCreateComputePipelines_reply(struct pv_cs_enc *enc, const struct pv
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pPipelines) {
-        uint64_t n10 = (uint64_t)(a->createInfoCount);
-        pvg_enc_size(enc, n10);
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i11]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n12 = (uint64_t)(a->createInfoCount);
+        pvg_enc_size(enc, n12);
+        for (uint64_t i13 = 0; i13 < n12; i13++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i13]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -5267,20 +5308,20 @@ pvg_encode_vkCreateComputePipelines(struct pv_cs_enc *enc, uint32_t flags, const
     { uint64_t v = (uint64_t)(uintptr_t)(a->pipelineCache); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->createInfoCount, 4);
     if (a->pCreateInfos) {
-        uint64_t n12 = (uint64_t)(a->createInfoCount);
-        pvg_enc_size(enc, n12);
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            if (!pvgi_enc_VkComputePipelineCreateInfo(enc, &a->pCreateInfos[i13], false, depth)) return false;
+        uint64_t n14 = (uint64_t)(a->createInfoCount);
+        pvg_enc_size(enc, n14);
+        for (uint64_t i15 = 0; i15 < n14; i15++) {
+            if (!pvgi_enc_VkComputePipelineCreateInfo(enc, &a->pCreateInfos[i15], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pvg_enc_size(enc, 0);
     if (a->pPipelines) {
-        uint64_t n14 = (uint64_t)(a->createInfoCount);
-        pvg_enc_size(enc, n14);
-        for (uint64_t i15 = 0; i15 < n14; i15++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i15]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n16 = (uint64_t)(a->createInfoCount);
+        pvg_enc_size(enc, n16);
+        for (uint64_t i17 = 0; i17 < n16; i17++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pPipelines[i17]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -5297,19 +5338,20 @@ pvg_decode_vkCreateComputePipelines_reply(struct pv_cs_dec *dec, struct pvg_args
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 66) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n16 = (uint64_t)(a->createInfoCount);
-        if (!pvg_dec_size_eq(dec, n16)) return false;
+    uint64_t s19 = 0;
+    if (!pv_cs_dec_read(dec, &s19, 8)) return false;
+    if (s19) {
+        uint64_t n18 = (uint64_t)(a->createInfoCount);
+        if (s19 != n18) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pPipelines) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i17 = 0; i17 < n16; i17++) {
+        for (uint64_t i20 = 0; i20 < n18; i20++) {
             {
-                uint64_t id18 = 0;
-                pv_cs_dec_read(dec, &id18, 8);
-                ((VkPipeline *)a->pPipelines)[i17] = (VkPipeline)(uintptr_t)id18;
+                uint64_t id21 = 0;
+                pv_cs_dec_read(dec, &id21, 8);
+                ((VkPipeline *)a->pPipelines)[i20] = (VkPipeline)(uintptr_t)id21;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -6079,21 +6121,22 @@ pvg_decode_vkAllocateDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_
         a->pAllocateInfo = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pDescriptorSets = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkDescriptorSet *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pDescriptorSets = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                p4[i5] = (VkDescriptorSet)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                p5[i6] = (VkDescriptorSet)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pDescriptorSets = NULL;
     }
     return !*dec->fatal;
@@ -6108,10 +6151,10 @@ pvg_encode_vkAllocateDescriptorSets_reply(struct pv_cs_enc *enc, const struct pv
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pDescriptorSets) {
-        uint64_t n7 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i8]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n8 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i9]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -6132,10 +6175,10 @@ pvg_encode_vkAllocateDescriptorSets(struct pv_cs_enc *enc, uint32_t flags, const
         if (!pvgi_enc_VkDescriptorSetAllocateInfo(enc, a->pAllocateInfo, false, depth)) return false;
     }
     if (a->pDescriptorSets) {
-        uint64_t n9 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i10]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n10 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i11]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -6152,19 +6195,20 @@ pvg_decode_vkAllocateDescriptorSets_reply(struct pv_cs_dec *dec, struct pvg_args
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 77) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->descriptorSetCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pDescriptorSets) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
             {
-                uint64_t id13 = 0;
-                pv_cs_dec_read(dec, &id13, 8);
-                ((VkDescriptorSet *)a->pDescriptorSets)[i12] = (VkDescriptorSet)(uintptr_t)id13;
+                uint64_t id15 = 0;
+                pv_cs_dec_read(dec, &id15, 8);
+                ((VkDescriptorSet *)a->pDescriptorSets)[i14] = (VkDescriptorSet)(uintptr_t)id15;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -6191,23 +6235,24 @@ pvg_decode_vkFreeDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_vkFr
         a->descriptorPool = (VkDescriptorPool)(uintptr_t)id2;
     }
     pv_cs_dec_read(dec, &a->descriptorSetCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->descriptorSetCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pDescriptorSets = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        VkDescriptorSet *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pDescriptorSets = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_DESCRIPTOR_SET, &id6)) return false;
-                p4[i5] = (VkDescriptorSet)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                if (!pvg_dec_handle(dec, id7, VK_OBJECT_TYPE_DESCRIPTOR_SET, &id7)) return false;
+                p5[i6] = (VkDescriptorSet)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pDescriptorSets = NULL;
     }
     return !*dec->fatal;
@@ -6236,10 +6281,10 @@ pvg_encode_vkFreeDescriptorSets(struct pv_cs_enc *enc, uint32_t flags, const str
     { uint64_t v = (uint64_t)(uintptr_t)(a->descriptorPool); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->descriptorSetCount, 4);
     if (a->pDescriptorSets) {
-        uint64_t n7 = (uint64_t)(a->descriptorSetCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i8]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n8 = (uint64_t)(a->descriptorSetCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i9]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -6274,33 +6319,37 @@ pvg_decode_vkUpdateDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_vk
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->descriptorWriteCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->descriptorWriteCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkWriteDescriptorSet *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pDescriptorWrites = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkWriteDescriptorSet(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkWriteDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pDescriptorWrites = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkWriteDescriptorSet(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->descriptorWriteCount))) return false;
+        if ((uint64_t)(a->descriptorWriteCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDescriptorWrites = NULL;
     }
     pv_cs_dec_read(dec, &a->descriptorCopyCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n5 = (uint64_t)(a->descriptorCopyCount);
-        if (!pvg_dec_size_eq(dec, n5)) return false;
-        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkCopyDescriptorSet *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-        if (!p6) return false;
-        a->pDescriptorCopies = p6;
-        for (uint64_t i7 = 0; i7 < n5; i7++) {
-            if (!pvgi_dec_VkCopyDescriptorSet(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+    uint64_t s7 = 0;
+    if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+    if (s7) {
+        uint64_t n6 = (uint64_t)(a->descriptorCopyCount);
+        if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkCopyDescriptorSet *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+        if (!p8) return false;
+        a->pDescriptorCopies = p8;
+        for (uint64_t i9 = 0; i9 < n6; i9++) {
+            if (!pvgi_dec_VkCopyDescriptorSet(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->descriptorCopyCount))) return false;
+        if ((uint64_t)(a->descriptorCopyCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDescriptorCopies = NULL;
     }
     return !*dec->fatal;
@@ -6327,20 +6376,20 @@ pvg_encode_vkUpdateDescriptorSets(struct pv_cs_enc *enc, uint32_t flags, const s
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->descriptorWriteCount, 4);
     if (a->pDescriptorWrites) {
-        uint64_t n8 = (uint64_t)(a->descriptorWriteCount);
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkWriteDescriptorSet(enc, &a->pDescriptorWrites[i9], false, depth)) return false;
+        uint64_t n10 = (uint64_t)(a->descriptorWriteCount);
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkWriteDescriptorSet(enc, &a->pDescriptorWrites[i11], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->descriptorCopyCount, 4);
     if (a->pDescriptorCopies) {
-        uint64_t n10 = (uint64_t)(a->descriptorCopyCount);
-        pvg_enc_size(enc, n10);
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            if (!pvgi_enc_VkCopyDescriptorSet(enc, &a->pDescriptorCopies[i11], false, depth)) return false;
+        uint64_t n12 = (uint64_t)(a->descriptorCopyCount);
+        pvg_enc_size(enc, n12);
+        for (uint64_t i13 = 0; i13 < n12; i13++) {
+            if (!pvgi_enc_VkCopyDescriptorSet(enc, &a->pDescriptorCopies[i13], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -6988,21 +7037,22 @@ pvg_decode_vkAllocateCommandBuffers_args(struct pv_cs_dec *dec, struct pvg_args_
         a->pAllocateInfo = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkCommandBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pCommandBuffers = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkCommandBuffer *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pCommandBuffers = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                p4[i5] = (VkCommandBuffer)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                p5[i6] = (VkCommandBuffer)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pCommandBuffers = NULL;
     }
     return !*dec->fatal;
@@ -7017,10 +7067,10 @@ pvg_encode_vkAllocateCommandBuffers_reply(struct pv_cs_enc *enc, const struct pv
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pCommandBuffers) {
-        uint64_t n7 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i8]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n8 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i9]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -7041,10 +7091,10 @@ pvg_encode_vkAllocateCommandBuffers(struct pv_cs_enc *enc, uint32_t flags, const
         if (!pvgi_enc_VkCommandBufferAllocateInfo(enc, a->pAllocateInfo, false, depth)) return false;
     }
     if (a->pCommandBuffers) {
-        uint64_t n9 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i10]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n10 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i11]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -7061,19 +7111,20 @@ pvg_decode_vkAllocateCommandBuffers_reply(struct pv_cs_dec *dec, struct pvg_args
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 88) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pAllocateInfo ? a->pAllocateInfo->commandBufferCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pCommandBuffers) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
             {
-                uint64_t id13 = 0;
-                pv_cs_dec_read(dec, &id13, 8);
-                ((VkCommandBuffer *)a->pCommandBuffers)[i12] = (VkCommandBuffer)(uintptr_t)id13;
+                uint64_t id15 = 0;
+                pv_cs_dec_read(dec, &id15, 8);
+                ((VkCommandBuffer *)a->pCommandBuffers)[i14] = (VkCommandBuffer)(uintptr_t)id15;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -7100,23 +7151,24 @@ pvg_decode_vkFreeCommandBuffers_args(struct pv_cs_dec *dec, struct pvg_args_vkFr
         a->commandPool = (VkCommandPool)(uintptr_t)id2;
     }
     pv_cs_dec_read(dec, &a->commandBufferCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->commandBufferCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkCommandBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pCommandBuffers = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        VkCommandBuffer *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pCommandBuffers = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_COMMAND_BUFFER, &id6)) return false;
-                p4[i5] = (VkCommandBuffer)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                if (!pvg_dec_handle(dec, id7, VK_OBJECT_TYPE_COMMAND_BUFFER, &id7)) return false;
+                p5[i6] = (VkCommandBuffer)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pCommandBuffers = NULL;
     }
     return !*dec->fatal;
@@ -7144,10 +7196,10 @@ pvg_encode_vkFreeCommandBuffers(struct pv_cs_enc *enc, uint32_t flags, const str
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandPool); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->commandBufferCount, 4);
     if (a->pCommandBuffers) {
-        uint64_t n7 = (uint64_t)(a->commandBufferCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i8]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n8 = (uint64_t)(a->commandBufferCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i9]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -7412,18 +7464,20 @@ pvg_decode_vkCmdSetViewport_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdSet
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstViewport, 4);
     pv_cs_dec_read(dec, &a->viewportCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->viewportCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkViewport *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pViewports = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkViewport(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkViewport *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pViewports = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkViewport(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->viewportCount))) return false;
+        if ((uint64_t)(a->viewportCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pViewports = NULL;
     }
     return !*dec->fatal;
@@ -7451,10 +7505,10 @@ pvg_encode_vkCmdSetViewport(struct pv_cs_enc *enc, uint32_t flags, const struct 
     pv_cs_enc_write(enc, &a->firstViewport, 4);
     pv_cs_enc_write(enc, &a->viewportCount, 4);
     if (a->pViewports) {
-        uint64_t n5 = (uint64_t)(a->viewportCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkViewport(enc, &a->pViewports[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->viewportCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkViewport(enc, &a->pViewports[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -7489,18 +7543,20 @@ pvg_decode_vkCmdSetScissor_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdSetS
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstScissor, 4);
     pv_cs_dec_read(dec, &a->scissorCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->scissorCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkRect2D *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pScissors = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkRect2D(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkRect2D *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pScissors = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkRect2D(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->scissorCount))) return false;
+        if ((uint64_t)(a->scissorCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pScissors = NULL;
     }
     return !*dec->fatal;
@@ -7528,10 +7584,10 @@ pvg_encode_vkCmdSetScissor(struct pv_cs_enc *enc, uint32_t flags, const struct p
     pv_cs_enc_write(enc, &a->firstScissor, 4);
     pv_cs_enc_write(enc, &a->scissorCount, 4);
     if (a->pScissors) {
-        uint64_t n5 = (uint64_t)(a->scissorCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkRect2D(enc, &a->pScissors[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->scissorCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkRect2D(enc, &a->pScissors[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -7952,36 +8008,40 @@ pvg_decode_vkCmdBindDescriptorSets_args(struct pv_cs_dec *dec, struct pvg_args_v
     }
     pv_cs_dec_read(dec, &a->firstSet, 4);
     pv_cs_dec_read(dec, &a->descriptorSetCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->descriptorSetCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pDescriptorSets = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
+        VkDescriptorSet *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pDescriptorSets = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
             {
-                uint64_t id6 = 0;
-                pv_cs_dec_read(dec, &id6, 8);
-                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_DESCRIPTOR_SET, &id6)) return false;
-                p4[i5] = (VkDescriptorSet)(uintptr_t)id6;
+                uint64_t id7 = 0;
+                pv_cs_dec_read(dec, &id7, 8);
+                if (!pvg_dec_handle(dec, id7, VK_OBJECT_TYPE_DESCRIPTOR_SET, &id7)) return false;
+                p5[i6] = (VkDescriptorSet)(uintptr_t)id7;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->descriptorSetCount))) return false;
+        if ((uint64_t)(a->descriptorSetCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDescriptorSets = NULL;
     }
     pv_cs_dec_read(dec, &a->dynamicOffsetCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n7 = (uint64_t)(a->dynamicOffsetCount);
-        if (!pvg_dec_size_eq(dec, n7)) return false;
-        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        uint32_t *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-        if (!p8) return false;
-        a->pDynamicOffsets = p8;
-        pv_cs_dec_read(dec, p8, (size_t)n7 * sizeof(*p8));
+    uint64_t s9 = 0;
+    if (!pv_cs_dec_read(dec, &s9, 8)) return false;
+    if (s9) {
+        uint64_t n8 = (uint64_t)(a->dynamicOffsetCount);
+        if (s9 != n8) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        uint32_t *p10 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p10));
+        if (!p10) return false;
+        a->pDynamicOffsets = p10;
+        pv_cs_dec_read(dec, p10, (size_t)n8 * sizeof(*p10));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->dynamicOffsetCount))) return false;
+        if ((uint64_t)(a->dynamicOffsetCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDynamicOffsets = NULL;
     }
     return !*dec->fatal;
@@ -8011,19 +8071,19 @@ pvg_encode_vkCmdBindDescriptorSets(struct pv_cs_enc *enc, uint32_t flags, const 
     pv_cs_enc_write(enc, &a->firstSet, 4);
     pv_cs_enc_write(enc, &a->descriptorSetCount, 4);
     if (a->pDescriptorSets) {
-        uint64_t n9 = (uint64_t)(a->descriptorSetCount);
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i10]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n11 = (uint64_t)(a->descriptorSetCount);
+        pvg_enc_size(enc, n11);
+        for (uint64_t i12 = 0; i12 < n11; i12++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pDescriptorSets[i12]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->dynamicOffsetCount, 4);
     if (a->pDynamicOffsets) {
-        uint64_t n11 = (uint64_t)(a->dynamicOffsetCount);
-        pvg_enc_size(enc, n11);
-        pv_cs_enc_write(enc, a->pDynamicOffsets, (size_t)n11 * sizeof(*a->pDynamicOffsets));
+        uint64_t n13 = (uint64_t)(a->dynamicOffsetCount);
+        pvg_enc_size(enc, n13);
+        pv_cs_enc_write(enc, a->pDynamicOffsets, (size_t)n13 * sizeof(*a->pDynamicOffsets));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -8119,35 +8179,39 @@ pvg_decode_vkCmdBindVertexBuffers_args(struct pv_cs_dec *dec, struct pvg_args_vk
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstBinding, 4);
     pv_cs_dec_read(dec, &a->bindingCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pBuffers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pBuffers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_BUFFER, &id5)) return false;
-                p3[i4] = (VkBuffer)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_BUFFER, &id6)) return false;
+                p4[i5] = (VkBuffer)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindingCount))) return false;
+        if ((uint64_t)(a->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBuffers = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pOffsets = p7;
-        pv_cs_dec_read(dec, p7, (size_t)n6 * sizeof(*p7));
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->bindingCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pOffsets = p9;
+        pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindingCount))) return false;
+        if ((uint64_t)(a->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pOffsets = NULL;
     }
     return !*dec->fatal;
@@ -8175,18 +8239,18 @@ pvg_encode_vkCmdBindVertexBuffers(struct pv_cs_enc *enc, uint32_t flags, const s
     pv_cs_enc_write(enc, &a->firstBinding, 4);
     pv_cs_enc_write(enc, &a->bindingCount, 4);
     if (a->pBuffers) {
-        uint64_t n8 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pBuffers[i9]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n10 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pBuffers[i11]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pOffsets) {
-        uint64_t n10 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n10);
-        pv_cs_enc_write(enc, a->pOffsets, (size_t)n10 * sizeof(*a->pOffsets));
+        uint64_t n12 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n12);
+        pv_cs_enc_write(enc, a->pOffsets, (size_t)n12 * sizeof(*a->pOffsets));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -8595,18 +8659,20 @@ pvg_decode_vkCmdCopyBuffer_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdCopy
         a->dstBuffer = (VkBuffer)(uintptr_t)id3;
     }
     pv_cs_dec_read(dec, &a->regionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->regionCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBufferCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRegions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkBufferCopy(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkBufferCopy *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRegions = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkBufferCopy(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->regionCount))) return false;
+        if ((uint64_t)(a->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRegions = NULL;
     }
     return !*dec->fatal;
@@ -8635,10 +8701,10 @@ pvg_encode_vkCmdCopyBuffer(struct pv_cs_enc *enc, uint32_t flags, const struct p
     { uint64_t v = (uint64_t)(uintptr_t)(a->dstBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->regionCount, 4);
     if (a->pRegions) {
-        uint64_t n7 = (uint64_t)(a->regionCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkBufferCopy(enc, &a->pRegions[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->regionCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkBufferCopy(enc, &a->pRegions[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -8688,18 +8754,20 @@ pvg_decode_vkCmdCopyImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdCopyI
     }
     pv_cs_dec_read(dec, &a->dstImageLayout, 4);
     pv_cs_dec_read(dec, &a->regionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->regionCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRegions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkImageCopy(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkImageCopy *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRegions = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkImageCopy(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->regionCount))) return false;
+        if ((uint64_t)(a->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRegions = NULL;
     }
     return !*dec->fatal;
@@ -8730,10 +8798,10 @@ pvg_encode_vkCmdCopyImage(struct pv_cs_enc *enc, uint32_t flags, const struct pv
     pv_cs_enc_write(enc, &a->dstImageLayout, 4);
     pv_cs_enc_write(enc, &a->regionCount, 4);
     if (a->pRegions) {
-        uint64_t n7 = (uint64_t)(a->regionCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkImageCopy(enc, &a->pRegions[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->regionCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkImageCopy(enc, &a->pRegions[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -8783,18 +8851,20 @@ pvg_decode_vkCmdBlitImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdBlitI
     }
     pv_cs_dec_read(dec, &a->dstImageLayout, 4);
     pv_cs_dec_read(dec, &a->regionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->regionCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageBlit *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRegions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkImageBlit(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkImageBlit *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRegions = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkImageBlit(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->regionCount))) return false;
+        if ((uint64_t)(a->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRegions = NULL;
     }
     pv_cs_dec_read(dec, &a->filter, 4);
@@ -8826,10 +8896,10 @@ pvg_encode_vkCmdBlitImage(struct pv_cs_enc *enc, uint32_t flags, const struct pv
     pv_cs_enc_write(enc, &a->dstImageLayout, 4);
     pv_cs_enc_write(enc, &a->regionCount, 4);
     if (a->pRegions) {
-        uint64_t n7 = (uint64_t)(a->regionCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkImageBlit(enc, &a->pRegions[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->regionCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkImageBlit(enc, &a->pRegions[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -8879,18 +8949,20 @@ pvg_decode_vkCmdCopyBufferToImage_args(struct pv_cs_dec *dec, struct pvg_args_vk
     }
     pv_cs_dec_read(dec, &a->dstImageLayout, 4);
     pv_cs_dec_read(dec, &a->regionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->regionCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBufferImageCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRegions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkBufferImageCopy(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkBufferImageCopy *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRegions = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkBufferImageCopy(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->regionCount))) return false;
+        if ((uint64_t)(a->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRegions = NULL;
     }
     return !*dec->fatal;
@@ -8920,10 +8992,10 @@ pvg_encode_vkCmdCopyBufferToImage(struct pv_cs_enc *enc, uint32_t flags, const s
     pv_cs_enc_write(enc, &a->dstImageLayout, 4);
     pv_cs_enc_write(enc, &a->regionCount, 4);
     if (a->pRegions) {
-        uint64_t n7 = (uint64_t)(a->regionCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkBufferImageCopy(enc, &a->pRegions[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->regionCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkBufferImageCopy(enc, &a->pRegions[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -8972,18 +9044,20 @@ pvg_decode_vkCmdCopyImageToBuffer_args(struct pv_cs_dec *dec, struct pvg_args_vk
         a->dstBuffer = (VkBuffer)(uintptr_t)id3;
     }
     pv_cs_dec_read(dec, &a->regionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->regionCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBufferImageCopy *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRegions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkBufferImageCopy(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkBufferImageCopy *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRegions = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkBufferImageCopy(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->regionCount))) return false;
+        if ((uint64_t)(a->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRegions = NULL;
     }
     return !*dec->fatal;
@@ -9013,10 +9087,10 @@ pvg_encode_vkCmdCopyImageToBuffer(struct pv_cs_enc *enc, uint32_t flags, const s
     { uint64_t v = (uint64_t)(uintptr_t)(a->dstBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->regionCount, 4);
     if (a->pRegions) {
-        uint64_t n7 = (uint64_t)(a->regionCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkBufferImageCopy(enc, &a->pRegions[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->regionCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkBufferImageCopy(enc, &a->pRegions[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9058,16 +9132,18 @@ pvg_decode_vkCmdUpdateBuffer_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdUp
     }
     pv_cs_dec_read(dec, &a->dstOffset, 8);
     pv_cs_dec_read(dec, &a->dataSize, 8);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->dataSize);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        void *p4 = pv_cs_dec_alloc(dec, (size_t)n3, 1);
-        if (!p4) return false;
-        pv_cs_dec_read(dec, p4, (size_t)n3);
-        a->pData = p4;
+        void *p5 = pv_cs_dec_alloc(dec, (size_t)n3, 1);
+        if (!p5) return false;
+        pv_cs_dec_read(dec, p5, (size_t)n3);
+        a->pData = p5;
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->dataSize))) return false;
+        if ((uint64_t)(a->dataSize)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pData = NULL;
     }
     return !*dec->fatal;
@@ -9096,9 +9172,9 @@ pvg_encode_vkCmdUpdateBuffer(struct pv_cs_enc *enc, uint32_t flags, const struct
     pv_cs_enc_write(enc, &a->dstOffset, 8);
     pv_cs_enc_write(enc, &a->dataSize, 8);
     if (a->pData) {
-        uint64_t n5 = (uint64_t)(a->dataSize);
-        pvg_enc_size(enc, n5);
-        pv_cs_enc_write(enc, a->pData, (size_t)n5);
+        uint64_t n6 = (uint64_t)(a->dataSize);
+        pvg_enc_size(enc, n6);
+        pv_cs_enc_write(enc, a->pData, (size_t)n6);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -9211,18 +9287,20 @@ pvg_decode_vkCmdClearColorImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
         a->pColor = NULL;
     }
     pv_cs_dec_read(dec, &a->rangeCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->rangeCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageSubresourceRange *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRanges = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkImageSubresourceRange(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkImageSubresourceRange *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRanges = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkImageSubresourceRange(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->rangeCount))) return false;
+        if ((uint64_t)(a->rangeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRanges = NULL;
     }
     return !*dec->fatal;
@@ -9254,10 +9332,10 @@ pvg_encode_vkCmdClearColorImage(struct pv_cs_enc *enc, uint32_t flags, const str
     }
     pv_cs_enc_write(enc, &a->rangeCount, 4);
     if (a->pRanges) {
-        uint64_t n7 = (uint64_t)(a->rangeCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkImageSubresourceRange(enc, &a->pRanges[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->rangeCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkImageSubresourceRange(enc, &a->pRanges[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9308,18 +9386,20 @@ pvg_decode_vkCmdClearDepthStencilImage_args(struct pv_cs_dec *dec, struct pvg_ar
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
     pv_cs_dec_read(dec, &a->rangeCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->rangeCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageSubresourceRange *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRanges = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkImageSubresourceRange(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkImageSubresourceRange *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRanges = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkImageSubresourceRange(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->rangeCount))) return false;
+        if ((uint64_t)(a->rangeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRanges = NULL;
     }
     return !*dec->fatal;
@@ -9351,10 +9431,10 @@ pvg_encode_vkCmdClearDepthStencilImage(struct pv_cs_enc *enc, uint32_t flags, co
     }
     pv_cs_enc_write(enc, &a->rangeCount, 4);
     if (a->pRanges) {
-        uint64_t n7 = (uint64_t)(a->rangeCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkImageSubresourceRange(enc, &a->pRanges[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->rangeCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkImageSubresourceRange(enc, &a->pRanges[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9388,33 +9468,37 @@ pvg_decode_vkCmdClearAttachments_args(struct pv_cs_dec *dec, struct pvg_args_vkC
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->attachmentCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkClearAttachment *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pAttachments = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkClearAttachment(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkClearAttachment *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pAttachments = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkClearAttachment(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->attachmentCount))) return false;
+        if ((uint64_t)(a->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pAttachments = NULL;
     }
     pv_cs_dec_read(dec, &a->rectCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n5 = (uint64_t)(a->rectCount);
-        if (!pvg_dec_size_eq(dec, n5)) return false;
-        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkClearRect *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-        if (!p6) return false;
-        a->pRects = p6;
-        for (uint64_t i7 = 0; i7 < n5; i7++) {
-            if (!pvgi_dec_VkClearRect(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+    uint64_t s7 = 0;
+    if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+    if (s7) {
+        uint64_t n6 = (uint64_t)(a->rectCount);
+        if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkClearRect *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+        if (!p8) return false;
+        a->pRects = p8;
+        for (uint64_t i9 = 0; i9 < n6; i9++) {
+            if (!pvgi_dec_VkClearRect(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->rectCount))) return false;
+        if ((uint64_t)(a->rectCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRects = NULL;
     }
     return !*dec->fatal;
@@ -9441,20 +9525,20 @@ pvg_encode_vkCmdClearAttachments(struct pv_cs_enc *enc, uint32_t flags, const st
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->attachmentCount, 4);
     if (a->pAttachments) {
-        uint64_t n8 = (uint64_t)(a->attachmentCount);
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkClearAttachment(enc, &a->pAttachments[i9], false, depth)) return false;
+        uint64_t n10 = (uint64_t)(a->attachmentCount);
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkClearAttachment(enc, &a->pAttachments[i11], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->rectCount, 4);
     if (a->pRects) {
-        uint64_t n10 = (uint64_t)(a->rectCount);
-        pvg_enc_size(enc, n10);
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            if (!pvgi_enc_VkClearRect(enc, &a->pRects[i11], false, depth)) return false;
+        uint64_t n12 = (uint64_t)(a->rectCount);
+        pvg_enc_size(enc, n12);
+        for (uint64_t i13 = 0; i13 < n12; i13++) {
+            if (!pvgi_enc_VkClearRect(enc, &a->pRects[i13], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9504,18 +9588,20 @@ pvg_decode_vkCmdResolveImage_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdRe
     }
     pv_cs_dec_read(dec, &a->dstImageLayout, 4);
     pv_cs_dec_read(dec, &a->regionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->regionCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageResolve *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pRegions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkImageResolve(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+        VkImageResolve *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pRegions = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkImageResolve(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->regionCount))) return false;
+        if ((uint64_t)(a->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pRegions = NULL;
     }
     return !*dec->fatal;
@@ -9546,10 +9632,10 @@ pvg_encode_vkCmdResolveImage(struct pv_cs_enc *enc, uint32_t flags, const struct
     pv_cs_enc_write(enc, &a->dstImageLayout, 4);
     pv_cs_enc_write(enc, &a->regionCount, 4);
     if (a->pRegions) {
-        uint64_t n7 = (uint64_t)(a->regionCount);
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkImageResolve(enc, &a->pRegions[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)(a->regionCount);
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkImageResolve(enc, &a->pRegions[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9703,70 +9789,78 @@ pvg_decode_vkCmdWaitEvents_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWait
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->eventCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->eventCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkEvent *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pEvents = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkEvent *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pEvents = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_EVENT, &id5)) return false;
-                p3[i4] = (VkEvent)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_EVENT, &id6)) return false;
+                p4[i5] = (VkEvent)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->eventCount))) return false;
+        if ((uint64_t)(a->eventCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pEvents = NULL;
     }
     pv_cs_dec_read(dec, &a->srcStageMask, 4);
     pv_cs_dec_read(dec, &a->dstStageMask, 4);
     pv_cs_dec_read(dec, &a->memoryBarrierCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->memoryBarrierCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkMemoryBarrier *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pMemoryBarriers = p7;
-        for (uint64_t i8 = 0; i8 < n6; i8++) {
-            if (!pvgi_dec_VkMemoryBarrier(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->memoryBarrierCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkMemoryBarrier *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pMemoryBarriers = p9;
+        for (uint64_t i10 = 0; i10 < n7; i10++) {
+            if (!pvgi_dec_VkMemoryBarrier(dec, &p9[i10], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->memoryBarrierCount))) return false;
+        if ((uint64_t)(a->memoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pMemoryBarriers = NULL;
     }
     pv_cs_dec_read(dec, &a->bufferMemoryBarrierCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n9 = (uint64_t)(a->bufferMemoryBarrierCount);
-        if (!pvg_dec_size_eq(dec, n9)) return false;
-        if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBufferMemoryBarrier *p10 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p10));
-        if (!p10) return false;
-        a->pBufferMemoryBarriers = p10;
-        for (uint64_t i11 = 0; i11 < n9; i11++) {
-            if (!pvgi_dec_VkBufferMemoryBarrier(dec, &p10[i11], PVG_MODE_FULL, depth)) return false;
+    uint64_t s12 = 0;
+    if (!pv_cs_dec_read(dec, &s12, 8)) return false;
+    if (s12) {
+        uint64_t n11 = (uint64_t)(a->bufferMemoryBarrierCount);
+        if (s12 != n11) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkBufferMemoryBarrier *p13 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p13));
+        if (!p13) return false;
+        a->pBufferMemoryBarriers = p13;
+        for (uint64_t i14 = 0; i14 < n11; i14++) {
+            if (!pvgi_dec_VkBufferMemoryBarrier(dec, &p13[i14], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bufferMemoryBarrierCount))) return false;
+        if ((uint64_t)(a->bufferMemoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBufferMemoryBarriers = NULL;
     }
     pv_cs_dec_read(dec, &a->imageMemoryBarrierCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)(a->imageMemoryBarrierCount);
-        if (!pvg_dec_size_eq(dec, n12)) return false;
-        if (n12 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageMemoryBarrier *p13 = pv_cs_dec_alloc(dec, (size_t)n12, sizeof(*p13));
-        if (!p13) return false;
-        a->pImageMemoryBarriers = p13;
-        for (uint64_t i14 = 0; i14 < n12; i14++) {
-            if (!pvgi_dec_VkImageMemoryBarrier(dec, &p13[i14], PVG_MODE_FULL, depth)) return false;
+    uint64_t s16 = 0;
+    if (!pv_cs_dec_read(dec, &s16, 8)) return false;
+    if (s16) {
+        uint64_t n15 = (uint64_t)(a->imageMemoryBarrierCount);
+        if (s16 != n15) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n15 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkImageMemoryBarrier *p17 = pv_cs_dec_alloc(dec, (size_t)n15, sizeof(*p17));
+        if (!p17) return false;
+        a->pImageMemoryBarriers = p17;
+        for (uint64_t i18 = 0; i18 < n15; i18++) {
+            if (!pvgi_dec_VkImageMemoryBarrier(dec, &p17[i18], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->imageMemoryBarrierCount))) return false;
+        if ((uint64_t)(a->imageMemoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pImageMemoryBarriers = NULL;
     }
     return !*dec->fatal;
@@ -9793,10 +9887,10 @@ pvg_encode_vkCmdWaitEvents(struct pv_cs_enc *enc, uint32_t flags, const struct p
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->eventCount, 4);
     if (a->pEvents) {
-        uint64_t n15 = (uint64_t)(a->eventCount);
-        pvg_enc_size(enc, n15);
-        for (uint64_t i16 = 0; i16 < n15; i16++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pEvents[i16]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n19 = (uint64_t)(a->eventCount);
+        pvg_enc_size(enc, n19);
+        for (uint64_t i20 = 0; i20 < n19; i20++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pEvents[i20]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9805,30 +9899,30 @@ pvg_encode_vkCmdWaitEvents(struct pv_cs_enc *enc, uint32_t flags, const struct p
     pv_cs_enc_write(enc, &a->dstStageMask, 4);
     pv_cs_enc_write(enc, &a->memoryBarrierCount, 4);
     if (a->pMemoryBarriers) {
-        uint64_t n17 = (uint64_t)(a->memoryBarrierCount);
-        pvg_enc_size(enc, n17);
-        for (uint64_t i18 = 0; i18 < n17; i18++) {
-            if (!pvgi_enc_VkMemoryBarrier(enc, &a->pMemoryBarriers[i18], false, depth)) return false;
+        uint64_t n21 = (uint64_t)(a->memoryBarrierCount);
+        pvg_enc_size(enc, n21);
+        for (uint64_t i22 = 0; i22 < n21; i22++) {
+            if (!pvgi_enc_VkMemoryBarrier(enc, &a->pMemoryBarriers[i22], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->bufferMemoryBarrierCount, 4);
     if (a->pBufferMemoryBarriers) {
-        uint64_t n19 = (uint64_t)(a->bufferMemoryBarrierCount);
-        pvg_enc_size(enc, n19);
-        for (uint64_t i20 = 0; i20 < n19; i20++) {
-            if (!pvgi_enc_VkBufferMemoryBarrier(enc, &a->pBufferMemoryBarriers[i20], false, depth)) return false;
+        uint64_t n23 = (uint64_t)(a->bufferMemoryBarrierCount);
+        pvg_enc_size(enc, n23);
+        for (uint64_t i24 = 0; i24 < n23; i24++) {
+            if (!pvgi_enc_VkBufferMemoryBarrier(enc, &a->pBufferMemoryBarriers[i24], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->imageMemoryBarrierCount, 4);
     if (a->pImageMemoryBarriers) {
-        uint64_t n21 = (uint64_t)(a->imageMemoryBarrierCount);
-        pvg_enc_size(enc, n21);
-        for (uint64_t i22 = 0; i22 < n21; i22++) {
-            if (!pvgi_enc_VkImageMemoryBarrier(enc, &a->pImageMemoryBarriers[i22], false, depth)) return false;
+        uint64_t n25 = (uint64_t)(a->imageMemoryBarrierCount);
+        pvg_enc_size(enc, n25);
+        for (uint64_t i26 = 0; i26 < n25; i26++) {
+            if (!pvgi_enc_VkImageMemoryBarrier(enc, &a->pImageMemoryBarriers[i26], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -9865,48 +9959,54 @@ pvg_decode_vkCmdPipelineBarrier_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     pv_cs_dec_read(dec, &a->dstStageMask, 4);
     pv_cs_dec_read(dec, &a->dependencyFlags, 4);
     pv_cs_dec_read(dec, &a->memoryBarrierCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->memoryBarrierCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkMemoryBarrier *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pMemoryBarriers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkMemoryBarrier(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkMemoryBarrier *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pMemoryBarriers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkMemoryBarrier(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->memoryBarrierCount))) return false;
+        if ((uint64_t)(a->memoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pMemoryBarriers = NULL;
     }
     pv_cs_dec_read(dec, &a->bufferMemoryBarrierCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n5 = (uint64_t)(a->bufferMemoryBarrierCount);
-        if (!pvg_dec_size_eq(dec, n5)) return false;
-        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBufferMemoryBarrier *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-        if (!p6) return false;
-        a->pBufferMemoryBarriers = p6;
-        for (uint64_t i7 = 0; i7 < n5; i7++) {
-            if (!pvgi_dec_VkBufferMemoryBarrier(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+    uint64_t s7 = 0;
+    if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+    if (s7) {
+        uint64_t n6 = (uint64_t)(a->bufferMemoryBarrierCount);
+        if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkBufferMemoryBarrier *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+        if (!p8) return false;
+        a->pBufferMemoryBarriers = p8;
+        for (uint64_t i9 = 0; i9 < n6; i9++) {
+            if (!pvgi_dec_VkBufferMemoryBarrier(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bufferMemoryBarrierCount))) return false;
+        if ((uint64_t)(a->bufferMemoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBufferMemoryBarriers = NULL;
     }
     pv_cs_dec_read(dec, &a->imageMemoryBarrierCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)(a->imageMemoryBarrierCount);
-        if (!pvg_dec_size_eq(dec, n8)) return false;
-        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkImageMemoryBarrier *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
-        if (!p9) return false;
-        a->pImageMemoryBarriers = p9;
-        for (uint64_t i10 = 0; i10 < n8; i10++) {
-            if (!pvgi_dec_VkImageMemoryBarrier(dec, &p9[i10], PVG_MODE_FULL, depth)) return false;
+    uint64_t s11 = 0;
+    if (!pv_cs_dec_read(dec, &s11, 8)) return false;
+    if (s11) {
+        uint64_t n10 = (uint64_t)(a->imageMemoryBarrierCount);
+        if (s11 != n10) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkImageMemoryBarrier *p12 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p12));
+        if (!p12) return false;
+        a->pImageMemoryBarriers = p12;
+        for (uint64_t i13 = 0; i13 < n10; i13++) {
+            if (!pvgi_dec_VkImageMemoryBarrier(dec, &p12[i13], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->imageMemoryBarrierCount))) return false;
+        if ((uint64_t)(a->imageMemoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pImageMemoryBarriers = NULL;
     }
     return !*dec->fatal;
@@ -9936,30 +10036,30 @@ pvg_encode_vkCmdPipelineBarrier(struct pv_cs_enc *enc, uint32_t flags, const str
     pv_cs_enc_write(enc, &a->dependencyFlags, 4);
     pv_cs_enc_write(enc, &a->memoryBarrierCount, 4);
     if (a->pMemoryBarriers) {
-        uint64_t n11 = (uint64_t)(a->memoryBarrierCount);
-        pvg_enc_size(enc, n11);
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_enc_VkMemoryBarrier(enc, &a->pMemoryBarriers[i12], false, depth)) return false;
+        uint64_t n14 = (uint64_t)(a->memoryBarrierCount);
+        pvg_enc_size(enc, n14);
+        for (uint64_t i15 = 0; i15 < n14; i15++) {
+            if (!pvgi_enc_VkMemoryBarrier(enc, &a->pMemoryBarriers[i15], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->bufferMemoryBarrierCount, 4);
     if (a->pBufferMemoryBarriers) {
-        uint64_t n13 = (uint64_t)(a->bufferMemoryBarrierCount);
-        pvg_enc_size(enc, n13);
-        for (uint64_t i14 = 0; i14 < n13; i14++) {
-            if (!pvgi_enc_VkBufferMemoryBarrier(enc, &a->pBufferMemoryBarriers[i14], false, depth)) return false;
+        uint64_t n16 = (uint64_t)(a->bufferMemoryBarrierCount);
+        pvg_enc_size(enc, n16);
+        for (uint64_t i17 = 0; i17 < n16; i17++) {
+            if (!pvgi_enc_VkBufferMemoryBarrier(enc, &a->pBufferMemoryBarriers[i17], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->imageMemoryBarrierCount, 4);
     if (a->pImageMemoryBarriers) {
-        uint64_t n15 = (uint64_t)(a->imageMemoryBarrierCount);
-        pvg_enc_size(enc, n15);
-        for (uint64_t i16 = 0; i16 < n15; i16++) {
-            if (!pvgi_enc_VkImageMemoryBarrier(enc, &a->pImageMemoryBarriers[i16], false, depth)) return false;
+        uint64_t n18 = (uint64_t)(a->imageMemoryBarrierCount);
+        pvg_enc_size(enc, n18);
+        for (uint64_t i19 = 0; i19 < n18; i19++) {
+            if (!pvgi_enc_VkImageMemoryBarrier(enc, &a->pImageMemoryBarriers[i19], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -10324,16 +10424,18 @@ pvg_decode_vkCmdPushConstants_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdP
     pv_cs_dec_read(dec, &a->stageFlags, 4);
     pv_cs_dec_read(dec, &a->offset, 4);
     pv_cs_dec_read(dec, &a->size, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->size);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        void *p4 = pv_cs_dec_alloc(dec, (size_t)n3, 1);
-        if (!p4) return false;
-        pv_cs_dec_read(dec, p4, (size_t)n3);
-        a->pValues = p4;
+        void *p5 = pv_cs_dec_alloc(dec, (size_t)n3, 1);
+        if (!p5) return false;
+        pv_cs_dec_read(dec, p5, (size_t)n3);
+        a->pValues = p5;
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->size))) return false;
+        if ((uint64_t)(a->size)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pValues = NULL;
     }
     return !*dec->fatal;
@@ -10363,9 +10465,9 @@ pvg_encode_vkCmdPushConstants(struct pv_cs_enc *enc, uint32_t flags, const struc
     pv_cs_enc_write(enc, &a->offset, 4);
     pv_cs_enc_write(enc, &a->size, 4);
     if (a->pValues) {
-        uint64_t n5 = (uint64_t)(a->size);
-        pvg_enc_size(enc, n5);
-        pv_cs_enc_write(enc, a->pValues, (size_t)n5);
+        uint64_t n6 = (uint64_t)(a->size);
+        pvg_enc_size(enc, n6);
+        pv_cs_enc_write(enc, a->pValues, (size_t)n6);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -10564,23 +10666,25 @@ pvg_decode_vkCmdExecuteCommands_args(struct pv_cs_dec *dec, struct pvg_args_vkCm
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->commandBufferCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->commandBufferCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkCommandBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pCommandBuffers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkCommandBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pCommandBuffers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_COMMAND_BUFFER, &id5)) return false;
-                p3[i4] = (VkCommandBuffer)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_COMMAND_BUFFER, &id6)) return false;
+                p4[i5] = (VkCommandBuffer)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->commandBufferCount))) return false;
+        if ((uint64_t)(a->commandBufferCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pCommandBuffers = NULL;
     }
     return !*dec->fatal;
@@ -10607,10 +10711,10 @@ pvg_encode_vkCmdExecuteCommands(struct pv_cs_enc *enc, uint32_t flags, const str
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->commandBufferCount, 4);
     if (a->pCommandBuffers) {
-        uint64_t n6 = (uint64_t)(a->commandBufferCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i7]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n7 = (uint64_t)(a->commandBufferCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pCommandBuffers[i8]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -10706,18 +10810,20 @@ pvg_decode_vkBindBufferMemory2_args(struct pv_cs_dec *dec, struct pvg_args_vkBin
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->bindInfoCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->bindInfoCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBindBufferMemoryInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pBindInfos = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkBindBufferMemoryInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkBindBufferMemoryInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pBindInfos = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkBindBufferMemoryInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindInfoCount))) return false;
+        if ((uint64_t)(a->bindInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBindInfos = NULL;
     }
     return !*dec->fatal;
@@ -10745,10 +10851,10 @@ pvg_encode_vkBindBufferMemory2(struct pv_cs_enc *enc, uint32_t flags, const stru
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->bindInfoCount, 4);
     if (a->pBindInfos) {
-        uint64_t n5 = (uint64_t)(a->bindInfoCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkBindBufferMemoryInfo(enc, &a->pBindInfos[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->bindInfoCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkBindBufferMemoryInfo(enc, &a->pBindInfos[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -10783,18 +10889,20 @@ pvg_decode_vkBindImageMemory2_args(struct pv_cs_dec *dec, struct pvg_args_vkBind
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->bindInfoCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->bindInfoCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBindImageMemoryInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pBindInfos = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkBindImageMemoryInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkBindImageMemoryInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pBindInfos = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkBindImageMemoryInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindInfoCount))) return false;
+        if ((uint64_t)(a->bindInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBindInfos = NULL;
     }
     return !*dec->fatal;
@@ -10822,10 +10930,10 @@ pvg_encode_vkBindImageMemory2(struct pv_cs_enc *enc, uint32_t flags, const struc
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->bindInfoCount, 4);
     if (a->pBindInfos) {
-        uint64_t n5 = (uint64_t)(a->bindInfoCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkBindImageMemoryInfo(enc, &a->pBindInfos[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->bindInfoCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkBindImageMemoryInfo(enc, &a->pBindInfos[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11057,17 +11165,18 @@ pvg_decode_vkEnumeratePhysicalDeviceGroups_args(struct pv_cs_dec *dec, struct pv
         a->pPhysicalDeviceGroupCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkPhysicalDeviceGroupProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pPhysicalDeviceGroupProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkPhysicalDeviceGroupProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkPhysicalDeviceGroupProperties *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pPhysicalDeviceGroupProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkPhysicalDeviceGroupProperties(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pPhysicalDeviceGroupProperties = NULL;
     }
     return !*dec->fatal;
@@ -11085,10 +11194,10 @@ pvg_encode_vkEnumeratePhysicalDeviceGroups_reply(struct pv_cs_enc *enc, const st
         pv_cs_enc_write(enc, &(*a->pPhysicalDeviceGroupCount), 4);
     }
     if (a->pPhysicalDeviceGroupProperties) {
-        uint64_t n6 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkPhysicalDeviceGroupProperties(enc, &a->pPhysicalDeviceGroupProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkPhysicalDeviceGroupProperties(enc, &a->pPhysicalDeviceGroupProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11109,10 +11218,10 @@ pvg_encode_vkEnumeratePhysicalDeviceGroups(struct pv_cs_enc *enc, uint32_t flags
         pv_cs_enc_write(enc, &(*a->pPhysicalDeviceGroupCount), 4);
     }
     if (a->pPhysicalDeviceGroupProperties) {
-        uint64_t n8 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkPhysicalDeviceGroupProperties(enc, &a->pPhysicalDeviceGroupProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkPhysicalDeviceGroupProperties(enc, &a->pPhysicalDeviceGroupProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11129,23 +11238,24 @@ pvg_decode_vkEnumeratePhysicalDeviceGroups_reply(struct pv_cs_dec *dec, struct p
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 143) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap10 = a->pPhysicalDeviceGroupCount ? (uint64_t)*a->pPhysicalDeviceGroupCount : 0;
+    const uint64_t cap11 = a->pPhysicalDeviceGroupCount ? (uint64_t)*a->pPhysicalDeviceGroupCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPhysicalDeviceGroupCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPhysicalDeviceGroupCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPhysicalDeviceGroupCount && (uint64_t)*a->pPhysicalDeviceGroupCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pPhysicalDeviceGroupCount && (uint64_t)*a->pPhysicalDeviceGroupCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pPhysicalDeviceGroupCount ? *a->pPhysicalDeviceGroupCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pPhysicalDeviceGroupProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkPhysicalDeviceGroupProperties(dec, &((VkPhysicalDeviceGroupProperties *)a->pPhysicalDeviceGroupProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkPhysicalDeviceGroupProperties(dec, &((VkPhysicalDeviceGroupProperties *)a->pPhysicalDeviceGroupProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -11348,17 +11458,18 @@ pvg_decode_vkGetImageSparseMemoryRequirements2_args(struct pv_cs_dec *dec, struc
         a->pSparseMemoryRequirementCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        VkSparseImageMemoryRequirements2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pSparseMemoryRequirements = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkSparseImageMemoryRequirements2 *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pSparseMemoryRequirements = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &p6[i7], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pSparseMemoryRequirements = NULL;
     }
     return !*dec->fatal;
@@ -11375,10 +11486,10 @@ pvg_encode_vkGetImageSparseMemoryRequirements2_reply(struct pv_cs_enc *enc, cons
         pv_cs_enc_write(enc, &(*a->pSparseMemoryRequirementCount), 4);
     }
     if (a->pSparseMemoryRequirements) {
-        uint64_t n7 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11402,10 +11513,10 @@ pvg_encode_vkGetImageSparseMemoryRequirements2(struct pv_cs_enc *enc, uint32_t f
         pv_cs_enc_write(enc, &(*a->pSparseMemoryRequirementCount), 4);
     }
     if (a->pSparseMemoryRequirements) {
-        uint64_t n9 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i10], true, depth)) return false;
+        uint64_t n10 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i11], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11421,23 +11532,24 @@ pvg_decode_vkGetImageSparseMemoryRequirements2_reply(struct pv_cs_dec *dec, stru
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 146) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap11 = a->pSparseMemoryRequirementCount ? (uint64_t)*a->pSparseMemoryRequirementCount : 0;
+    const uint64_t cap12 = a->pSparseMemoryRequirementCount ? (uint64_t)*a->pSparseMemoryRequirementCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pSparseMemoryRequirementCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pSparseMemoryRequirementCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pSparseMemoryRequirementCount && (uint64_t)*a->pSparseMemoryRequirementCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        if (!pvg_dec_size_eq(dec, n12)) return false;
+    if (a->pSparseMemoryRequirementCount && (uint64_t)*a->pSparseMemoryRequirementCount > cap12) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s14 = 0;
+    if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+    if (s14) {
+        uint64_t n13 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pSparseMemoryRequirements) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &((VkSparseImageMemoryRequirements2 *)a->pSparseMemoryRequirements)[i13], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i15 = 0; i15 < n13; i15++) {
+            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &((VkSparseImageMemoryRequirements2 *)a->pSparseMemoryRequirements)[i15], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -11765,17 +11877,18 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties2_args(struct pv_cs_dec *dec,
         a->pQueueFamilyPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkQueueFamilyProperties2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pQueueFamilyProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkQueueFamilyProperties2(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkQueueFamilyProperties2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pQueueFamilyProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkQueueFamilyProperties2(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pQueueFamilyProperties = NULL;
     }
     return !*dec->fatal;
@@ -11792,10 +11905,10 @@ pvg_encode_vkGetPhysicalDeviceQueueFamilyProperties2_reply(struct pv_cs_enc *enc
         pv_cs_enc_write(enc, &(*a->pQueueFamilyPropertyCount), 4);
     }
     if (a->pQueueFamilyProperties) {
-        uint64_t n6 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkQueueFamilyProperties2(enc, &a->pQueueFamilyProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkQueueFamilyProperties2(enc, &a->pQueueFamilyProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11816,10 +11929,10 @@ pvg_encode_vkGetPhysicalDeviceQueueFamilyProperties2(struct pv_cs_enc *enc, uint
         pv_cs_enc_write(enc, &(*a->pQueueFamilyPropertyCount), 4);
     }
     if (a->pQueueFamilyProperties) {
-        uint64_t n8 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkQueueFamilyProperties2(enc, &a->pQueueFamilyProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkQueueFamilyProperties2(enc, &a->pQueueFamilyProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -11835,23 +11948,24 @@ pvg_decode_vkGetPhysicalDeviceQueueFamilyProperties2_reply(struct pv_cs_dec *dec
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 151) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap10 = a->pQueueFamilyPropertyCount ? (uint64_t)*a->pQueueFamilyPropertyCount : 0;
+    const uint64_t cap11 = a->pQueueFamilyPropertyCount ? (uint64_t)*a->pQueueFamilyPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pQueueFamilyPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pQueueFamilyPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pQueueFamilyPropertyCount && (uint64_t)*a->pQueueFamilyPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pQueueFamilyPropertyCount && (uint64_t)*a->pQueueFamilyPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pQueueFamilyPropertyCount ? *a->pQueueFamilyPropertyCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pQueueFamilyProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkQueueFamilyProperties2(dec, &((VkQueueFamilyProperties2 *)a->pQueueFamilyProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkQueueFamilyProperties2(dec, &((VkQueueFamilyProperties2 *)a->pQueueFamilyProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -11959,17 +12073,18 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties2_args(struct pv_cs_dec
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        VkSparseImageFormatProperties2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pProperties = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkSparseImageFormatProperties2(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkSparseImageFormatProperties2 *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pProperties = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkSparseImageFormatProperties2(dec, &p6[i7], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -11986,10 +12101,10 @@ pvg_encode_vkGetPhysicalDeviceSparseImageFormatProperties2_reply(struct pv_cs_en
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkSparseImageFormatProperties2(enc, &a->pProperties[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkSparseImageFormatProperties2(enc, &a->pProperties[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -12013,10 +12128,10 @@ pvg_encode_vkGetPhysicalDeviceSparseImageFormatProperties2(struct pv_cs_enc *enc
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n9 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            if (!pvgi_enc_VkSparseImageFormatProperties2(enc, &a->pProperties[i10], true, depth)) return false;
+        uint64_t n10 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkSparseImageFormatProperties2(enc, &a->pProperties[i11], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -12032,23 +12147,24 @@ pvg_decode_vkGetPhysicalDeviceSparseImageFormatProperties2_reply(struct pv_cs_de
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 153) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap11 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap12 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n12)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap12) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s14 = 0;
+    if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+    if (s14) {
+        uint64_t n13 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            if (!pvgi_dec_VkSparseImageFormatProperties2(dec, &((VkSparseImageFormatProperties2 *)a->pProperties)[i13], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i15 = 0; i15 < n13; i15++) {
+            if (!pvgi_dec_VkSparseImageFormatProperties2(dec, &((VkSparseImageFormatProperties2 *)a->pProperties)[i15], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -13865,47 +13981,52 @@ pvg_decode_vkExecuteCommandStreamsMESA_args(struct pv_cs_dec *dec, struct pvg_ar
     (void)depth;
     memset(a, 0, sizeof(*a));
     pv_cs_dec_read(dec, &a->streamCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s2 = 0;
+    if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+    if (s2) {
         uint64_t n1 = (uint64_t)(a->streamCount);
-        if (!pvg_dec_size_eq(dec, n1)) return false;
+        if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkCommandStreamDescriptionMESA *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-        if (!p2) return false;
-        a->pStreams = p2;
-        for (uint64_t i3 = 0; i3 < n1; i3++) {
-            if (!pvgi_dec_VkCommandStreamDescriptionMESA(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+        VkCommandStreamDescriptionMESA *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+        if (!p3) return false;
+        a->pStreams = p3;
+        for (uint64_t i4 = 0; i4 < n1; i4++) {
+            if (!pvgi_dec_VkCommandStreamDescriptionMESA(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->streamCount))) return false;
+        if ((uint64_t)(a->streamCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pStreams = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n4 = (uint64_t)(a->streamCount);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        size_t *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pReplyPositions = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            { uint64_t u7 = 0; pv_cs_dec_read(dec, &u7, 8); p5[i6] = (size_t)u7; }
+    uint64_t s6 = 0;
+    if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+    if (s6) {
+        uint64_t n5 = (uint64_t)(a->streamCount);
+        if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        size_t *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+        if (!p7) return false;
+        a->pReplyPositions = p7;
+        for (uint64_t i8 = 0; i8 < n5; i8++) {
+            { uint64_t u9 = 0; pv_cs_dec_read(dec, &u9, 8); p7[i8] = (size_t)u9; }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pReplyPositions = NULL;
     }
     pv_cs_dec_read(dec, &a->dependencyCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)(a->dependencyCount);
-        if (!pvg_dec_size_eq(dec, n8)) return false;
-        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkCommandStreamDependencyMESA *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
-        if (!p9) return false;
-        a->pDependencies = p9;
-        for (uint64_t i10 = 0; i10 < n8; i10++) {
-            if (!pvgi_dec_VkCommandStreamDependencyMESA(dec, &p9[i10], PVG_MODE_FULL, depth)) return false;
+    uint64_t s11 = 0;
+    if (!pv_cs_dec_read(dec, &s11, 8)) return false;
+    if (s11) {
+        uint64_t n10 = (uint64_t)(a->dependencyCount);
+        if (s11 != n10) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkCommandStreamDependencyMESA *p12 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p12));
+        if (!p12) return false;
+        a->pDependencies = p12;
+        for (uint64_t i13 = 0; i13 < n10; i13++) {
+            if (!pvgi_dec_VkCommandStreamDependencyMESA(dec, &p12[i13], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->dependencyCount))) return false;
+        if ((uint64_t)(a->dependencyCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDependencies = NULL;
     }
     pv_cs_dec_read(dec, &a->flags, 4);
@@ -13932,29 +14053,29 @@ pvg_encode_vkExecuteCommandStreamsMESA(struct pv_cs_enc *enc, uint32_t flags, co
     pv_cs_enc_write(enc, &flags, 4);
     pv_cs_enc_write(enc, &a->streamCount, 4);
     if (a->pStreams) {
-        uint64_t n11 = (uint64_t)(a->streamCount);
-        pvg_enc_size(enc, n11);
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_enc_VkCommandStreamDescriptionMESA(enc, &a->pStreams[i12], false, depth)) return false;
+        uint64_t n14 = (uint64_t)(a->streamCount);
+        pvg_enc_size(enc, n14);
+        for (uint64_t i15 = 0; i15 < n14; i15++) {
+            if (!pvgi_enc_VkCommandStreamDescriptionMESA(enc, &a->pStreams[i15], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pReplyPositions) {
-        uint64_t n13 = (uint64_t)(a->streamCount);
-        pvg_enc_size(enc, n13);
-        for (uint64_t i14 = 0; i14 < n13; i14++) {
-            { uint64_t v = (uint64_t)(a->pReplyPositions[i14]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n16 = (uint64_t)(a->streamCount);
+        pvg_enc_size(enc, n16);
+        for (uint64_t i17 = 0; i17 < n16; i17++) {
+            { uint64_t v = (uint64_t)(a->pReplyPositions[i17]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->dependencyCount, 4);
     if (a->pDependencies) {
-        uint64_t n15 = (uint64_t)(a->dependencyCount);
-        pvg_enc_size(enc, n15);
-        for (uint64_t i16 = 0; i16 < n15; i16++) {
-            if (!pvgi_enc_VkCommandStreamDependencyMESA(enc, &a->pDependencies[i16], false, depth)) return false;
+        uint64_t n18 = (uint64_t)(a->dependencyCount);
+        pvg_enc_size(enc, n18);
+        for (uint64_t i19 = 0; i19 < n18; i19++) {
+            if (!pvgi_enc_VkCommandStreamDependencyMESA(enc, &a->pDependencies[i19], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -13990,47 +14111,52 @@ pvg_decode_vkCmdBindTransformFeedbackBuffersEXT_args(struct pv_cs_dec *dec, stru
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstBinding, 4);
     pv_cs_dec_read(dec, &a->bindingCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pBuffers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pBuffers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_BUFFER, &id5)) return false;
-                p3[i4] = (VkBuffer)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_BUFFER, &id6)) return false;
+                p4[i5] = (VkBuffer)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindingCount))) return false;
+        if ((uint64_t)(a->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBuffers = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pOffsets = p7;
-        pv_cs_dec_read(dec, p7, (size_t)n6 * sizeof(*p7));
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->bindingCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pOffsets = p9;
+        pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindingCount))) return false;
+        if ((uint64_t)(a->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pOffsets = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n8)) return false;
-        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
-        if (!p9) return false;
-        a->pSizes = p9;
-        pv_cs_dec_read(dec, p9, (size_t)n8 * sizeof(*p9));
+    uint64_t s11 = 0;
+    if (!pv_cs_dec_read(dec, &s11, 8)) return false;
+    if (s11) {
+        uint64_t n10 = (uint64_t)(a->bindingCount);
+        if (s11 != n10) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p12 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p12));
+        if (!p12) return false;
+        a->pSizes = p12;
+        pv_cs_dec_read(dec, p12, (size_t)n10 * sizeof(*p12));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pSizes = NULL;
     }
     return !*dec->fatal;
@@ -14058,25 +14184,25 @@ pvg_encode_vkCmdBindTransformFeedbackBuffersEXT(struct pv_cs_enc *enc, uint32_t 
     pv_cs_enc_write(enc, &a->firstBinding, 4);
     pv_cs_enc_write(enc, &a->bindingCount, 4);
     if (a->pBuffers) {
-        uint64_t n10 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n10);
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pBuffers[i11]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n13 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n13);
+        for (uint64_t i14 = 0; i14 < n13; i14++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pBuffers[i14]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pOffsets) {
-        uint64_t n12 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n12);
-        pv_cs_enc_write(enc, a->pOffsets, (size_t)n12 * sizeof(*a->pOffsets));
+        uint64_t n15 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n15);
+        pv_cs_enc_write(enc, a->pOffsets, (size_t)n15 * sizeof(*a->pOffsets));
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pSizes) {
-        uint64_t n13 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n13);
-        pv_cs_enc_write(enc, a->pSizes, (size_t)n13 * sizeof(*a->pSizes));
+        uint64_t n16 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n16);
+        pv_cs_enc_write(enc, a->pSizes, (size_t)n16 * sizeof(*a->pSizes));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -14110,35 +14236,37 @@ pvg_decode_vkCmdBeginTransformFeedbackEXT_args(struct pv_cs_dec *dec, struct pvg
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstCounterBuffer, 4);
     pv_cs_dec_read(dec, &a->counterBufferCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->counterBufferCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pCounterBuffers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pCounterBuffers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_BUFFER, &id5)) return false;
-                p3[i4] = (VkBuffer)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_BUFFER, &id6)) return false;
+                p4[i5] = (VkBuffer)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pCounterBuffers = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->counterBufferCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pCounterBufferOffsets = p7;
-        pv_cs_dec_read(dec, p7, (size_t)n6 * sizeof(*p7));
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->counterBufferCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pCounterBufferOffsets = p9;
+        pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pCounterBufferOffsets = NULL;
     }
     return !*dec->fatal;
@@ -14166,18 +14294,18 @@ pvg_encode_vkCmdBeginTransformFeedbackEXT(struct pv_cs_enc *enc, uint32_t flags,
     pv_cs_enc_write(enc, &a->firstCounterBuffer, 4);
     pv_cs_enc_write(enc, &a->counterBufferCount, 4);
     if (a->pCounterBuffers) {
-        uint64_t n8 = (uint64_t)(a->counterBufferCount);
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pCounterBuffers[i9]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n10 = (uint64_t)(a->counterBufferCount);
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pCounterBuffers[i11]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pCounterBufferOffsets) {
-        uint64_t n10 = (uint64_t)(a->counterBufferCount);
-        pvg_enc_size(enc, n10);
-        pv_cs_enc_write(enc, a->pCounterBufferOffsets, (size_t)n10 * sizeof(*a->pCounterBufferOffsets));
+        uint64_t n12 = (uint64_t)(a->counterBufferCount);
+        pvg_enc_size(enc, n12);
+        pv_cs_enc_write(enc, a->pCounterBufferOffsets, (size_t)n12 * sizeof(*a->pCounterBufferOffsets));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -14211,35 +14339,37 @@ pvg_decode_vkCmdEndTransformFeedbackEXT_args(struct pv_cs_dec *dec, struct pvg_a
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstCounterBuffer, 4);
     pv_cs_dec_read(dec, &a->counterBufferCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->counterBufferCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pCounterBuffers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pCounterBuffers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_BUFFER, &id5)) return false;
-                p3[i4] = (VkBuffer)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_BUFFER, &id6)) return false;
+                p4[i5] = (VkBuffer)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pCounterBuffers = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->counterBufferCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pCounterBufferOffsets = p7;
-        pv_cs_dec_read(dec, p7, (size_t)n6 * sizeof(*p7));
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->counterBufferCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pCounterBufferOffsets = p9;
+        pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pCounterBufferOffsets = NULL;
     }
     return !*dec->fatal;
@@ -14267,18 +14397,18 @@ pvg_encode_vkCmdEndTransformFeedbackEXT(struct pv_cs_enc *enc, uint32_t flags, c
     pv_cs_enc_write(enc, &a->firstCounterBuffer, 4);
     pv_cs_enc_write(enc, &a->counterBufferCount, 4);
     if (a->pCounterBuffers) {
-        uint64_t n8 = (uint64_t)(a->counterBufferCount);
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pCounterBuffers[i9]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n10 = (uint64_t)(a->counterBufferCount);
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pCounterBuffers[i11]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pCounterBufferOffsets) {
-        uint64_t n10 = (uint64_t)(a->counterBufferCount);
-        pvg_enc_size(enc, n10);
-        pv_cs_enc_write(enc, a->pCounterBufferOffsets, (size_t)n10 * sizeof(*a->pCounterBufferOffsets));
+        uint64_t n12 = (uint64_t)(a->counterBufferCount);
+        pvg_enc_size(enc, n12);
+        pv_cs_enc_write(enc, a->pCounterBufferOffsets, (size_t)n12 * sizeof(*a->pCounterBufferOffsets));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -14861,17 +14991,18 @@ pvg_decode_vkGetPhysicalDeviceToolProperties_args(struct pv_cs_dec *dec, struct 
         a->pToolCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkPhysicalDeviceToolProperties *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pToolProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkPhysicalDeviceToolProperties(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkPhysicalDeviceToolProperties *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pToolProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkPhysicalDeviceToolProperties(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pToolProperties = NULL;
     }
     return !*dec->fatal;
@@ -14889,10 +15020,10 @@ pvg_encode_vkGetPhysicalDeviceToolProperties_reply(struct pv_cs_enc *enc, const 
         pv_cs_enc_write(enc, &(*a->pToolCount), 4);
     }
     if (a->pToolProperties) {
-        uint64_t n6 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkPhysicalDeviceToolProperties(enc, &a->pToolProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkPhysicalDeviceToolProperties(enc, &a->pToolProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -14913,10 +15044,10 @@ pvg_encode_vkGetPhysicalDeviceToolProperties(struct pv_cs_enc *enc, uint32_t fla
         pv_cs_enc_write(enc, &(*a->pToolCount), 4);
     }
     if (a->pToolProperties) {
-        uint64_t n8 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkPhysicalDeviceToolProperties(enc, &a->pToolProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkPhysicalDeviceToolProperties(enc, &a->pToolProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -14933,23 +15064,24 @@ pvg_decode_vkGetPhysicalDeviceToolProperties_reply(struct pv_cs_dec *dec, struct
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 196) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap10 = a->pToolCount ? (uint64_t)*a->pToolCount : 0;
+    const uint64_t cap11 = a->pToolCount ? (uint64_t)*a->pToolCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pToolCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pToolCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pToolCount && (uint64_t)*a->pToolCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pToolCount && (uint64_t)*a->pToolCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pToolCount ? *a->pToolCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pToolProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkPhysicalDeviceToolProperties(dec, &((VkPhysicalDeviceToolProperties *)a->pToolProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkPhysicalDeviceToolProperties(dec, &((VkPhysicalDeviceToolProperties *)a->pToolProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -15125,6 +15257,7 @@ pvg_decode_vkSetPrivateData_args(struct pv_cs_dec *dec, struct pvg_args_vkSetPri
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->objectType, 4);
     pv_cs_dec_read(dec, &a->objectHandle, 8);
+    if (!pvg_dec_object_handle(dec, a->objectType, &a->objectHandle)) return false;
     {
         uint64_t id2 = 0;
         pv_cs_dec_read(dec, &id2, 8);
@@ -15191,6 +15324,7 @@ pvg_decode_vkGetPrivateData_args(struct pv_cs_dec *dec, struct pvg_args_vkGetPri
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->objectType, 4);
     pv_cs_dec_read(dec, &a->objectHandle, 8);
+    if (!pvg_dec_object_handle(dec, a->objectType, &a->objectHandle)) return false;
     {
         uint64_t id2 = 0;
         pv_cs_dec_read(dec, &id2, 8);
@@ -15401,37 +15535,41 @@ pvg_decode_vkCmdWaitEvents2_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdWai
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->eventCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->eventCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkEvent *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pEvents = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkEvent *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pEvents = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_EVENT, &id5)) return false;
-                p3[i4] = (VkEvent)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_EVENT, &id6)) return false;
+                p4[i5] = (VkEvent)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->eventCount))) return false;
+        if ((uint64_t)(a->eventCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pEvents = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->eventCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDependencyInfo *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pDependencyInfos = p7;
-        for (uint64_t i8 = 0; i8 < n6; i8++) {
-            if (!pvgi_dec_VkDependencyInfo(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->eventCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDependencyInfo *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pDependencyInfos = p9;
+        for (uint64_t i10 = 0; i10 < n7; i10++) {
+            if (!pvgi_dec_VkDependencyInfo(dec, &p9[i10], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->eventCount))) return false;
+        if ((uint64_t)(a->eventCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDependencyInfos = NULL;
     }
     return !*dec->fatal;
@@ -15458,19 +15596,19 @@ pvg_encode_vkCmdWaitEvents2(struct pv_cs_enc *enc, uint32_t flags, const struct 
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->eventCount, 4);
     if (a->pEvents) {
-        uint64_t n9 = (uint64_t)(a->eventCount);
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pEvents[i10]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n11 = (uint64_t)(a->eventCount);
+        pvg_enc_size(enc, n11);
+        for (uint64_t i12 = 0; i12 < n11; i12++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pEvents[i12]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pDependencyInfos) {
-        uint64_t n11 = (uint64_t)(a->eventCount);
-        pvg_enc_size(enc, n11);
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_enc_VkDependencyInfo(enc, &a->pDependencyInfos[i12], false, depth)) return false;
+        uint64_t n13 = (uint64_t)(a->eventCount);
+        pvg_enc_size(enc, n13);
+        for (uint64_t i14 = 0; i14 < n13; i14++) {
+            if (!pvgi_enc_VkDependencyInfo(enc, &a->pDependencyInfos[i14], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -15628,26 +15766,28 @@ pvg_decode_vkQueueSubmit2_args(struct pv_cs_dec *dec, struct pvg_args_vkQueueSub
     }
     if (!a->id_queue) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->submitCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->submitCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkSubmitInfo2 *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pSubmits = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkSubmitInfo2(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkSubmitInfo2 *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pSubmits = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkSubmitInfo2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->submitCount))) return false;
+        if ((uint64_t)(a->submitCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pSubmits = NULL;
     }
     {
-        uint64_t id5 = 0;
-        pv_cs_dec_read(dec, &id5, 8);
-        a->id_fence = id5;
-        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_FENCE, &id5)) return false;
-        a->fence = (VkFence)(uintptr_t)id5;
+        uint64_t id6 = 0;
+        pv_cs_dec_read(dec, &id6, 8);
+        a->id_fence = id6;
+        if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_FENCE, &id6)) return false;
+        a->fence = (VkFence)(uintptr_t)id6;
     }
     return !*dec->fatal;
 }
@@ -15674,10 +15814,10 @@ pvg_encode_vkQueueSubmit2(struct pv_cs_enc *enc, uint32_t flags, const struct pv
     { uint64_t v = (uint64_t)(uintptr_t)(a->queue); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->submitCount, 4);
     if (a->pSubmits) {
-        uint64_t n6 = (uint64_t)(a->submitCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkSubmitInfo2(enc, &a->pSubmits[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)(a->submitCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkSubmitInfo2(enc, &a->pSubmits[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -16353,18 +16493,20 @@ pvg_decode_vkCmdSetViewportWithCount_args(struct pv_cs_dec *dec, struct pvg_args
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->viewportCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->viewportCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkViewport *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pViewports = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkViewport(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkViewport *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pViewports = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkViewport(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->viewportCount))) return false;
+        if ((uint64_t)(a->viewportCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pViewports = NULL;
     }
     return !*dec->fatal;
@@ -16391,10 +16533,10 @@ pvg_encode_vkCmdSetViewportWithCount(struct pv_cs_enc *enc, uint32_t flags, cons
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->viewportCount, 4);
     if (a->pViewports) {
-        uint64_t n5 = (uint64_t)(a->viewportCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkViewport(enc, &a->pViewports[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->viewportCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkViewport(enc, &a->pViewports[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -16428,18 +16570,20 @@ pvg_decode_vkCmdSetScissorWithCount_args(struct pv_cs_dec *dec, struct pvg_args_
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->scissorCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->scissorCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkRect2D *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pScissors = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkRect2D(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkRect2D *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pScissors = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkRect2D(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->scissorCount))) return false;
+        if ((uint64_t)(a->scissorCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pScissors = NULL;
     }
     return !*dec->fatal;
@@ -16466,10 +16610,10 @@ pvg_encode_vkCmdSetScissorWithCount(struct pv_cs_enc *enc, uint32_t flags, const
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->scissorCount, 4);
     if (a->pScissors) {
-        uint64_t n5 = (uint64_t)(a->scissorCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkRect2D(enc, &a->pScissors[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->scissorCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkRect2D(enc, &a->pScissors[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -16504,59 +16648,65 @@ pvg_decode_vkCmdBindVertexBuffers2_args(struct pv_cs_dec *dec, struct pvg_args_v
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstBinding, 4);
     pv_cs_dec_read(dec, &a->bindingCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBuffer *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pBuffers = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
+        VkBuffer *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pBuffers = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_BUFFER, &id5)) return false;
-                p3[i4] = (VkBuffer)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_BUFFER, &id6)) return false;
+                p4[i5] = (VkBuffer)(uintptr_t)id6;
             }
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindingCount))) return false;
+        if ((uint64_t)(a->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pBuffers = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n6 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n6)) return false;
-        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-        if (!p7) return false;
-        a->pOffsets = p7;
-        pv_cs_dec_read(dec, p7, (size_t)n6 * sizeof(*p7));
+    uint64_t s8 = 0;
+    if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+    if (s8) {
+        uint64_t n7 = (uint64_t)(a->bindingCount);
+        if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+        if (!p9) return false;
+        a->pOffsets = p9;
+        pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->bindingCount))) return false;
+        if ((uint64_t)(a->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pOffsets = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n8)) return false;
-        if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
-        if (!p9) return false;
-        a->pSizes = p9;
-        pv_cs_dec_read(dec, p9, (size_t)n8 * sizeof(*p9));
+    uint64_t s11 = 0;
+    if (!pv_cs_dec_read(dec, &s11, 8)) return false;
+    if (s11) {
+        uint64_t n10 = (uint64_t)(a->bindingCount);
+        if (s11 != n10) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p12 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p12));
+        if (!p12) return false;
+        a->pSizes = p12;
+        pv_cs_dec_read(dec, p12, (size_t)n10 * sizeof(*p12));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pSizes = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n10 = (uint64_t)(a->bindingCount);
-        if (!pvg_dec_size_eq(dec, n10)) return false;
-        if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkDeviceSize *p11 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p11));
-        if (!p11) return false;
-        a->pStrides = p11;
-        pv_cs_dec_read(dec, p11, (size_t)n10 * sizeof(*p11));
+    uint64_t s14 = 0;
+    if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+    if (s14) {
+        uint64_t n13 = (uint64_t)(a->bindingCount);
+        if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n13 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkDeviceSize *p15 = pv_cs_dec_alloc(dec, (size_t)n13, sizeof(*p15));
+        if (!p15) return false;
+        a->pStrides = p15;
+        pv_cs_dec_read(dec, p15, (size_t)n13 * sizeof(*p15));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pStrides = NULL;
     }
     return !*dec->fatal;
@@ -16584,32 +16734,32 @@ pvg_encode_vkCmdBindVertexBuffers2(struct pv_cs_enc *enc, uint32_t flags, const 
     pv_cs_enc_write(enc, &a->firstBinding, 4);
     pv_cs_enc_write(enc, &a->bindingCount, 4);
     if (a->pBuffers) {
-        uint64_t n12 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n12);
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            { uint64_t v = (uint64_t)(uintptr_t)(a->pBuffers[i13]); pv_cs_enc_write(enc, &v, 8); }
+        uint64_t n16 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n16);
+        for (uint64_t i17 = 0; i17 < n16; i17++) {
+            { uint64_t v = (uint64_t)(uintptr_t)(a->pBuffers[i17]); pv_cs_enc_write(enc, &v, 8); }
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pOffsets) {
-        uint64_t n14 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n14);
-        pv_cs_enc_write(enc, a->pOffsets, (size_t)n14 * sizeof(*a->pOffsets));
+        uint64_t n18 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n18);
+        pv_cs_enc_write(enc, a->pOffsets, (size_t)n18 * sizeof(*a->pOffsets));
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pSizes) {
-        uint64_t n15 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n15);
-        pv_cs_enc_write(enc, a->pSizes, (size_t)n15 * sizeof(*a->pSizes));
+        uint64_t n19 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n19);
+        pv_cs_enc_write(enc, a->pSizes, (size_t)n19 * sizeof(*a->pSizes));
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pStrides) {
-        uint64_t n16 = (uint64_t)(a->bindingCount);
-        pvg_enc_size(enc, n16);
-        pv_cs_enc_write(enc, a->pStrides, (size_t)n16 * sizeof(*a->pStrides));
+        uint64_t n20 = (uint64_t)(a->bindingCount);
+        pvg_enc_size(enc, n20);
+        pv_cs_enc_write(enc, a->pStrides, (size_t)n20 * sizeof(*a->pStrides));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -17301,17 +17451,18 @@ pvg_decode_vkGetDeviceImageSparseMemoryRequirements_args(struct pv_cs_dec *dec, 
         a->pSparseMemoryRequirementCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        VkSparseImageMemoryRequirements2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-        if (!p5) return false;
-        a->pSparseMemoryRequirements = p5;
-        for (uint64_t i6 = 0; i6 < n4; i6++) {
-            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkSparseImageMemoryRequirements2 *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+        if (!p6) return false;
+        a->pSparseMemoryRequirements = p6;
+        for (uint64_t i7 = 0; i7 < n4; i7++) {
+            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &p6[i7], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pSparseMemoryRequirements = NULL;
     }
     return !*dec->fatal;
@@ -17328,10 +17479,10 @@ pvg_encode_vkGetDeviceImageSparseMemoryRequirements_reply(struct pv_cs_enc *enc,
         pv_cs_enc_write(enc, &(*a->pSparseMemoryRequirementCount), 4);
     }
     if (a->pSparseMemoryRequirements) {
-        uint64_t n7 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        pvg_enc_size(enc, n7);
-        for (uint64_t i8 = 0; i8 < n7; i8++) {
-            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i8], false, depth)) return false;
+        uint64_t n8 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        pvg_enc_size(enc, n8);
+        for (uint64_t i9 = 0; i9 < n8; i9++) {
+            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i9], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -17355,10 +17506,10 @@ pvg_encode_vkGetDeviceImageSparseMemoryRequirements(struct pv_cs_enc *enc, uint3
         pv_cs_enc_write(enc, &(*a->pSparseMemoryRequirementCount), 4);
     }
     if (a->pSparseMemoryRequirements) {
-        uint64_t n9 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i10], true, depth)) return false;
+        uint64_t n10 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkSparseImageMemoryRequirements2(enc, &a->pSparseMemoryRequirements[i11], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -17374,23 +17525,24 @@ pvg_decode_vkGetDeviceImageSparseMemoryRequirements_reply(struct pv_cs_dec *dec,
     int32_t cmd = 0;
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 232) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
-    const uint64_t cap11 = a->pSparseMemoryRequirementCount ? (uint64_t)*a->pSparseMemoryRequirementCount : 0;
+    const uint64_t cap12 = a->pSparseMemoryRequirementCount ? (uint64_t)*a->pSparseMemoryRequirementCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pSparseMemoryRequirementCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pSparseMemoryRequirementCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pSparseMemoryRequirementCount && (uint64_t)*a->pSparseMemoryRequirementCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
-        if (!pvg_dec_size_eq(dec, n12)) return false;
+    if (a->pSparseMemoryRequirementCount && (uint64_t)*a->pSparseMemoryRequirementCount > cap12) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s14 = 0;
+    if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+    if (s14) {
+        uint64_t n13 = (uint64_t)((a->pSparseMemoryRequirementCount ? *a->pSparseMemoryRequirementCount : 0));
+        if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pSparseMemoryRequirements) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i13 = 0; i13 < n12; i13++) {
-            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &((VkSparseImageMemoryRequirements2 *)a->pSparseMemoryRequirements)[i13], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i15 = 0; i15 < n13; i15++) {
+            if (!pvgi_dec_VkSparseImageMemoryRequirements2(dec, &((VkSparseImageMemoryRequirements2 *)a->pSparseMemoryRequirements)[i15], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -17522,14 +17674,15 @@ pvg_decode_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT_args(struct pv_cs_dec 
         a->pTimeDomainCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkTimeDomainKHR *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pTimeDomains = p4;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkTimeDomainKHR *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pTimeDomains = p5;
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pTimeDomains = NULL;
     }
     return !*dec->fatal;
@@ -17547,9 +17700,9 @@ pvg_encode_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT_reply(struct pv_cs_enc
         pv_cs_enc_write(enc, &(*a->pTimeDomainCount), 4);
     }
     if (a->pTimeDomains) {
-        uint64_t n5 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
-        pvg_enc_size(enc, n5);
-        pv_cs_enc_write(enc, a->pTimeDomains, (size_t)n5 * sizeof(*a->pTimeDomains));
+        uint64_t n6 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
+        pvg_enc_size(enc, n6);
+        pv_cs_enc_write(enc, a->pTimeDomains, (size_t)n6 * sizeof(*a->pTimeDomains));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -17569,8 +17722,8 @@ pvg_encode_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT(struct pv_cs_enc *enc,
         pv_cs_enc_write(enc, &(*a->pTimeDomainCount), 4);
     }
     if (a->pTimeDomains) {
-        uint64_t n6 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
-        pvg_enc_size(enc, n6);
+        uint64_t n7 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
+        pvg_enc_size(enc, n7);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -17586,21 +17739,22 @@ pvg_decode_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT_reply(struct pv_cs_dec
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 235) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap7 = a->pTimeDomainCount ? (uint64_t)*a->pTimeDomainCount : 0;
+    const uint64_t cap8 = a->pTimeDomainCount ? (uint64_t)*a->pTimeDomainCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pTimeDomainCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pTimeDomainCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pTimeDomainCount && (uint64_t)*a->pTimeDomainCount > cap7) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
-        if (!pvg_dec_size_eq(dec, n8)) return false;
+    if (a->pTimeDomainCount && (uint64_t)*a->pTimeDomainCount > cap8) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s10 = 0;
+    if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+    if (s10) {
+        uint64_t n9 = (uint64_t)((a->pTimeDomainCount ? *a->pTimeDomainCount : 0));
+        if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pTimeDomains) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        pv_cs_dec_read(dec, ((VkTimeDomainKHR *)a->pTimeDomains), (size_t)n8 * sizeof(*((VkTimeDomainKHR *)a->pTimeDomains)));
+        pv_cs_dec_read(dec, ((VkTimeDomainKHR *)a->pTimeDomains), (size_t)n9 * sizeof(*((VkTimeDomainKHR *)a->pTimeDomains)));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -17620,34 +17774,37 @@ pvg_decode_vkGetCalibratedTimestampsEXT_args(struct pv_cs_dec *dec, struct pvg_a
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->timestampCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->timestampCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkCalibratedTimestampInfoKHR *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pTimestampInfos = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkCalibratedTimestampInfoKHR(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkCalibratedTimestampInfoKHR *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pTimestampInfos = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkCalibratedTimestampInfoKHR(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->timestampCount))) return false;
+        if ((uint64_t)(a->timestampCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pTimestampInfos = NULL;
     }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n5 = (uint64_t)(a->timestampCount);
-        if (!pvg_dec_size_eq(dec, n5)) return false;
-        uint64_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-        if (!p6) return false;
-        a->pTimestamps = p6;
+    uint64_t s7 = 0;
+    if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+    if (s7) {
+        uint64_t n6 = (uint64_t)(a->timestampCount);
+        if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        uint64_t *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+        if (!p8) return false;
+        a->pTimestamps = p8;
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pTimestamps = NULL;
     }
     if (pvg_dec_present(dec)) {
-        uint64_t *p7 = pv_cs_dec_alloc(dec, 1, sizeof(*p7));
-        if (!p7) return false;
-        a->pMaxDeviation = p7;
+        uint64_t *p9 = pv_cs_dec_alloc(dec, 1, sizeof(*p9));
+        if (!p9) return false;
+        a->pMaxDeviation = p9;
     } else {
         a->pMaxDeviation = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
@@ -17664,9 +17821,9 @@ pvg_encode_vkGetCalibratedTimestampsEXT_reply(struct pv_cs_enc *enc, const struc
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pTimestamps) {
-        uint64_t n8 = (uint64_t)(a->timestampCount);
-        pvg_enc_size(enc, n8);
-        pv_cs_enc_write(enc, a->pTimestamps, (size_t)n8 * sizeof(*a->pTimestamps));
+        uint64_t n10 = (uint64_t)(a->timestampCount);
+        pvg_enc_size(enc, n10);
+        pv_cs_enc_write(enc, a->pTimestamps, (size_t)n10 * sizeof(*a->pTimestamps));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -17687,17 +17844,17 @@ pvg_encode_vkGetCalibratedTimestampsEXT(struct pv_cs_enc *enc, uint32_t flags, c
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->timestampCount, 4);
     if (a->pTimestampInfos) {
-        uint64_t n9 = (uint64_t)(a->timestampCount);
-        pvg_enc_size(enc, n9);
-        for (uint64_t i10 = 0; i10 < n9; i10++) {
-            if (!pvgi_enc_VkCalibratedTimestampInfoKHR(enc, &a->pTimestampInfos[i10], false, depth)) return false;
+        uint64_t n11 = (uint64_t)(a->timestampCount);
+        pvg_enc_size(enc, n11);
+        for (uint64_t i12 = 0; i12 < n11; i12++) {
+            if (!pvgi_enc_VkCalibratedTimestampInfoKHR(enc, &a->pTimestampInfos[i12], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     if (a->pTimestamps) {
-        uint64_t n11 = (uint64_t)(a->timestampCount);
-        pvg_enc_size(enc, n11);
+        uint64_t n13 = (uint64_t)(a->timestampCount);
+        pvg_enc_size(enc, n13);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -17715,13 +17872,14 @@ pvg_decode_vkGetCalibratedTimestampsEXT_reply(struct pv_cs_dec *dec, struct pvg_
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 236) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n12 = (uint64_t)(a->timestampCount);
-        if (!pvg_dec_size_eq(dec, n12)) return false;
+    uint64_t s15 = 0;
+    if (!pv_cs_dec_read(dec, &s15, 8)) return false;
+    if (s15) {
+        uint64_t n14 = (uint64_t)(a->timestampCount);
+        if (s15 != n14) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pTimestamps) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        pv_cs_dec_read(dec, ((uint64_t *)a->pTimestamps), (size_t)n12 * sizeof(*((uint64_t *)a->pTimestamps)));
+        pv_cs_dec_read(dec, ((uint64_t *)a->pTimestamps), (size_t)n14 * sizeof(*((uint64_t *)a->pTimestamps)));
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     if (pvg_dec_present(dec)) {
         if (!a->pMaxDeviation) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
@@ -18091,18 +18249,19 @@ pvg_decode_vkCmdDrawMultiEXT_args(struct pv_cs_dec *dec, struct pvg_args_vkCmdDr
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->drawCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->drawCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkMultiDrawInfoEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pVertexInfo = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkMultiDrawInfoEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkMultiDrawInfoEXT *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pVertexInfo = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkMultiDrawInfoEXT(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pVertexInfo = NULL;
     }
     pv_cs_dec_read(dec, &a->instanceCount, 4);
@@ -18132,10 +18291,10 @@ pvg_encode_vkCmdDrawMultiEXT(struct pv_cs_enc *enc, uint32_t flags, const struct
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->drawCount, 4);
     if (a->pVertexInfo) {
-        uint64_t n5 = (uint64_t)(a->drawCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkMultiDrawInfoEXT(enc, &a->pVertexInfo[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->drawCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkMultiDrawInfoEXT(enc, &a->pVertexInfo[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -18172,28 +18331,29 @@ pvg_decode_vkCmdDrawMultiIndexedEXT_args(struct pv_cs_dec *dec, struct pvg_args_
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->drawCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->drawCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkMultiDrawIndexedInfoEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pIndexInfo = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkMultiDrawIndexedInfoEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkMultiDrawIndexedInfoEXT *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pIndexInfo = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkMultiDrawIndexedInfoEXT(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pIndexInfo = NULL;
     }
     pv_cs_dec_read(dec, &a->instanceCount, 4);
     pv_cs_dec_read(dec, &a->firstInstance, 4);
     pv_cs_dec_read(dec, &a->stride, 4);
     if (pvg_dec_present(dec)) {
-        int32_t *p5 = pv_cs_dec_alloc(dec, 1, sizeof(*p5));
-        if (!p5) return false;
-        a->pVertexOffset = p5;
-        pv_cs_dec_read(dec, &*p5, 4);
+        int32_t *p6 = pv_cs_dec_alloc(dec, 1, sizeof(*p6));
+        if (!p6) return false;
+        a->pVertexOffset = p6;
+        pv_cs_dec_read(dec, &*p6, 4);
     } else {
         a->pVertexOffset = NULL;
     }
@@ -18221,10 +18381,10 @@ pvg_encode_vkCmdDrawMultiIndexedEXT(struct pv_cs_enc *enc, uint32_t flags, const
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->drawCount, 4);
     if (a->pIndexInfo) {
-        uint64_t n6 = (uint64_t)(a->drawCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkMultiDrawIndexedInfoEXT(enc, &a->pIndexInfo[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)(a->drawCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkMultiDrawIndexedInfoEXT(enc, &a->pIndexInfo[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -18273,18 +18433,20 @@ pvg_decode_vkCmdPushDescriptorSetKHR_args(struct pv_cs_dec *dec, struct pvg_args
     }
     pv_cs_dec_read(dec, &a->set, 4);
     pv_cs_dec_read(dec, &a->descriptorWriteCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)(a->descriptorWriteCount);
-        if (!pvg_dec_size_eq(dec, n3)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkWriteDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pDescriptorWrites = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkWriteDescriptorSet(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+        VkWriteDescriptorSet *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pDescriptorWrites = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkWriteDescriptorSet(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->descriptorWriteCount))) return false;
+        if ((uint64_t)(a->descriptorWriteCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pDescriptorWrites = NULL;
     }
     return !*dec->fatal;
@@ -18314,10 +18476,10 @@ pvg_encode_vkCmdPushDescriptorSetKHR(struct pv_cs_enc *enc, uint32_t flags, cons
     pv_cs_enc_write(enc, &a->set, 4);
     pv_cs_enc_write(enc, &a->descriptorWriteCount, 4);
     if (a->pDescriptorWrites) {
-        uint64_t n6 = (uint64_t)(a->descriptorWriteCount);
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkWriteDescriptorSet(enc, &a->pDescriptorWrites[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)(a->descriptorWriteCount);
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkWriteDescriptorSet(enc, &a->pDescriptorWrites[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -18484,16 +18646,18 @@ pvg_decode_vkCmdSetColorWriteEnableEXT_args(struct pv_cs_dec *dec, struct pvg_ar
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->attachmentCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBool32 *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pColorWriteEnables = p3;
-        pv_cs_dec_read(dec, p3, (size_t)n2 * sizeof(*p3));
+        VkBool32 *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pColorWriteEnables = p4;
+        pv_cs_dec_read(dec, p4, (size_t)n2 * sizeof(*p4));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->attachmentCount))) return false;
+        if ((uint64_t)(a->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pColorWriteEnables = NULL;
     }
     return !*dec->fatal;
@@ -18520,9 +18684,9 @@ pvg_encode_vkCmdSetColorWriteEnableEXT(struct pv_cs_enc *enc, uint32_t flags, co
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->attachmentCount, 4);
     if (a->pColorWriteEnables) {
-        uint64_t n4 = (uint64_t)(a->attachmentCount);
-        pvg_enc_size(enc, n4);
-        pv_cs_enc_write(enc, a->pColorWriteEnables, (size_t)n4 * sizeof(*a->pColorWriteEnables));
+        uint64_t n5 = (uint64_t)(a->attachmentCount);
+        pvg_enc_size(enc, n5);
+        pv_cs_enc_write(enc, a->pColorWriteEnables, (size_t)n5 * sizeof(*a->pColorWriteEnables));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -18555,33 +18719,37 @@ pvg_decode_vkCmdSetVertexInputEXT_args(struct pv_cs_dec *dec, struct pvg_args_vk
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->vertexBindingDescriptionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->vertexBindingDescriptionCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkVertexInputBindingDescription2EXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pVertexBindingDescriptions = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkVertexInputBindingDescription2EXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkVertexInputBindingDescription2EXT *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pVertexBindingDescriptions = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkVertexInputBindingDescription2EXT(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->vertexBindingDescriptionCount))) return false;
+        if ((uint64_t)(a->vertexBindingDescriptionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pVertexBindingDescriptions = NULL;
     }
     pv_cs_dec_read(dec, &a->vertexAttributeDescriptionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n5 = (uint64_t)(a->vertexAttributeDescriptionCount);
-        if (!pvg_dec_size_eq(dec, n5)) return false;
-        if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkVertexInputAttributeDescription2EXT *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-        if (!p6) return false;
-        a->pVertexAttributeDescriptions = p6;
-        for (uint64_t i7 = 0; i7 < n5; i7++) {
-            if (!pvgi_dec_VkVertexInputAttributeDescription2EXT(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+    uint64_t s7 = 0;
+    if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+    if (s7) {
+        uint64_t n6 = (uint64_t)(a->vertexAttributeDescriptionCount);
+        if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+        VkVertexInputAttributeDescription2EXT *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+        if (!p8) return false;
+        a->pVertexAttributeDescriptions = p8;
+        for (uint64_t i9 = 0; i9 < n6; i9++) {
+            if (!pvgi_dec_VkVertexInputAttributeDescription2EXT(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->vertexAttributeDescriptionCount))) return false;
+        if ((uint64_t)(a->vertexAttributeDescriptionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pVertexAttributeDescriptions = NULL;
     }
     return !*dec->fatal;
@@ -18608,20 +18776,20 @@ pvg_encode_vkCmdSetVertexInputEXT(struct pv_cs_enc *enc, uint32_t flags, const s
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->vertexBindingDescriptionCount, 4);
     if (a->pVertexBindingDescriptions) {
-        uint64_t n8 = (uint64_t)(a->vertexBindingDescriptionCount);
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkVertexInputBindingDescription2EXT(enc, &a->pVertexBindingDescriptions[i9], false, depth)) return false;
+        uint64_t n10 = (uint64_t)(a->vertexBindingDescriptionCount);
+        pvg_enc_size(enc, n10);
+        for (uint64_t i11 = 0; i11 < n10; i11++) {
+            if (!pvgi_enc_VkVertexInputBindingDescription2EXT(enc, &a->pVertexBindingDescriptions[i11], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
     }
     pv_cs_enc_write(enc, &a->vertexAttributeDescriptionCount, 4);
     if (a->pVertexAttributeDescriptions) {
-        uint64_t n10 = (uint64_t)(a->vertexAttributeDescriptionCount);
-        pvg_enc_size(enc, n10);
-        for (uint64_t i11 = 0; i11 < n10; i11++) {
-            if (!pvgi_enc_VkVertexInputAttributeDescription2EXT(enc, &a->pVertexAttributeDescriptions[i11], false, depth)) return false;
+        uint64_t n12 = (uint64_t)(a->vertexAttributeDescriptionCount);
+        pvg_enc_size(enc, n12);
+        for (uint64_t i13 = 0; i13 < n12; i13++) {
+            if (!pvgi_enc_VkVertexInputAttributeDescription2EXT(enc, &a->pVertexAttributeDescriptions[i13], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -18863,16 +19031,18 @@ pvg_decode_vkCmdSetSampleMaskEXT_args(struct pv_cs_dec *dec, struct pvg_args_vkC
     }
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->samples, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)((a->samples + 31) / 32);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkSampleMask *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pSampleMask = p3;
-        pv_cs_dec_read(dec, p3, (size_t)n2 * sizeof(*p3));
+        VkSampleMask *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pSampleMask = p4;
+        pv_cs_dec_read(dec, p4, (size_t)n2 * sizeof(*p4));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)((a->samples + 31) / 32))) return false;
+        if ((uint64_t)((a->samples + 31) / 32)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pSampleMask = NULL;
     }
     return !*dec->fatal;
@@ -18899,9 +19069,9 @@ pvg_encode_vkCmdSetSampleMaskEXT(struct pv_cs_enc *enc, uint32_t flags, const st
     { uint64_t v = (uint64_t)(uintptr_t)(a->commandBuffer); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->samples, 4);
     if (a->pSampleMask) {
-        uint64_t n4 = (uint64_t)((a->samples + 31) / 32);
-        pvg_enc_size(enc, n4);
-        pv_cs_enc_write(enc, a->pSampleMask, (size_t)n4 * sizeof(*a->pSampleMask));
+        uint64_t n5 = (uint64_t)((a->samples + 31) / 32);
+        pvg_enc_size(enc, n5);
+        pv_cs_enc_write(enc, a->pSampleMask, (size_t)n5 * sizeof(*a->pSampleMask));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -19091,16 +19261,18 @@ pvg_decode_vkCmdSetColorBlendEnableEXT_args(struct pv_cs_dec *dec, struct pvg_ar
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstAttachment, 4);
     pv_cs_dec_read(dec, &a->attachmentCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkBool32 *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pColorBlendEnables = p3;
-        pv_cs_dec_read(dec, p3, (size_t)n2 * sizeof(*p3));
+        VkBool32 *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pColorBlendEnables = p4;
+        pv_cs_dec_read(dec, p4, (size_t)n2 * sizeof(*p4));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->attachmentCount))) return false;
+        if ((uint64_t)(a->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pColorBlendEnables = NULL;
     }
     return !*dec->fatal;
@@ -19128,9 +19300,9 @@ pvg_encode_vkCmdSetColorBlendEnableEXT(struct pv_cs_enc *enc, uint32_t flags, co
     pv_cs_enc_write(enc, &a->firstAttachment, 4);
     pv_cs_enc_write(enc, &a->attachmentCount, 4);
     if (a->pColorBlendEnables) {
-        uint64_t n4 = (uint64_t)(a->attachmentCount);
-        pvg_enc_size(enc, n4);
-        pv_cs_enc_write(enc, a->pColorBlendEnables, (size_t)n4 * sizeof(*a->pColorBlendEnables));
+        uint64_t n5 = (uint64_t)(a->attachmentCount);
+        pvg_enc_size(enc, n5);
+        pv_cs_enc_write(enc, a->pColorBlendEnables, (size_t)n5 * sizeof(*a->pColorBlendEnables));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -19164,18 +19336,20 @@ pvg_decode_vkCmdSetColorBlendEquationEXT_args(struct pv_cs_dec *dec, struct pvg_
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstAttachment, 4);
     pv_cs_dec_read(dec, &a->attachmentCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkColorBlendEquationEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pColorBlendEquations = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkColorBlendEquationEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkColorBlendEquationEXT *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pColorBlendEquations = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkColorBlendEquationEXT(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->attachmentCount))) return false;
+        if ((uint64_t)(a->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pColorBlendEquations = NULL;
     }
     return !*dec->fatal;
@@ -19203,10 +19377,10 @@ pvg_encode_vkCmdSetColorBlendEquationEXT(struct pv_cs_enc *enc, uint32_t flags, 
     pv_cs_enc_write(enc, &a->firstAttachment, 4);
     pv_cs_enc_write(enc, &a->attachmentCount, 4);
     if (a->pColorBlendEquations) {
-        uint64_t n5 = (uint64_t)(a->attachmentCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkColorBlendEquationEXT(enc, &a->pColorBlendEquations[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->attachmentCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkColorBlendEquationEXT(enc, &a->pColorBlendEquations[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -19241,16 +19415,18 @@ pvg_decode_vkCmdSetColorWriteMaskEXT_args(struct pv_cs_dec *dec, struct pvg_args
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstAttachment, 4);
     pv_cs_dec_read(dec, &a->attachmentCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkColorComponentFlags *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pColorWriteMasks = p3;
-        pv_cs_dec_read(dec, p3, (size_t)n2 * sizeof(*p3));
+        VkColorComponentFlags *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pColorWriteMasks = p4;
+        pv_cs_dec_read(dec, p4, (size_t)n2 * sizeof(*p4));
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->attachmentCount))) return false;
+        if ((uint64_t)(a->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pColorWriteMasks = NULL;
     }
     return !*dec->fatal;
@@ -19278,9 +19454,9 @@ pvg_encode_vkCmdSetColorWriteMaskEXT(struct pv_cs_enc *enc, uint32_t flags, cons
     pv_cs_enc_write(enc, &a->firstAttachment, 4);
     pv_cs_enc_write(enc, &a->attachmentCount, 4);
     if (a->pColorWriteMasks) {
-        uint64_t n4 = (uint64_t)(a->attachmentCount);
-        pvg_enc_size(enc, n4);
-        pv_cs_enc_write(enc, a->pColorWriteMasks, (size_t)n4 * sizeof(*a->pColorWriteMasks));
+        uint64_t n5 = (uint64_t)(a->attachmentCount);
+        pvg_enc_size(enc, n5);
+        pv_cs_enc_write(enc, a->pColorWriteMasks, (size_t)n5 * sizeof(*a->pColorWriteMasks));
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -19574,18 +19750,20 @@ pvg_decode_vkCmdSetColorBlendAdvancedEXT_args(struct pv_cs_dec *dec, struct pvg_
     if (!a->id_commandBuffer) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->firstAttachment, 4);
     pv_cs_dec_read(dec, &a->attachmentCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->attachmentCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkColorBlendAdvancedEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pColorBlendAdvanced = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkColorBlendAdvancedEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkColorBlendAdvancedEXT *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pColorBlendAdvanced = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkColorBlendAdvancedEXT(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->attachmentCount))) return false;
+        if ((uint64_t)(a->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pColorBlendAdvanced = NULL;
     }
     return !*dec->fatal;
@@ -19613,10 +19791,10 @@ pvg_encode_vkCmdSetColorBlendAdvancedEXT(struct pv_cs_enc *enc, uint32_t flags, 
     pv_cs_enc_write(enc, &a->firstAttachment, 4);
     pv_cs_enc_write(enc, &a->attachmentCount, 4);
     if (a->pColorBlendAdvanced) {
-        uint64_t n5 = (uint64_t)(a->attachmentCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkColorBlendAdvancedEXT(enc, &a->pColorBlendAdvanced[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->attachmentCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkColorBlendAdvancedEXT(enc, &a->pColorBlendAdvanced[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -19866,17 +20044,18 @@ pvg_decode_vkGetPhysicalDeviceFragmentShadingRatesKHR_args(struct pv_cs_dec *dec
         a->pFragmentShadingRateCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkPhysicalDeviceFragmentShadingRateKHR *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pFragmentShadingRates = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkPhysicalDeviceFragmentShadingRateKHR(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkPhysicalDeviceFragmentShadingRateKHR *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pFragmentShadingRates = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkPhysicalDeviceFragmentShadingRateKHR(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pFragmentShadingRates = NULL;
     }
     return !*dec->fatal;
@@ -19894,10 +20073,10 @@ pvg_encode_vkGetPhysicalDeviceFragmentShadingRatesKHR_reply(struct pv_cs_enc *en
         pv_cs_enc_write(enc, &(*a->pFragmentShadingRateCount), 4);
     }
     if (a->pFragmentShadingRates) {
-        uint64_t n6 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkPhysicalDeviceFragmentShadingRateKHR(enc, &a->pFragmentShadingRates[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkPhysicalDeviceFragmentShadingRateKHR(enc, &a->pFragmentShadingRates[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -19918,10 +20097,10 @@ pvg_encode_vkGetPhysicalDeviceFragmentShadingRatesKHR(struct pv_cs_enc *enc, uin
         pv_cs_enc_write(enc, &(*a->pFragmentShadingRateCount), 4);
     }
     if (a->pFragmentShadingRates) {
-        uint64_t n8 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkPhysicalDeviceFragmentShadingRateKHR(enc, &a->pFragmentShadingRates[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkPhysicalDeviceFragmentShadingRateKHR(enc, &a->pFragmentShadingRates[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -19938,23 +20117,24 @@ pvg_decode_vkGetPhysicalDeviceFragmentShadingRatesKHR_reply(struct pv_cs_dec *de
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 277) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap10 = a->pFragmentShadingRateCount ? (uint64_t)*a->pFragmentShadingRateCount : 0;
+    const uint64_t cap11 = a->pFragmentShadingRateCount ? (uint64_t)*a->pFragmentShadingRateCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pFragmentShadingRateCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pFragmentShadingRateCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pFragmentShadingRateCount && (uint64_t)*a->pFragmentShadingRateCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pFragmentShadingRateCount && (uint64_t)*a->pFragmentShadingRateCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pFragmentShadingRateCount ? *a->pFragmentShadingRateCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pFragmentShadingRates) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkPhysicalDeviceFragmentShadingRateKHR(dec, &((VkPhysicalDeviceFragmentShadingRateKHR *)a->pFragmentShadingRates)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkPhysicalDeviceFragmentShadingRateKHR(dec, &((VkPhysicalDeviceFragmentShadingRateKHR *)a->pFragmentShadingRates)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -20870,18 +21050,20 @@ pvg_decode_vkTransitionImageLayout_args(struct pv_cs_dec *dec, struct pvg_args_v
     }
     if (!a->id_device) { pv_cs_dec_set_fatal(dec, "NULL dispatchable handle"); return false; }
     pv_cs_dec_read(dec, &a->transitionCount, 4);
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s3 = 0;
+    if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+    if (s3) {
         uint64_t n2 = (uint64_t)(a->transitionCount);
-        if (!pvg_dec_size_eq(dec, n2)) return false;
+        if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-        VkHostImageLayoutTransitionInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-        if (!p3) return false;
-        a->pTransitions = p3;
-        for (uint64_t i4 = 0; i4 < n2; i4++) {
-            if (!pvgi_dec_VkHostImageLayoutTransitionInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+        VkHostImageLayoutTransitionInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+        if (!p4) return false;
+        a->pTransitions = p4;
+        for (uint64_t i5 = 0; i5 < n2; i5++) {
+            if (!pvgi_dec_VkHostImageLayoutTransitionInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_size_eq(dec, (uint64_t)(a->transitionCount))) return false;
+        if ((uint64_t)(a->transitionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         a->pTransitions = NULL;
     }
     return !*dec->fatal;
@@ -20909,10 +21091,10 @@ pvg_encode_vkTransitionImageLayout(struct pv_cs_enc *enc, uint32_t flags, const 
     { uint64_t v = (uint64_t)(uintptr_t)(a->device); pv_cs_enc_write(enc, &v, 8); }
     pv_cs_enc_write(enc, &a->transitionCount, 4);
     if (a->pTransitions) {
-        uint64_t n5 = (uint64_t)(a->transitionCount);
-        pvg_enc_size(enc, n5);
-        for (uint64_t i6 = 0; i6 < n5; i6++) {
-            if (!pvgi_enc_VkHostImageLayoutTransitionInfo(enc, &a->pTransitions[i6], false, depth)) return false;
+        uint64_t n6 = (uint64_t)(a->transitionCount);
+        pvg_enc_size(enc, n6);
+        for (uint64_t i7 = 0; i7 < n6; i7++) {
+            if (!pvgi_enc_VkHostImageLayoutTransitionInfo(enc, &a->pTransitions[i7], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -20956,14 +21138,15 @@ pvg_decode_vkCopyImageToMemoryMESA_args(struct pv_cs_dec *dec, struct pvg_args_v
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
     { uint64_t u3 = 0; pv_cs_dec_read(dec, &u3, 8); a->dataSize = (size_t)u3; }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s5 = 0;
+    if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+    if (s5) {
         uint64_t n4 = (uint64_t)(a->dataSize);
-        if (!pvg_dec_size_eq(dec, n4)) return false;
-        void *p5 = pv_cs_dec_alloc(dec, (size_t)n4, 1);
-        if (!p5) return false;
-        a->pData = p5;
+        if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        void *p6 = pv_cs_dec_alloc(dec, (size_t)n4, 1);
+        if (!p6) return false;
+        a->pData = p6;
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pData = NULL;
     }
     return !*dec->fatal;
@@ -20978,9 +21161,9 @@ pvg_encode_vkCopyImageToMemoryMESA_reply(struct pv_cs_enc *enc, const struct pvg
     pv_cs_enc_write(enc, &cmd, 4);
     pv_cs_enc_write(enc, &a->ret, 4);
     if (a->pData) {
-        uint64_t n6 = (uint64_t)(a->dataSize);
-        pvg_enc_size(enc, n6);
-        pv_cs_enc_write(enc, a->pData, (size_t)n6);
+        uint64_t n7 = (uint64_t)(a->dataSize);
+        pvg_enc_size(enc, n7);
+        pv_cs_enc_write(enc, a->pData, (size_t)n7);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -21001,8 +21184,8 @@ pvg_encode_vkCopyImageToMemoryMESA(struct pv_cs_enc *enc, uint32_t flags, const 
     }
     { uint64_t v = (uint64_t)(a->dataSize); pv_cs_enc_write(enc, &v, 8); }
     if (a->pData) {
-        uint64_t n7 = (uint64_t)(a->dataSize);
-        pvg_enc_size(enc, n7);
+        uint64_t n8 = (uint64_t)(a->dataSize);
+        pvg_enc_size(enc, n8);
     } else {
         pvg_enc_size(enc, 0);
     }
@@ -21018,13 +21201,14 @@ pvg_decode_vkCopyImageToMemoryMESA_reply(struct pv_cs_dec *dec, struct pvg_args_
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 297) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n8 = (uint64_t)(a->dataSize);
-        if (!pvg_dec_size_eq(dec, n8)) return false;
+    uint64_t s10 = 0;
+    if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+    if (s10) {
+        uint64_t n9 = (uint64_t)(a->dataSize);
+        if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pData) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        pv_cs_dec_read(dec, (void *)a->pData, (size_t)n8);
+        pv_cs_dec_read(dec, (void *)a->pData, (size_t)n9);
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }
@@ -21293,17 +21477,18 @@ pvg_decode_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR_args(struct pv_cs_d
         a->pPropertyCount = NULL;
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (pvg_dec_peek_size(dec)) {
+    uint64_t s4 = 0;
+    if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+    if (s4) {
         uint64_t n3 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n3)) return false;
-        VkCooperativeMatrixPropertiesKHR *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-        if (!p4) return false;
-        a->pProperties = p4;
-        for (uint64_t i5 = 0; i5 < n3; i5++) {
-            if (!pvgi_dec_VkCooperativeMatrixPropertiesKHR(dec, &p4[i5], PVG_MODE_PARTIAL, depth)) return false;
+        if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+        VkCooperativeMatrixPropertiesKHR *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+        if (!p5) return false;
+        a->pProperties = p5;
+        for (uint64_t i6 = 0; i6 < n3; i6++) {
+            if (!pvgi_dec_VkCooperativeMatrixPropertiesKHR(dec, &p5[i6], PVG_MODE_PARTIAL, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
         a->pProperties = NULL;
     }
     return !*dec->fatal;
@@ -21321,10 +21506,10 @@ pvg_encode_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR_reply(struct pv_cs_
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n6 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n6);
-        for (uint64_t i7 = 0; i7 < n6; i7++) {
-            if (!pvgi_enc_VkCooperativeMatrixPropertiesKHR(enc, &a->pProperties[i7], false, depth)) return false;
+        uint64_t n7 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n7);
+        for (uint64_t i8 = 0; i8 < n7; i8++) {
+            if (!pvgi_enc_VkCooperativeMatrixPropertiesKHR(enc, &a->pProperties[i8], false, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -21345,10 +21530,10 @@ pvg_encode_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(struct pv_cs_enc *e
         pv_cs_enc_write(enc, &(*a->pPropertyCount), 4);
     }
     if (a->pProperties) {
-        uint64_t n8 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        pvg_enc_size(enc, n8);
-        for (uint64_t i9 = 0; i9 < n8; i9++) {
-            if (!pvgi_enc_VkCooperativeMatrixPropertiesKHR(enc, &a->pProperties[i9], true, depth)) return false;
+        uint64_t n9 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        pvg_enc_size(enc, n9);
+        for (uint64_t i10 = 0; i10 < n9; i10++) {
+            if (!pvgi_enc_VkCooperativeMatrixPropertiesKHR(enc, &a->pProperties[i10], true, depth)) return false;
         }
     } else {
         pvg_enc_size(enc, 0);
@@ -21365,23 +21550,24 @@ pvg_decode_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR_reply(struct pv_cs_
     if (!pv_cs_dec_read(dec, &cmd, 4)) return false;
     if (cmd != 331) { pv_cs_dec_set_fatal(dec, "reply for another command"); return false; }
     pv_cs_dec_read(dec, &a->ret, 4);
-    const uint64_t cap10 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
+    const uint64_t cap11 = a->pPropertyCount ? (uint64_t)*a->pPropertyCount : 0;
     if (pvg_dec_present(dec)) {
         if (!a->pPropertyCount) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
         pv_cs_dec_read(dec, &*((uint32_t *)a->pPropertyCount), 4);
     } else {
         pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
     }
-    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap10) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
-    if (pvg_dec_peek_size(dec)) {
-        uint64_t n11 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
-        if (!pvg_dec_size_eq(dec, n11)) return false;
+    if (a->pPropertyCount && (uint64_t)*a->pPropertyCount > cap11) { pv_cs_dec_set_fatal(dec, "reply count exceeds the request"); return false; }
+    uint64_t s13 = 0;
+    if (!pv_cs_dec_read(dec, &s13, 8)) return false;
+    if (s13) {
+        uint64_t n12 = (uint64_t)((a->pPropertyCount ? *a->pPropertyCount : 0));
+        if (s13 != n12) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
         if (!a->pProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-        for (uint64_t i12 = 0; i12 < n11; i12++) {
-            if (!pvgi_dec_VkCooperativeMatrixPropertiesKHR(dec, &((VkCooperativeMatrixPropertiesKHR *)a->pProperties)[i12], PVG_MODE_INTO, depth)) return false;
+        for (uint64_t i14 = 0; i14 < n12; i14++) {
+            if (!pvgi_dec_VkCooperativeMatrixPropertiesKHR(dec, &((VkCooperativeMatrixPropertiesKHR *)a->pProperties)[i14], PVG_MODE_INTO, depth)) return false;
         }
     } else {
-        if (!pvg_dec_skip_size(dec)) return false;
     }
     return !*dec->fatal;
 }

@@ -310,8 +310,6 @@ bool pvgi_dec_self_VkImageViewSlicedCreateInfoEXT(struct pv_cs_dec *dec, VkImage
 bool pvgi_enc_self_VkImageViewSlicedCreateInfoEXT(struct pv_cs_enc *enc, const VkImageViewSlicedCreateInfoEXT *val, bool partial, unsigned depth);
 bool pvgi_dec_self_VkImageViewUsageCreateInfo(struct pv_cs_dec *dec, VkImageViewUsageCreateInfo *val, enum pvg_mode mode, unsigned depth);
 bool pvgi_enc_self_VkImageViewUsageCreateInfo(struct pv_cs_enc *enc, const VkImageViewUsageCreateInfo *val, bool partial, unsigned depth);
-bool pvgi_dec_self_VkImportMemoryFdInfoKHR(struct pv_cs_dec *dec, VkImportMemoryFdInfoKHR *val, enum pvg_mode mode, unsigned depth);
-bool pvgi_enc_self_VkImportMemoryFdInfoKHR(struct pv_cs_enc *enc, const VkImportMemoryFdInfoKHR *val, bool partial, unsigned depth);
 bool pvgi_dec_self_VkImportMemoryResourceInfoMESA(struct pv_cs_dec *dec, VkImportMemoryResourceInfoMESA *val, enum pvg_mode mode, unsigned depth);
 bool pvgi_enc_self_VkImportMemoryResourceInfoMESA(struct pv_cs_enc *enc, const VkImportMemoryResourceInfoMESA *val, bool partial, unsigned depth);
 bool pvgi_dec_self_VkImportSemaphoreResourceInfoMESA(struct pv_cs_dec *dec, VkImportSemaphoreResourceInfoMESA *val, enum pvg_mode mode, unsigned depth);
@@ -960,6 +958,25 @@ pvg_dec_handle(struct pv_cs_dec *dec, uint64_t id, VkObjectType type, uint64_t *
     return true;
 }
 
+/*
+ * A handle sent as a uint64_t beside the VkObjectType the client gives it
+ * (vkSetPrivateData's objectHandle, debug-utils names): the host driver
+ * casts it to a pointer, so it is translated like every handle, with that
+ * type. 0, VK_OBJECT_TYPE_UNKNOWN, an unknown id or an object of another
+ * type is fatal.
+ */
+static inline bool
+pvg_dec_object_handle(struct pv_cs_dec *dec, VkObjectType type, uint64_t *v)
+{
+    if (!dec->lookup)
+        return !*dec->fatal;
+    if (!*v || type == VK_OBJECT_TYPE_UNKNOWN || !dec->lookup(dec->lookup_data, *v, type, v)) {
+        pv_cs_dec_set_fatal(dec, "object handle is 0, unknown or not of its objectType");
+        return false;
+    }
+    return true;
+}
+
 /* A simple pointer: array size 1 (present) or 0 (NULL). */
 static inline bool
 pvg_dec_present(struct pv_cs_dec *dec)
@@ -968,14 +985,6 @@ pvg_dec_present(struct pv_cs_dec *dec)
     if (!pv_cs_dec_read(dec, &n, 8))
         return false;
     return n != 0;
-}
-
-static inline uint64_t
-pvg_dec_peek_size(struct pv_cs_dec *dec)
-{
-    uint64_t n = 0;
-    pv_cs_dec_peek(dec, &n, 8);
-    return n;
 }
 
 static inline bool
@@ -989,13 +998,6 @@ pvg_dec_size_eq(struct pv_cs_dec *dec, uint64_t expected)
         return false;
     }
     return true;
-}
-
-static inline bool
-pvg_dec_skip_size(struct pv_cs_dec *dec)
-{
-    uint64_t n = 0;
-    return pv_cs_dec_read(dec, &n, 8);
 }
 
 static inline bool
@@ -1042,18 +1044,20 @@ pvg_dec_string_array(struct pv_cs_dec *dec, const char *const **out, uint64_t co
 {
     uint64_t n = 0;
     *out = NULL;
-    if (!pv_cs_dec_peek(dec, &n, 8))
+    /* Read once: a stream in shared memory can change between two reads. */
+    if (!pv_cs_dec_read(dec, &n, 8))
         return false;
     if (!n) {
-        pv_cs_dec_read(dec, &n, 8);
         if (checked && count) {
             pv_cs_dec_set_fatal(dec, "array size does not match its count");
             return false;
         }
-        return !*dec->fatal;
+        return true;
     }
-    if (!pvg_dec_size_eq(dec, count))
+    if (n != count) {
+        pv_cs_dec_set_fatal(dec, "array size does not match its count");
         return false;
+    }
     if (n > pv_cs_dec_remaining(dec) / 8) {
         pv_cs_dec_set_fatal(dec, "array longer than the stream");
         return false;

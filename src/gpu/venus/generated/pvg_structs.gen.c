@@ -667,6 +667,13 @@ chain_dec_VkBufferCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode mo
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_OPAQUE_CAPTURE_DESCRIPTOR_DATA_CREATE_INFO_EXT: /* VkOpaqueCaptureDescriptorDataCreateInfoEXT.opaqueCaptureDescriptorData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -2434,6 +2441,13 @@ chain_dec_VkDeviceCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode mo
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_DEVICE_DEVICE_MEMORY_REPORT_CREATE_INFO_EXT: /* VkDeviceDeviceMemoryReportCreateInfoEXT.pUserData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -3760,6 +3774,13 @@ chain_dec_VkEventCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode mod
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_IMPORT_METAL_SHARED_EVENT_INFO_EXT: /* VkImportMetalSharedEventInfoEXT.mtlSharedEvent is a host object (MTLSharedEvent_id) */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     pv_cs_dec_set_fatal(dec, "unexpected pNext struct");
     return false;
 }
@@ -4101,6 +4122,13 @@ chain_dec_VkFenceCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode mod
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_EXPORT_FENCE_WIN32_HANDLE_INFO_KHR: /* VkExportFenceWin32HandleInfoKHR.pAttributes is a platform handle (SECURITY_ATTRIBUTES) */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -4720,6 +4748,15 @@ chain_dec_VkImageCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode mod
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_IMPORT_METAL_IO_SURFACE_INFO_EXT: /* VkImportMetalIOSurfaceInfoEXT.ioSurface is a host object (IOSurfaceRef) */
+    case VK_STRUCTURE_TYPE_IMPORT_METAL_TEXTURE_INFO_EXT: /* VkImportMetalTextureInfoEXT.mtlTexture is a host object (MTLTexture_id) */
+    case VK_STRUCTURE_TYPE_OPAQUE_CAPTURE_DESCRIPTOR_DATA_CREATE_INFO_EXT: /* VkOpaqueCaptureDescriptorDataCreateInfoEXT.opaqueCaptureDescriptorData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -5352,6 +5389,13 @@ chain_dec_VkImageViewCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_OPAQUE_CAPTURE_DESCRIPTOR_DATA_CREATE_INFO_EXT: /* VkOpaqueCaptureDescriptorDataCreateInfoEXT.opaqueCaptureDescriptorData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -5514,37 +5558,6 @@ chain_enc_VkImageViewUsageCreateInfo(struct pv_cs_enc *enc, const void *val, boo
 }
 
 static bool
-chain_dec_VkImportMemoryFdInfoKHR(struct pv_cs_dec *dec, void **out, enum pvg_mode mode, unsigned depth, void *into)
-{
-    uint32_t stype = 0;
-    (void)into;
-    if (!pvg_dec_present(dec)) {
-        if (mode != PVG_MODE_INTO) *out = NULL;
-        return !*dec->fatal;
-    }
-    if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
-    if (!pv_cs_dec_read(dec, &stype, 4)) return false;
-    pv_cs_dec_set_fatal(dec, "unexpected pNext struct");
-    return false;
-}
-
-static bool
-chain_enc_VkImportMemoryFdInfoKHR(struct pv_cs_enc *enc, const void *val, bool partial, unsigned depth)
-{
-    const VkBaseInStructure *node = val;
-    (void)partial;
-    if (++depth > PVG_PNEXT_MAX_DEPTH) { *enc->fatal = true; return false; }
-    for (; node; node = node->pNext) {
-        switch ((int32_t)node->sType) {
-        default:
-            break; /* not in this chain's set: not sent, as the client does */
-        }
-    }
-    pvg_enc_size(enc, 0);
-    return !*enc->fatal;
-}
-
-static bool
 chain_dec_VkImportMemoryResourceInfoMESA(struct pv_cs_dec *dec, void **out, enum pvg_mode mode, unsigned depth, void *into)
 {
     uint32_t stype = 0;
@@ -5617,6 +5630,14 @@ chain_dec_VkInstanceCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode 
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_DEBUG_REPORT_CALLBACK_CREATE_INFO_EXT: /* VkDebugReportCallbackCreateInfoEXT.pUserData is a host address */
+    case VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT: /* VkDebugUtilsMessengerCreateInfoEXT.pUserData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     pv_cs_dec_set_fatal(dec, "unexpected pNext struct");
     return false;
 }
@@ -5710,11 +5731,27 @@ chain_dec_VkMemoryAllocateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode 
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_EXPORT_MEMORY_WIN32_HANDLE_INFO_KHR: /* VkExportMemoryWin32HandleInfoKHR.pAttributes is a platform handle (SECURITY_ATTRIBUTES) */
+    case VK_STRUCTURE_TYPE_EXPORT_MEMORY_WIN32_HANDLE_INFO_NV: /* VkExportMemoryWin32HandleInfoNV.pAttributes is a platform handle (SECURITY_ATTRIBUTES) */
+    case VK_STRUCTURE_TYPE_IMPORT_ANDROID_HARDWARE_BUFFER_INFO_ANDROID: /* VkImportAndroidHardwareBufferInfoANDROID.buffer is a host object (AHardwareBuffer) */
+    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR: /* VkImportMemoryFdInfoKHR.fd is a file descriptor */
+    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT: /* VkImportMemoryHostPointerInfoEXT.pHostPointer is a host address */
+    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_METAL_HANDLE_INFO_EXT: /* VkImportMemoryMetalHandleInfoEXT.handle is a host address */
+    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_WIN32_HANDLE_INFO_KHR: /* VkImportMemoryWin32HandleInfoKHR.handle is a platform handle (HANDLE) */
+    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_WIN32_HANDLE_INFO_NV: /* VkImportMemoryWin32HandleInfoNV.handle is a platform handle (HANDLE) */
+    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_ZIRCON_HANDLE_INFO_FUCHSIA: /* VkImportMemoryZirconHandleInfoFUCHSIA.handle is a platform handle (zx_handle_t) */
+    case VK_STRUCTURE_TYPE_IMPORT_METAL_BUFFER_INFO_EXT: /* VkImportMetalBufferInfoEXT.mtlBuffer is a host object (MTLBuffer_id) */
+    case VK_STRUCTURE_TYPE_IMPORT_SCREEN_BUFFER_INFO_QNX: /* VkImportScreenBufferInfoQNX.buffer is a platform handle (_screen_buffer) */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
     case VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO: size = sizeof(VkExportMemoryAllocateInfo); break;
-    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR: size = sizeof(VkImportMemoryFdInfoKHR); break;
     case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA: size = sizeof(VkImportMemoryResourceInfoMESA); break;
     case VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO: size = sizeof(VkMemoryAllocateFlagsInfo); break;
     case VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO: size = sizeof(VkMemoryDedicatedAllocateInfo); break;
@@ -5737,7 +5774,6 @@ chain_dec_VkMemoryAllocateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode 
     if (!chain_dec_VkMemoryAllocateInfo(dec, (void **)&node->pNext, mode, depth, mode == PVG_MODE_INTO ? node->pNext : NULL)) return false;
     switch ((int32_t)stype) {
     case VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO: return pvgi_dec_self_VkExportMemoryAllocateInfo(dec, (VkExportMemoryAllocateInfo *)node, mode, depth);
-    case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR: return pvgi_dec_self_VkImportMemoryFdInfoKHR(dec, (VkImportMemoryFdInfoKHR *)node, mode, depth);
     case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA: return pvgi_dec_self_VkImportMemoryResourceInfoMESA(dec, (VkImportMemoryResourceInfoMESA *)node, mode, depth);
     case VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO: return pvgi_dec_self_VkMemoryAllocateFlagsInfo(dec, (VkMemoryAllocateFlagsInfo *)node, mode, depth);
     case VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO: return pvgi_dec_self_VkMemoryDedicatedAllocateInfo(dec, (VkMemoryDedicatedAllocateInfo *)node, mode, depth);
@@ -5759,11 +5795,6 @@ chain_enc_VkMemoryAllocateInfo(struct pv_cs_enc *enc, const void *val, bool part
             pv_cs_enc_write(enc, &node->sType, 4);
             if (!chain_enc_VkMemoryAllocateInfo(enc, node->pNext, partial, depth)) return false;
             return pvgi_enc_self_VkExportMemoryAllocateInfo(enc, (const VkExportMemoryAllocateInfo *)node, partial, depth);
-        case VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR:
-            pvg_enc_size(enc, 1);
-            pv_cs_enc_write(enc, &node->sType, 4);
-            if (!chain_enc_VkMemoryAllocateInfo(enc, node->pNext, partial, depth)) return false;
-            return pvgi_enc_self_VkImportMemoryFdInfoKHR(enc, (const VkImportMemoryFdInfoKHR *)node, partial, depth);
         case VK_STRUCTURE_TYPE_IMPORT_MEMORY_RESOURCE_INFO_MESA:
             pvg_enc_size(enc, 1);
             pv_cs_enc_write(enc, &node->sType, 4);
@@ -14202,6 +14233,18 @@ chain_dec_VkQueryPoolCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_VIDEO_DECODE_AV1_PROFILE_INFO_KHR: /* VkVideoDecodeAV1ProfileInfoKHR.stdProfile is a platform handle (StdVideoAV1Profile) */
+    case VK_STRUCTURE_TYPE_VIDEO_DECODE_H264_PROFILE_INFO_KHR: /* VkVideoDecodeH264ProfileInfoKHR.stdProfileIdc is a platform handle (StdVideoH264ProfileIdc) */
+    case VK_STRUCTURE_TYPE_VIDEO_DECODE_H265_PROFILE_INFO_KHR: /* VkVideoDecodeH265ProfileInfoKHR.stdProfileIdc is a platform handle (StdVideoH265ProfileIdc) */
+    case VK_STRUCTURE_TYPE_VIDEO_ENCODE_AV1_PROFILE_INFO_KHR: /* VkVideoEncodeAV1ProfileInfoKHR.stdProfile is a platform handle (StdVideoAV1Profile) */
+    case VK_STRUCTURE_TYPE_VIDEO_ENCODE_H264_PROFILE_INFO_KHR: /* VkVideoEncodeH264ProfileInfoKHR.stdProfileIdc is a platform handle (StdVideoH264ProfileIdc) */
+    case VK_STRUCTURE_TYPE_VIDEO_ENCODE_H265_PROFILE_INFO_KHR: /* VkVideoEncodeH265ProfileInfoKHR.stdProfileIdc is a platform handle (StdVideoH265ProfileIdc) */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     pv_cs_dec_set_fatal(dec, "unexpected pNext struct");
     return false;
 }
@@ -15061,6 +15104,13 @@ chain_dec_VkSamplerCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode m
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_OPAQUE_CAPTURE_DESCRIPTOR_DATA_CREATE_INFO_EXT: /* VkOpaqueCaptureDescriptorDataCreateInfoEXT.opaqueCaptureDescriptorData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -15295,6 +15345,15 @@ chain_dec_VkSemaphoreCreateInfo(struct pv_cs_dec *dec, void **out, enum pvg_mode
     }
     if (++depth > PVG_PNEXT_MAX_DEPTH) { pv_cs_dec_set_fatal(dec, "pNext chain too deep"); return false; }
     if (!pv_cs_dec_read(dec, &stype, 4)) return false;
+    switch ((int32_t)stype) {
+    case VK_STRUCTURE_TYPE_EXPORT_SEMAPHORE_WIN32_HANDLE_INFO_KHR: /* VkExportSemaphoreWin32HandleInfoKHR.pAttributes is a platform handle (SECURITY_ATTRIBUTES) */
+    case VK_STRUCTURE_TYPE_IMPORT_METAL_SHARED_EVENT_INFO_EXT: /* VkImportMetalSharedEventInfoEXT.mtlSharedEvent is a host object (MTLSharedEvent_id) */
+    case VK_STRUCTURE_TYPE_QUERY_LOW_LATENCY_SUPPORT_NV: /* VkQueryLowLatencySupportNV.pQueriedLowLatencyData is a host address */
+        pv_cs_dec_set_fatal(dec, "pNext struct carries a file descriptor, platform handle or host address");
+        return false;
+    default:
+        break;
+    }
     VkBaseOutStructure *node = NULL;
     size_t size = 0;
     switch ((int32_t)stype) {
@@ -16652,16 +16711,18 @@ pvgi_dec_self_VkBindBufferMemoryDeviceGroupInfo(struct pv_cs_dec *dec, VkBindBuf
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->deviceIndexCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->deviceIndexCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDeviceIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDeviceIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->deviceIndexCount))) return false;
+                if ((uint64_t)(val->deviceIndexCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDeviceIndices = NULL;
             }
         }
@@ -16799,36 +16860,39 @@ pvgi_dec_self_VkBindDescriptorSetsInfo(struct pv_cs_dec *dec, VkBindDescriptorSe
             }
             pv_cs_dec_read(dec, &val->firstSet, 4);
             pv_cs_dec_read(dec, &val->descriptorSetCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->descriptorSetCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorSet *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pDescriptorSets = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
+                VkDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pDescriptorSets = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
                     {
-                        uint64_t id5 = 0;
-                        pv_cs_dec_read(dec, &id5, 8);
-                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_DESCRIPTOR_SET, &id5)) return false;
-                        p3[i4] = (VkDescriptorSet)(uintptr_t)id5;
+                        uint64_t id6 = 0;
+                        pv_cs_dec_read(dec, &id6, 8);
+                        if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_DESCRIPTOR_SET, &id6)) return false;
+                        p4[i5] = (VkDescriptorSet)(uintptr_t)id6;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->descriptorSetCount))) return false;
+                if ((uint64_t)(val->descriptorSetCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDescriptorSets = NULL;
             }
             pv_cs_dec_read(dec, &val->dynamicOffsetCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n6 = (uint64_t)(val->dynamicOffsetCount);
-                if (!pvg_dec_size_eq(dec, n6)) return false;
-                if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p7 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p7));
-                if (!p7) return false;
-                val->pDynamicOffsets = p7;
-                pv_cs_dec_read(dec, p7, (size_t)n6 * sizeof(*p7));
+            uint64_t s8 = 0;
+            if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+            if (s8) {
+                uint64_t n7 = (uint64_t)(val->dynamicOffsetCount);
+                if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+                if (!p9) return false;
+                val->pDynamicOffsets = p9;
+                pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pDynamicOffsets = NULL;
             }
         }
@@ -16904,31 +16968,35 @@ pvgi_dec_self_VkBindImageMemoryDeviceGroupInfo(struct pv_cs_dec *dec, VkBindImag
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->deviceIndexCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->deviceIndexCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDeviceIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDeviceIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->deviceIndexCount))) return false;
+                if ((uint64_t)(val->deviceIndexCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDeviceIndices = NULL;
             }
             pv_cs_dec_read(dec, &val->splitInstanceBindRegionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->splitInstanceBindRegionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkRect2D *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pSplitInstanceBindRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkRect2D(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->splitInstanceBindRegionCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkRect2D *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pSplitInstanceBindRegions = p6;
+                for (uint64_t i7 = 0; i7 < n4; i7++) {
+                    if (!pvgi_dec_VkRect2D(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->splitInstanceBindRegionCount))) return false;
+                if ((uint64_t)(val->splitInstanceBindRegionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSplitInstanceBindRegions = NULL;
             }
         }
@@ -17184,88 +17252,98 @@ pvgi_dec_self_VkBindSparseInfo(struct pv_cs_dec *dec, VkBindSparseInfo *val, enu
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->waitSemaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphore *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pWaitSemaphores = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkSemaphore *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pWaitSemaphores = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_SEMAPHORE, &id4)) return false;
-                        p2[i3] = (VkSemaphore)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_SEMAPHORE, &id5)) return false;
+                        p3[i4] = (VkSemaphore)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->waitSemaphoreCount))) return false;
+                if ((uint64_t)(val->waitSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pWaitSemaphores = NULL;
             }
             pv_cs_dec_read(dec, &val->bufferBindCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->bufferBindCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSparseBufferMemoryBindInfo *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pBufferBinds = p6;
-                for (uint64_t i7 = 0; i7 < n5; i7++) {
-                    if (!pvgi_dec_VkSparseBufferMemoryBindInfo(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+            uint64_t s7 = 0;
+            if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+            if (s7) {
+                uint64_t n6 = (uint64_t)(val->bufferBindCount);
+                if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSparseBufferMemoryBindInfo *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+                if (!p8) return false;
+                val->pBufferBinds = p8;
+                for (uint64_t i9 = 0; i9 < n6; i9++) {
+                    if (!pvgi_dec_VkSparseBufferMemoryBindInfo(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bufferBindCount))) return false;
+                if ((uint64_t)(val->bufferBindCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBufferBinds = NULL;
             }
             pv_cs_dec_read(dec, &val->imageOpaqueBindCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n8 = (uint64_t)(val->imageOpaqueBindCount);
-                if (!pvg_dec_size_eq(dec, n8)) return false;
-                if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSparseImageOpaqueMemoryBindInfo *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
-                if (!p9) return false;
-                val->pImageOpaqueBinds = p9;
-                for (uint64_t i10 = 0; i10 < n8; i10++) {
-                    if (!pvgi_dec_VkSparseImageOpaqueMemoryBindInfo(dec, &p9[i10], PVG_MODE_FULL, depth)) return false;
+            uint64_t s11 = 0;
+            if (!pv_cs_dec_read(dec, &s11, 8)) return false;
+            if (s11) {
+                uint64_t n10 = (uint64_t)(val->imageOpaqueBindCount);
+                if (s11 != n10) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSparseImageOpaqueMemoryBindInfo *p12 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p12));
+                if (!p12) return false;
+                val->pImageOpaqueBinds = p12;
+                for (uint64_t i13 = 0; i13 < n10; i13++) {
+                    if (!pvgi_dec_VkSparseImageOpaqueMemoryBindInfo(dec, &p12[i13], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->imageOpaqueBindCount))) return false;
+                if ((uint64_t)(val->imageOpaqueBindCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pImageOpaqueBinds = NULL;
             }
             pv_cs_dec_read(dec, &val->imageBindCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n11 = (uint64_t)(val->imageBindCount);
-                if (!pvg_dec_size_eq(dec, n11)) return false;
-                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSparseImageMemoryBindInfo *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
-                if (!p12) return false;
-                val->pImageBinds = p12;
-                for (uint64_t i13 = 0; i13 < n11; i13++) {
-                    if (!pvgi_dec_VkSparseImageMemoryBindInfo(dec, &p12[i13], PVG_MODE_FULL, depth)) return false;
+            uint64_t s15 = 0;
+            if (!pv_cs_dec_read(dec, &s15, 8)) return false;
+            if (s15) {
+                uint64_t n14 = (uint64_t)(val->imageBindCount);
+                if (s15 != n14) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n14 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSparseImageMemoryBindInfo *p16 = pv_cs_dec_alloc(dec, (size_t)n14, sizeof(*p16));
+                if (!p16) return false;
+                val->pImageBinds = p16;
+                for (uint64_t i17 = 0; i17 < n14; i17++) {
+                    if (!pvgi_dec_VkSparseImageMemoryBindInfo(dec, &p16[i17], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->imageBindCount))) return false;
+                if ((uint64_t)(val->imageBindCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pImageBinds = NULL;
             }
             pv_cs_dec_read(dec, &val->signalSemaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n14 = (uint64_t)(val->signalSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n14)) return false;
-                if (n14 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphore *p15 = pv_cs_dec_alloc(dec, (size_t)n14, sizeof(*p15));
-                if (!p15) return false;
-                val->pSignalSemaphores = p15;
-                for (uint64_t i16 = 0; i16 < n14; i16++) {
+            uint64_t s19 = 0;
+            if (!pv_cs_dec_read(dec, &s19, 8)) return false;
+            if (s19) {
+                uint64_t n18 = (uint64_t)(val->signalSemaphoreCount);
+                if (s19 != n18) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n18 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSemaphore *p20 = pv_cs_dec_alloc(dec, (size_t)n18, sizeof(*p20));
+                if (!p20) return false;
+                val->pSignalSemaphores = p20;
+                for (uint64_t i21 = 0; i21 < n18; i21++) {
                     {
-                        uint64_t id17 = 0;
-                        pv_cs_dec_read(dec, &id17, 8);
-                        if (!pvg_dec_handle(dec, id17, VK_OBJECT_TYPE_SEMAPHORE, &id17)) return false;
-                        p15[i16] = (VkSemaphore)(uintptr_t)id17;
+                        uint64_t id22 = 0;
+                        pv_cs_dec_read(dec, &id22, 8);
+                        if (!pvg_dec_handle(dec, id22, VK_OBJECT_TYPE_SEMAPHORE, &id22)) return false;
+                        p20[i21] = (VkSemaphore)(uintptr_t)id22;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->signalSemaphoreCount))) return false;
+                if ((uint64_t)(val->signalSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSignalSemaphores = NULL;
             }
         }
@@ -17384,18 +17462,20 @@ pvgi_dec_self_VkBlitImageInfo2(struct pv_cs_dec *dec, VkBlitImageInfo2 *val, enu
             }
             pv_cs_dec_read(dec, &val->dstImageLayout, 4);
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageBlit2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkImageBlit2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkImageBlit2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkImageBlit2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
             pv_cs_dec_read(dec, &val->filter, 4);
@@ -17576,16 +17656,17 @@ pvgi_dec_self_VkBufferCreateInfo(struct pv_cs_dec *dec, VkBufferCreateInfo *val,
             pv_cs_dec_read(dec, &val->usage, 4);
             pv_cs_dec_read(dec, &val->sharingMode, 4);
             pv_cs_dec_read(dec, &val->queueFamilyIndexCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->queueFamilyIndexCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pQueueFamilyIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pQueueFamilyIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pQueueFamilyIndices = NULL;
             }
         }
@@ -18815,16 +18896,18 @@ pvgi_dec_self_VkCommandBufferInheritanceRenderingInfo(struct pv_cs_dec *dec, VkC
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->viewMask, 4);
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorAttachmentFormats = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkFormat *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pColorAttachmentFormats = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->colorAttachmentCount))) return false;
+                if ((uint64_t)(val->colorAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pColorAttachmentFormats = NULL;
             }
             pv_cs_dec_read(dec, &val->depthAttachmentFormat, 4);
@@ -19435,18 +19518,20 @@ pvgi_dec_self_VkCopyBufferInfo2(struct pv_cs_dec *dec, VkCopyBufferInfo2 *val, e
                 val->dstBuffer = (VkBuffer)(uintptr_t)id2;
             }
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkBufferCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkBufferCopy2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkBufferCopy2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkBufferCopy2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -19526,18 +19611,20 @@ pvgi_dec_self_VkCopyBufferToImageInfo2(struct pv_cs_dec *dec, VkCopyBufferToImag
             }
             pv_cs_dec_read(dec, &val->dstImageLayout, 4);
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkBufferImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkBufferImageCopy2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkBufferImageCopy2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkBufferImageCopy2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -19694,18 +19781,20 @@ pvgi_dec_self_VkCopyImageInfo2(struct pv_cs_dec *dec, VkCopyImageInfo2 *val, enu
             }
             pv_cs_dec_read(dec, &val->dstImageLayout, 4);
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkImageCopy2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkImageCopy2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkImageCopy2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -19787,18 +19876,20 @@ pvgi_dec_self_VkCopyImageToBufferInfo2(struct pv_cs_dec *dec, VkCopyImageToBuffe
                 val->dstBuffer = (VkBuffer)(uintptr_t)id2;
             }
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkBufferImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkBufferImageCopy2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkBufferImageCopy2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkBufferImageCopy2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -19881,18 +19972,20 @@ pvgi_dec_self_VkCopyImageToImageInfo(struct pv_cs_dec *dec, VkCopyImageToImageIn
             }
             pv_cs_dec_read(dec, &val->dstImageLayout, 4);
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageCopy2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkImageCopy2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkImageCopy2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkImageCopy2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -20042,18 +20135,20 @@ pvgi_dec_self_VkCopyMemoryToImageInfoMESA(struct pv_cs_dec *dec, VkCopyMemoryToI
             }
             pv_cs_dec_read(dec, &val->dstImageLayout, 4);
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkMemoryToImageCopyMESA *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pRegions = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkMemoryToImageCopyMESA(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkMemoryToImageCopyMESA *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pRegions = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkMemoryToImageCopyMESA(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -20122,48 +20217,54 @@ pvgi_dec_self_VkDependencyInfo(struct pv_cs_dec *dec, VkDependencyInfo *val, enu
         {
             pv_cs_dec_read(dec, &val->dependencyFlags, 4);
             pv_cs_dec_read(dec, &val->memoryBarrierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->memoryBarrierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkMemoryBarrier2 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pMemoryBarriers = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkMemoryBarrier2(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkMemoryBarrier2 *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pMemoryBarriers = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkMemoryBarrier2(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->memoryBarrierCount))) return false;
+                if ((uint64_t)(val->memoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pMemoryBarriers = NULL;
             }
             pv_cs_dec_read(dec, &val->bufferMemoryBarrierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->bufferMemoryBarrierCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkBufferMemoryBarrier2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pBufferMemoryBarriers = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkBufferMemoryBarrier2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->bufferMemoryBarrierCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkBufferMemoryBarrier2 *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pBufferMemoryBarriers = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkBufferMemoryBarrier2(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bufferMemoryBarrierCount))) return false;
+                if ((uint64_t)(val->bufferMemoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBufferMemoryBarriers = NULL;
             }
             pv_cs_dec_read(dec, &val->imageMemoryBarrierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->imageMemoryBarrierCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageMemoryBarrier2 *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pImageMemoryBarriers = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
-                    if (!pvgi_dec_VkImageMemoryBarrier2(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->imageMemoryBarrierCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkImageMemoryBarrier2 *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pImageMemoryBarriers = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
+                    if (!pvgi_dec_VkImageMemoryBarrier2(dec, &p11[i12], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->imageMemoryBarrierCount))) return false;
+                if ((uint64_t)(val->imageMemoryBarrierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pImageMemoryBarriers = NULL;
             }
         }
@@ -20523,18 +20624,20 @@ pvgi_dec_self_VkDescriptorPoolCreateInfo(struct pv_cs_dec *dec, VkDescriptorPool
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->maxSets, 4);
             pv_cs_dec_read(dec, &val->poolSizeCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->poolSizeCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorPoolSize *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pPoolSizes = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDescriptorPoolSize(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkDescriptorPoolSize *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pPoolSizes = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDescriptorPoolSize(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->poolSizeCount))) return false;
+                if ((uint64_t)(val->poolSizeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPoolSizes = NULL;
             }
         }
@@ -20707,23 +20810,25 @@ pvgi_dec_self_VkDescriptorSetAllocateInfo(struct pv_cs_dec *dec, VkDescriptorSet
                 val->descriptorPool = (VkDescriptorPool)(uintptr_t)id1;
             }
             pv_cs_dec_read(dec, &val->descriptorSetCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->descriptorSetCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorSetLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pSetLayouts = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
+                VkDescriptorSetLayout *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pSetLayouts = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
                     {
-                        uint64_t id5 = 0;
-                        pv_cs_dec_read(dec, &id5, 8);
-                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, &id5)) return false;
-                        p3[i4] = (VkDescriptorSetLayout)(uintptr_t)id5;
+                        uint64_t id6 = 0;
+                        pv_cs_dec_read(dec, &id6, 8);
+                        if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, &id6)) return false;
+                        p4[i5] = (VkDescriptorSetLayout)(uintptr_t)id6;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->descriptorSetCount))) return false;
+                if ((uint64_t)(val->descriptorSetCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSetLayouts = NULL;
             }
         }
@@ -20792,23 +20897,24 @@ pvgi_dec_self_VkDescriptorSetLayoutBinding(struct pv_cs_dec *dec, VkDescriptorSe
             pv_cs_dec_read(dec, &val->descriptorType, 4);
             pv_cs_dec_read(dec, &val->descriptorCount, 4);
             pv_cs_dec_read(dec, &val->stageFlags, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->descriptorCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSampler *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pImmutableSamplers = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkSampler *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pImmutableSamplers = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_SAMPLER, &id4)) return false;
-                        p2[i3] = (VkSampler)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_SAMPLER, &id5)) return false;
+                        p3[i4] = (VkSampler)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pImmutableSamplers = NULL;
             }
         }
@@ -20868,16 +20974,18 @@ pvgi_dec_self_VkDescriptorSetLayoutBindingFlagsCreateInfo(struct pv_cs_dec *dec,
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->bindingCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->bindingCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorBindingFlags *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pBindingFlags = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkDescriptorBindingFlags *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pBindingFlags = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bindingCount))) return false;
+                if ((uint64_t)(val->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBindingFlags = NULL;
             }
         }
@@ -20941,18 +21049,20 @@ pvgi_dec_self_VkDescriptorSetLayoutCreateInfo(struct pv_cs_dec *dec, VkDescripto
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->bindingCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->bindingCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorSetLayoutBinding *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pBindings = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDescriptorSetLayoutBinding(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkDescriptorSetLayoutBinding *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pBindings = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDescriptorSetLayoutBinding(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bindingCount))) return false;
+                if ((uint64_t)(val->bindingCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBindings = NULL;
             }
         }
@@ -21072,16 +21182,18 @@ pvgi_dec_self_VkDescriptorSetVariableDescriptorCountAllocateInfo(struct pv_cs_de
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->descriptorSetCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->descriptorSetCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDescriptorCounts = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDescriptorCounts = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->descriptorSetCount))) return false;
+                if ((uint64_t)(val->descriptorSetCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDescriptorCounts = NULL;
             }
         }
@@ -21199,33 +21311,35 @@ pvgi_dec_self_VkDescriptorUpdateTemplateCreateInfo(struct pv_cs_dec *dec, VkDesc
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->descriptorUpdateEntryCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->descriptorUpdateEntryCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorUpdateTemplateEntry *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDescriptorUpdateEntries = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDescriptorUpdateTemplateEntry(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkDescriptorUpdateTemplateEntry *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDescriptorUpdateEntries = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDescriptorUpdateTemplateEntry(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->descriptorUpdateEntryCount))) return false;
+                if ((uint64_t)(val->descriptorUpdateEntryCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDescriptorUpdateEntries = NULL;
             }
             pv_cs_dec_read(dec, &val->templateType, 4);
             {
-                uint64_t id4 = 0;
-                pv_cs_dec_read(dec, &id4, 8);
-                if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, &id4)) return false;
-                val->descriptorSetLayout = (VkDescriptorSetLayout)(uintptr_t)id4;
+                uint64_t id5 = 0;
+                pv_cs_dec_read(dec, &id5, 8);
+                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, &id5)) return false;
+                val->descriptorSetLayout = (VkDescriptorSetLayout)(uintptr_t)id5;
             }
             pv_cs_dec_read(dec, &val->pipelineBindPoint, 4);
             {
-                uint64_t id5 = 0;
-                pv_cs_dec_read(dec, &id5, 8);
-                if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_PIPELINE_LAYOUT, &id5)) return false;
-                val->pipelineLayout = (VkPipelineLayout)(uintptr_t)id5;
+                uint64_t id6 = 0;
+                pv_cs_dec_read(dec, &id6, 8);
+                if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_PIPELINE_LAYOUT, &id6)) return false;
+                val->pipelineLayout = (VkPipelineLayout)(uintptr_t)id6;
             }
             pv_cs_dec_read(dec, &val->set, 4);
         }
@@ -21415,18 +21529,20 @@ pvgi_dec_self_VkDeviceCreateInfo(struct pv_cs_dec *dec, VkDeviceCreateInfo *val,
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->queueCreateInfoCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->queueCreateInfoCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDeviceQueueCreateInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pQueueCreateInfos = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDeviceQueueCreateInfo(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkDeviceQueueCreateInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pQueueCreateInfos = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDeviceQueueCreateInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->queueCreateInfoCount))) return false;
+                if ((uint64_t)(val->queueCreateInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pQueueCreateInfos = NULL;
             }
             pv_cs_dec_read(dec, &val->enabledLayerCount, 4);
@@ -21434,10 +21550,10 @@ pvgi_dec_self_VkDeviceCreateInfo(struct pv_cs_dec *dec, VkDeviceCreateInfo *val,
             pv_cs_dec_read(dec, &val->enabledExtensionCount, 4);
             if (!pvg_dec_string_array(dec, (const char *const **)&val->ppEnabledExtensionNames, (uint64_t)(val->enabledExtensionCount), true)) return false;
             if (pvg_dec_present(dec)) {
-                VkPhysicalDeviceFeatures *p4 = pv_cs_dec_alloc(dec, 1, sizeof(*p4));
-                if (!p4) return false;
-                val->pEnabledFeatures = p4;
-                if (!pvgi_dec_VkPhysicalDeviceFeatures(dec, p4, PVG_MODE_FULL, depth)) return false;
+                VkPhysicalDeviceFeatures *p5 = pv_cs_dec_alloc(dec, 1, sizeof(*p5));
+                if (!p5) return false;
+                val->pEnabledFeatures = p5;
+                if (!pvgi_dec_VkPhysicalDeviceFeatures(dec, p5, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pEnabledFeatures = NULL;
             }
@@ -21619,23 +21735,25 @@ pvgi_dec_self_VkDeviceGroupDeviceCreateInfo(struct pv_cs_dec *dec, VkDeviceGroup
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->physicalDeviceCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->physicalDeviceCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPhysicalDevice *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pPhysicalDevices = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkPhysicalDevice *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pPhysicalDevices = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_PHYSICAL_DEVICE, &id4)) return false;
-                        p2[i3] = (VkPhysicalDevice)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_PHYSICAL_DEVICE, &id5)) return false;
+                        p3[i4] = (VkPhysicalDevice)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->physicalDeviceCount))) return false;
+                if ((uint64_t)(val->physicalDeviceCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPhysicalDevices = NULL;
             }
         }
@@ -21701,18 +21819,20 @@ pvgi_dec_self_VkDeviceGroupRenderPassBeginInfo(struct pv_cs_dec *dec, VkDeviceGr
         {
             pv_cs_dec_read(dec, &val->deviceMask, 4);
             pv_cs_dec_read(dec, &val->deviceRenderAreaCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->deviceRenderAreaCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkRect2D *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDeviceRenderAreas = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkRect2D(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkRect2D *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDeviceRenderAreas = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkRect2D(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->deviceRenderAreaCount))) return false;
+                if ((uint64_t)(val->deviceRenderAreaCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDeviceRenderAreas = NULL;
             }
         }
@@ -21778,42 +21898,48 @@ pvgi_dec_self_VkDeviceGroupSubmitInfo(struct pv_cs_dec *dec, VkDeviceGroupSubmit
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->waitSemaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pWaitSemaphoreDeviceIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pWaitSemaphoreDeviceIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->waitSemaphoreCount))) return false;
+                if ((uint64_t)(val->waitSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pWaitSemaphoreDeviceIndices = NULL;
             }
             pv_cs_dec_read(dec, &val->commandBufferCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->commandBufferCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pCommandBufferDeviceMasks = p4;
-                pv_cs_dec_read(dec, p4, (size_t)n3 * sizeof(*p4));
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->commandBufferCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pCommandBufferDeviceMasks = p6;
+                pv_cs_dec_read(dec, p6, (size_t)n4 * sizeof(*p6));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->commandBufferCount))) return false;
+                if ((uint64_t)(val->commandBufferCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pCommandBufferDeviceMasks = NULL;
             }
             pv_cs_dec_read(dec, &val->signalSemaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->signalSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pSignalSemaphoreDeviceIndices = p6;
-                pv_cs_dec_read(dec, p6, (size_t)n5 * sizeof(*p6));
+            uint64_t s8 = 0;
+            if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+            if (s8) {
+                uint64_t n7 = (uint64_t)(val->signalSemaphoreCount);
+                if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+                if (!p9) return false;
+                val->pSignalSemaphoreDeviceIndices = p9;
+                pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->signalSemaphoreCount))) return false;
+                if ((uint64_t)(val->signalSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSignalSemaphoreDeviceIndices = NULL;
             }
         }
@@ -22145,16 +22271,18 @@ pvgi_dec_self_VkDeviceQueueCreateInfo(struct pv_cs_dec *dec, VkDeviceQueueCreate
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->queueFamilyIndex, 4);
             pv_cs_dec_read(dec, &val->queueCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->queueCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                float *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pQueuePriorities = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                float *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pQueuePriorities = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->queueCount))) return false;
+                if ((uint64_t)(val->queueCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pQueuePriorities = NULL;
             }
         }
@@ -22486,18 +22614,19 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesList2EXT(struct pv_cs_dec *dec, VkDrm
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDrmFormatModifierProperties2EXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDrmFormatModifierProperties = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDrmFormatModifierProperties2EXT(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkDrmFormatModifierProperties2EXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDrmFormatModifierProperties = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDrmFormatModifierProperties2EXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pDrmFormatModifierProperties = NULL;
             }
         }
@@ -22505,17 +22634,18 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesList2EXT(struct pv_cs_dec *dec, VkDrm
     case PVG_MODE_PARTIAL:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
-                VkDrmFormatModifierProperties2EXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDrmFormatModifierProperties = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDrmFormatModifierProperties2EXT(dec, &p2[i3], PVG_MODE_PARTIAL, depth)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkDrmFormatModifierProperties2EXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDrmFormatModifierProperties = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDrmFormatModifierProperties2EXT(dec, &p3[i4], PVG_MODE_PARTIAL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pDrmFormatModifierProperties = NULL;
             }
         }
@@ -22523,15 +22653,16 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesList2EXT(struct pv_cs_dec *dec, VkDrm
     case PVG_MODE_INTO:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pDrmFormatModifierProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-                for (uint64_t i2 = 0; i2 < n1; i2++) {
-                    if (!pvgi_dec_VkDrmFormatModifierProperties2EXT(dec, &((VkDrmFormatModifierProperties2EXT *)val->pDrmFormatModifierProperties)[i2], PVG_MODE_INTO, depth)) return false;
+                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                    if (!pvgi_dec_VkDrmFormatModifierProperties2EXT(dec, &((VkDrmFormatModifierProperties2EXT *)val->pDrmFormatModifierProperties)[i3], PVG_MODE_INTO, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
         }
         break;
@@ -22597,18 +22728,19 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesListEXT(struct pv_cs_dec *dec, VkDrmF
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDrmFormatModifierPropertiesEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDrmFormatModifierProperties = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDrmFormatModifierPropertiesEXT(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkDrmFormatModifierPropertiesEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDrmFormatModifierProperties = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDrmFormatModifierPropertiesEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pDrmFormatModifierProperties = NULL;
             }
         }
@@ -22616,17 +22748,18 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesListEXT(struct pv_cs_dec *dec, VkDrmF
     case PVG_MODE_PARTIAL:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
-                VkDrmFormatModifierPropertiesEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDrmFormatModifierProperties = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkDrmFormatModifierPropertiesEXT(dec, &p2[i3], PVG_MODE_PARTIAL, depth)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkDrmFormatModifierPropertiesEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDrmFormatModifierProperties = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkDrmFormatModifierPropertiesEXT(dec, &p3[i4], PVG_MODE_PARTIAL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pDrmFormatModifierProperties = NULL;
             }
         }
@@ -22634,15 +22767,16 @@ pvgi_dec_self_VkDrmFormatModifierPropertiesListEXT(struct pv_cs_dec *dec, VkDrmF
     case PVG_MODE_INTO:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pDrmFormatModifierProperties) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-                for (uint64_t i2 = 0; i2 < n1; i2++) {
-                    if (!pvgi_dec_VkDrmFormatModifierPropertiesEXT(dec, &((VkDrmFormatModifierPropertiesEXT *)val->pDrmFormatModifierProperties)[i2], PVG_MODE_INTO, depth)) return false;
+                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                    if (!pvgi_dec_VkDrmFormatModifierPropertiesEXT(dec, &((VkDrmFormatModifierPropertiesEXT *)val->pDrmFormatModifierProperties)[i3], PVG_MODE_INTO, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
         }
         break;
@@ -23865,16 +23999,18 @@ pvgi_dec_self_VkFramebufferAttachmentImageInfo(struct pv_cs_dec *dec, VkFramebuf
             pv_cs_dec_read(dec, &val->height, 4);
             pv_cs_dec_read(dec, &val->layerCount, 4);
             pv_cs_dec_read(dec, &val->viewFormatCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->viewFormatCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pViewFormats = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkFormat *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pViewFormats = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->viewFormatCount))) return false;
+                if ((uint64_t)(val->viewFormatCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pViewFormats = NULL;
             }
         }
@@ -23942,18 +24078,20 @@ pvgi_dec_self_VkFramebufferAttachmentsCreateInfo(struct pv_cs_dec *dec, VkFrameb
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->attachmentImageInfoCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentImageInfoCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkFramebufferAttachmentImageInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAttachmentImageInfos = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkFramebufferAttachmentImageInfo(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkFramebufferAttachmentImageInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAttachmentImageInfos = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkFramebufferAttachmentImageInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->attachmentImageInfoCount))) return false;
+                if ((uint64_t)(val->attachmentImageInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pAttachmentImageInfos = NULL;
             }
         }
@@ -24025,23 +24163,24 @@ pvgi_dec_self_VkFramebufferCreateInfo(struct pv_cs_dec *dec, VkFramebufferCreate
                 val->renderPass = (VkRenderPass)(uintptr_t)id1;
             }
             pv_cs_dec_read(dec, &val->attachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->attachmentCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageView *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pAttachments = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
+                VkImageView *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pAttachments = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
                     {
-                        uint64_t id5 = 0;
-                        pv_cs_dec_read(dec, &id5, 8);
-                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_IMAGE_VIEW, &id5)) return false;
-                        p3[i4] = (VkImageView)(uintptr_t)id5;
+                        uint64_t id6 = 0;
+                        pv_cs_dec_read(dec, &id6, 8);
+                        if (!pvg_dec_handle(dec, id6, VK_OBJECT_TYPE_IMAGE_VIEW, &id6)) return false;
+                        p4[i5] = (VkImageView)(uintptr_t)id6;
                     }
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pAttachments = NULL;
             }
             pv_cs_dec_read(dec, &val->width, 4);
@@ -24115,110 +24254,111 @@ pvgi_dec_self_VkGraphicsPipelineCreateInfo(struct pv_cs_dec *dec, VkGraphicsPipe
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->stageCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->stageCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPipelineShaderStageCreateInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pStages = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkPipelineShaderStageCreateInfo(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkPipelineShaderStageCreateInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pStages = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkPipelineShaderStageCreateInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pStages = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineVertexInputStateCreateInfo *p4 = pv_cs_dec_alloc(dec, 1, sizeof(*p4));
-                if (!p4) return false;
-                val->pVertexInputState = p4;
-                if (!pvgi_dec_VkPipelineVertexInputStateCreateInfo(dec, p4, PVG_MODE_FULL, depth)) return false;
+                VkPipelineVertexInputStateCreateInfo *p5 = pv_cs_dec_alloc(dec, 1, sizeof(*p5));
+                if (!p5) return false;
+                val->pVertexInputState = p5;
+                if (!pvgi_dec_VkPipelineVertexInputStateCreateInfo(dec, p5, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pVertexInputState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineInputAssemblyStateCreateInfo *p5 = pv_cs_dec_alloc(dec, 1, sizeof(*p5));
-                if (!p5) return false;
-                val->pInputAssemblyState = p5;
-                if (!pvgi_dec_VkPipelineInputAssemblyStateCreateInfo(dec, p5, PVG_MODE_FULL, depth)) return false;
+                VkPipelineInputAssemblyStateCreateInfo *p6 = pv_cs_dec_alloc(dec, 1, sizeof(*p6));
+                if (!p6) return false;
+                val->pInputAssemblyState = p6;
+                if (!pvgi_dec_VkPipelineInputAssemblyStateCreateInfo(dec, p6, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pInputAssemblyState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineTessellationStateCreateInfo *p6 = pv_cs_dec_alloc(dec, 1, sizeof(*p6));
-                if (!p6) return false;
-                val->pTessellationState = p6;
-                if (!pvgi_dec_VkPipelineTessellationStateCreateInfo(dec, p6, PVG_MODE_FULL, depth)) return false;
+                VkPipelineTessellationStateCreateInfo *p7 = pv_cs_dec_alloc(dec, 1, sizeof(*p7));
+                if (!p7) return false;
+                val->pTessellationState = p7;
+                if (!pvgi_dec_VkPipelineTessellationStateCreateInfo(dec, p7, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pTessellationState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineViewportStateCreateInfo *p7 = pv_cs_dec_alloc(dec, 1, sizeof(*p7));
-                if (!p7) return false;
-                val->pViewportState = p7;
-                if (!pvgi_dec_VkPipelineViewportStateCreateInfo(dec, p7, PVG_MODE_FULL, depth)) return false;
+                VkPipelineViewportStateCreateInfo *p8 = pv_cs_dec_alloc(dec, 1, sizeof(*p8));
+                if (!p8) return false;
+                val->pViewportState = p8;
+                if (!pvgi_dec_VkPipelineViewportStateCreateInfo(dec, p8, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pViewportState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineRasterizationStateCreateInfo *p8 = pv_cs_dec_alloc(dec, 1, sizeof(*p8));
-                if (!p8) return false;
-                val->pRasterizationState = p8;
-                if (!pvgi_dec_VkPipelineRasterizationStateCreateInfo(dec, p8, PVG_MODE_FULL, depth)) return false;
+                VkPipelineRasterizationStateCreateInfo *p9 = pv_cs_dec_alloc(dec, 1, sizeof(*p9));
+                if (!p9) return false;
+                val->pRasterizationState = p9;
+                if (!pvgi_dec_VkPipelineRasterizationStateCreateInfo(dec, p9, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pRasterizationState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineMultisampleStateCreateInfo *p9 = pv_cs_dec_alloc(dec, 1, sizeof(*p9));
-                if (!p9) return false;
-                val->pMultisampleState = p9;
-                if (!pvgi_dec_VkPipelineMultisampleStateCreateInfo(dec, p9, PVG_MODE_FULL, depth)) return false;
+                VkPipelineMultisampleStateCreateInfo *p10 = pv_cs_dec_alloc(dec, 1, sizeof(*p10));
+                if (!p10) return false;
+                val->pMultisampleState = p10;
+                if (!pvgi_dec_VkPipelineMultisampleStateCreateInfo(dec, p10, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pMultisampleState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineDepthStencilStateCreateInfo *p10 = pv_cs_dec_alloc(dec, 1, sizeof(*p10));
-                if (!p10) return false;
-                val->pDepthStencilState = p10;
-                if (!pvgi_dec_VkPipelineDepthStencilStateCreateInfo(dec, p10, PVG_MODE_FULL, depth)) return false;
+                VkPipelineDepthStencilStateCreateInfo *p11 = pv_cs_dec_alloc(dec, 1, sizeof(*p11));
+                if (!p11) return false;
+                val->pDepthStencilState = p11;
+                if (!pvgi_dec_VkPipelineDepthStencilStateCreateInfo(dec, p11, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pDepthStencilState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineColorBlendStateCreateInfo *p11 = pv_cs_dec_alloc(dec, 1, sizeof(*p11));
-                if (!p11) return false;
-                val->pColorBlendState = p11;
-                if (!pvgi_dec_VkPipelineColorBlendStateCreateInfo(dec, p11, PVG_MODE_FULL, depth)) return false;
+                VkPipelineColorBlendStateCreateInfo *p12 = pv_cs_dec_alloc(dec, 1, sizeof(*p12));
+                if (!p12) return false;
+                val->pColorBlendState = p12;
+                if (!pvgi_dec_VkPipelineColorBlendStateCreateInfo(dec, p12, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pColorBlendState = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkPipelineDynamicStateCreateInfo *p12 = pv_cs_dec_alloc(dec, 1, sizeof(*p12));
-                if (!p12) return false;
-                val->pDynamicState = p12;
-                if (!pvgi_dec_VkPipelineDynamicStateCreateInfo(dec, p12, PVG_MODE_FULL, depth)) return false;
+                VkPipelineDynamicStateCreateInfo *p13 = pv_cs_dec_alloc(dec, 1, sizeof(*p13));
+                if (!p13) return false;
+                val->pDynamicState = p13;
+                if (!pvgi_dec_VkPipelineDynamicStateCreateInfo(dec, p13, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pDynamicState = NULL;
             }
             {
-                uint64_t id13 = 0;
-                pv_cs_dec_read(dec, &id13, 8);
-                if (!pvg_dec_handle(dec, id13, VK_OBJECT_TYPE_PIPELINE_LAYOUT, &id13)) return false;
-                val->layout = (VkPipelineLayout)(uintptr_t)id13;
-            }
-            {
                 uint64_t id14 = 0;
                 pv_cs_dec_read(dec, &id14, 8);
-                if (!pvg_dec_handle(dec, id14, VK_OBJECT_TYPE_RENDER_PASS, &id14)) return false;
-                val->renderPass = (VkRenderPass)(uintptr_t)id14;
+                if (!pvg_dec_handle(dec, id14, VK_OBJECT_TYPE_PIPELINE_LAYOUT, &id14)) return false;
+                val->layout = (VkPipelineLayout)(uintptr_t)id14;
             }
-            pv_cs_dec_read(dec, &val->subpass, 4);
             {
                 uint64_t id15 = 0;
                 pv_cs_dec_read(dec, &id15, 8);
-                if (!pvg_dec_handle(dec, id15, VK_OBJECT_TYPE_PIPELINE, &id15)) return false;
-                val->basePipelineHandle = (VkPipeline)(uintptr_t)id15;
+                if (!pvg_dec_handle(dec, id15, VK_OBJECT_TYPE_RENDER_PASS, &id15)) return false;
+                val->renderPass = (VkRenderPass)(uintptr_t)id15;
+            }
+            pv_cs_dec_read(dec, &val->subpass, 4);
+            {
+                uint64_t id16 = 0;
+                pv_cs_dec_read(dec, &id16, 8);
+                if (!pvg_dec_handle(dec, id16, VK_OBJECT_TYPE_PIPELINE, &id16)) return false;
+                val->basePipelineHandle = (VkPipeline)(uintptr_t)id16;
             }
             pv_cs_dec_read(dec, &val->basePipelineIndex, 4);
         }
@@ -24748,16 +24888,17 @@ pvgi_dec_self_VkImageCreateInfo(struct pv_cs_dec *dec, VkImageCreateInfo *val, e
             pv_cs_dec_read(dec, &val->usage, 4);
             pv_cs_dec_read(dec, &val->sharingMode, 4);
             pv_cs_dec_read(dec, &val->queueFamilyIndexCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->queueFamilyIndexCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pQueueFamilyIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pQueueFamilyIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pQueueFamilyIndices = NULL;
             }
             pv_cs_dec_read(dec, &val->initialLayout, 4);
@@ -24833,18 +24974,20 @@ pvgi_dec_self_VkImageDrmFormatModifierExplicitCreateInfoEXT(struct pv_cs_dec *de
         {
             pv_cs_dec_read(dec, &val->drmFormatModifier, 8);
             pv_cs_dec_read(dec, &val->drmFormatModifierPlaneCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierPlaneCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSubresourceLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pPlaneLayouts = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkSubresourceLayout(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkSubresourceLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pPlaneLayouts = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkSubresourceLayout(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->drmFormatModifierPlaneCount))) return false;
+                if ((uint64_t)(val->drmFormatModifierPlaneCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPlaneLayouts = NULL;
             }
         }
@@ -24910,16 +25053,18 @@ pvgi_dec_self_VkImageDrmFormatModifierListCreateInfoEXT(struct pv_cs_dec *dec, V
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->drmFormatModifierCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->drmFormatModifierCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint64_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDrmFormatModifiers = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint64_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDrmFormatModifiers = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->drmFormatModifierCount))) return false;
+                if ((uint64_t)(val->drmFormatModifierCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDrmFormatModifiers = NULL;
             }
         }
@@ -25036,16 +25181,18 @@ pvgi_dec_self_VkImageFormatListCreateInfo(struct pv_cs_dec *dec, VkImageFormatLi
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->viewFormatCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->viewFormatCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pViewFormats = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkFormat *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pViewFormats = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->viewFormatCount))) return false;
+                if ((uint64_t)(val->viewFormatCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pViewFormats = NULL;
             }
         }
@@ -26136,61 +26283,6 @@ pvgi_enc_VkImageViewUsageCreateInfo(struct pv_cs_enc *enc, const VkImageViewUsag
 }
 
 bool
-pvgi_dec_self_VkImportMemoryFdInfoKHR(struct pv_cs_dec *dec, VkImportMemoryFdInfoKHR *val, enum pvg_mode mode, unsigned depth)
-{
-    (void)val; (void)depth;
-    switch (mode) {
-    case PVG_MODE_FULL:
-        {
-            pv_cs_dec_read(dec, &val->handleType, 4);
-            pv_cs_dec_read(dec, &val->fd, 4);
-        }
-        break;
-    case PVG_MODE_PARTIAL:
-        pv_cs_dec_set_fatal(dec, "struct has no partial form");
-        return false;
-    case PVG_MODE_INTO:
-        pv_cs_dec_set_fatal(dec, "struct has no partial form");
-        return false;
-    }
-    return !*dec->fatal;
-}
-
-bool
-pvgi_dec_VkImportMemoryFdInfoKHR(struct pv_cs_dec *dec, VkImportMemoryFdInfoKHR *val, enum pvg_mode mode, unsigned depth)
-{
-    int32_t stype = 0;
-    if (!pv_cs_dec_read(dec, &stype, 4)) return false;
-    if (stype != (int32_t)VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR) { pv_cs_dec_set_fatal(dec, "unexpected sType"); return false; }
-    val->sType = (VkStructureType)stype;
-    if (!chain_dec_VkImportMemoryFdInfoKHR(dec, (void **)&val->pNext, mode, depth, mode == PVG_MODE_INTO ? (void *)val->pNext : NULL)) return false;
-    return pvgi_dec_self_VkImportMemoryFdInfoKHR(dec, val, mode, depth);
-}
-
-bool
-pvgi_enc_self_VkImportMemoryFdInfoKHR(struct pv_cs_enc *enc, const VkImportMemoryFdInfoKHR *val, bool partial, unsigned depth)
-{
-    (void)val; (void)depth;
-    if (partial) {
-        *enc->fatal = true;
-        return false;
-    } else {
-        pv_cs_enc_write(enc, &val->handleType, 4);
-        pv_cs_enc_write(enc, &val->fd, 4);
-    }
-    return !*enc->fatal;
-}
-
-bool
-pvgi_enc_VkImportMemoryFdInfoKHR(struct pv_cs_enc *enc, const VkImportMemoryFdInfoKHR *val, bool partial, unsigned depth)
-{
-    const int32_t stype = (int32_t)VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR;
-    pv_cs_enc_write(enc, &stype, 4);
-    if (!chain_enc_VkImportMemoryFdInfoKHR(enc, val->pNext, partial, depth)) return false;
-    return pvgi_enc_self_VkImportMemoryFdInfoKHR(enc, val, partial, depth);
-}
-
-bool
 pvgi_dec_self_VkImportMemoryResourceInfoMESA(struct pv_cs_dec *dec, VkImportMemoryResourceInfoMESA *val, enum pvg_mode mode, unsigned depth)
 {
     (void)val; (void)depth;
@@ -27223,16 +27315,18 @@ pvgi_dec_self_VkMemoryToImageCopyMESA(struct pv_cs_dec *dec, VkMemoryToImageCopy
     case PVG_MODE_FULL:
         {
             { uint64_t u1 = 0; pv_cs_dec_read(dec, &u1, 8); val->dataSize = (size_t)u1; }
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->dataSize);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                void *p3 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
-                if (!p3) return false;
-                pv_cs_dec_read(dec, p3, (size_t)n2);
-                val->pData = p3;
+                void *p4 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
+                if (!p4) return false;
+                pv_cs_dec_read(dec, p4, (size_t)n2);
+                val->pData = p4;
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dataSize))) return false;
+                if ((uint64_t)(val->dataSize)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pData = NULL;
             }
             pv_cs_dec_read(dec, &val->memoryRowLength, 4);
@@ -27561,18 +27655,20 @@ pvgi_dec_self_VkMutableDescriptorTypeCreateInfoEXT(struct pv_cs_dec *dec, VkMuta
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->mutableDescriptorTypeListCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->mutableDescriptorTypeListCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkMutableDescriptorTypeListEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pMutableDescriptorTypeLists = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkMutableDescriptorTypeListEXT(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkMutableDescriptorTypeListEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pMutableDescriptorTypeLists = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkMutableDescriptorTypeListEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->mutableDescriptorTypeListCount))) return false;
+                if ((uint64_t)(val->mutableDescriptorTypeListCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pMutableDescriptorTypeLists = NULL;
             }
         }
@@ -27637,16 +27733,18 @@ pvgi_dec_self_VkMutableDescriptorTypeListEXT(struct pv_cs_dec *dec, VkMutableDes
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->descriptorTypeCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->descriptorTypeCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorType *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDescriptorTypes = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkDescriptorType *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDescriptorTypes = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->descriptorTypeCount))) return false;
+                if ((uint64_t)(val->descriptorTypeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDescriptorTypes = NULL;
             }
         }
@@ -31315,29 +31413,31 @@ pvgi_dec_self_VkPhysicalDeviceHostImageCopyProperties(struct pv_cs_dec *dec, VkP
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->copySrcLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->copySrcLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pCopySrcLayouts = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkImageLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pCopySrcLayouts = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopySrcLayouts = NULL;
             }
             pv_cs_dec_read(dec, &val->copyDstLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->copyDstLayoutCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageLayout *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pCopyDstLayouts = p4;
-                pv_cs_dec_read(dec, p4, (size_t)n3 * sizeof(*p4));
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->copyDstLayoutCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkImageLayout *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pCopyDstLayouts = p6;
+                pv_cs_dec_read(dec, p6, (size_t)n4 * sizeof(*p6));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopyDstLayouts = NULL;
             }
             if (!pvg_dec_size_eq(dec, VK_UUID_SIZE)) return false;
@@ -31348,25 +31448,27 @@ pvgi_dec_self_VkPhysicalDeviceHostImageCopyProperties(struct pv_cs_dec *dec, VkP
     case PVG_MODE_PARTIAL:
         {
             pv_cs_dec_read(dec, &val->copySrcLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->copySrcLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
-                VkImageLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pCopySrcLayouts = p2;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkImageLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pCopySrcLayouts = p3;
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopySrcLayouts = NULL;
             }
             pv_cs_dec_read(dec, &val->copyDstLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->copyDstLayoutCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                VkImageLayout *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pCopyDstLayouts = p4;
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->copyDstLayoutCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkImageLayout *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pCopyDstLayouts = p6;
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopyDstLayouts = NULL;
             }
         }
@@ -31374,22 +31476,24 @@ pvgi_dec_self_VkPhysicalDeviceHostImageCopyProperties(struct pv_cs_dec *dec, VkP
     case PVG_MODE_INTO:
         {
             pv_cs_dec_read(dec, &val->copySrcLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->copySrcLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pCopySrcLayouts) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
                 pv_cs_dec_read(dec, ((VkImageLayout *)val->pCopySrcLayouts), (size_t)n1 * sizeof(*((VkImageLayout *)val->pCopySrcLayouts)));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
             pv_cs_dec_read(dec, &val->copyDstLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n2 = (uint64_t)(val->copyDstLayoutCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
+                uint64_t n3 = (uint64_t)(val->copyDstLayoutCount);
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pCopyDstLayouts) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-                pv_cs_dec_read(dec, ((VkImageLayout *)val->pCopyDstLayouts), (size_t)n2 * sizeof(*((VkImageLayout *)val->pCopyDstLayouts)));
+                pv_cs_dec_read(dec, ((VkImageLayout *)val->pCopyDstLayouts), (size_t)n3 * sizeof(*((VkImageLayout *)val->pCopyDstLayouts)));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
             if (!pvg_dec_size_eq(dec, VK_UUID_SIZE)) return false;
             pv_cs_dec_read(dec, val->optimalTilingLayoutUUID, VK_UUID_SIZE);
@@ -31659,16 +31763,17 @@ pvgi_dec_self_VkPhysicalDeviceImageDrmFormatModifierInfoEXT(struct pv_cs_dec *de
             pv_cs_dec_read(dec, &val->drmFormatModifier, 8);
             pv_cs_dec_read(dec, &val->sharingMode, 4);
             pv_cs_dec_read(dec, &val->queueFamilyIndexCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->queueFamilyIndexCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pQueueFamilyIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pQueueFamilyIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pQueueFamilyIndices = NULL;
             }
         }
@@ -32308,18 +32413,19 @@ pvgi_dec_self_VkPhysicalDeviceLayeredApiPropertiesListKHR(struct pv_cs_dec *dec,
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->layeredApiCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->layeredApiCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPhysicalDeviceLayeredApiPropertiesKHR *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pLayeredApis = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkPhysicalDeviceLayeredApiPropertiesKHR(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkPhysicalDeviceLayeredApiPropertiesKHR *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pLayeredApis = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkPhysicalDeviceLayeredApiPropertiesKHR(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pLayeredApis = NULL;
             }
         }
@@ -32327,17 +32433,18 @@ pvgi_dec_self_VkPhysicalDeviceLayeredApiPropertiesListKHR(struct pv_cs_dec *dec,
     case PVG_MODE_PARTIAL:
         {
             pv_cs_dec_read(dec, &val->layeredApiCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->layeredApiCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
-                VkPhysicalDeviceLayeredApiPropertiesKHR *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pLayeredApis = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkPhysicalDeviceLayeredApiPropertiesKHR(dec, &p2[i3], PVG_MODE_PARTIAL, depth)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkPhysicalDeviceLayeredApiPropertiesKHR *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pLayeredApis = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkPhysicalDeviceLayeredApiPropertiesKHR(dec, &p3[i4], PVG_MODE_PARTIAL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pLayeredApis = NULL;
             }
         }
@@ -32345,15 +32452,16 @@ pvgi_dec_self_VkPhysicalDeviceLayeredApiPropertiesListKHR(struct pv_cs_dec *dec,
     case PVG_MODE_INTO:
         {
             pv_cs_dec_read(dec, &val->layeredApiCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->layeredApiCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pLayeredApis) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-                for (uint64_t i2 = 0; i2 < n1; i2++) {
-                    if (!pvgi_dec_VkPhysicalDeviceLayeredApiPropertiesKHR(dec, &((VkPhysicalDeviceLayeredApiPropertiesKHR *)val->pLayeredApis)[i2], PVG_MODE_INTO, depth)) return false;
+                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                    if (!pvgi_dec_VkPhysicalDeviceLayeredApiPropertiesKHR(dec, &((VkPhysicalDeviceLayeredApiPropertiesKHR *)val->pLayeredApis)[i3], PVG_MODE_INTO, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
         }
         break;
@@ -39444,29 +39552,31 @@ pvgi_dec_self_VkPhysicalDeviceVulkan14Properties(struct pv_cs_dec *dec, VkPhysic
             pv_cs_dec_read(dec, &val->defaultRobustnessVertexInputs, 4);
             pv_cs_dec_read(dec, &val->defaultRobustnessImages, 4);
             pv_cs_dec_read(dec, &val->copySrcLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->copySrcLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pCopySrcLayouts = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkImageLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pCopySrcLayouts = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopySrcLayouts = NULL;
             }
             pv_cs_dec_read(dec, &val->copyDstLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->copyDstLayoutCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageLayout *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pCopyDstLayouts = p4;
-                pv_cs_dec_read(dec, p4, (size_t)n3 * sizeof(*p4));
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->copyDstLayoutCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkImageLayout *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pCopyDstLayouts = p6;
+                pv_cs_dec_read(dec, p6, (size_t)n4 * sizeof(*p6));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopyDstLayouts = NULL;
             }
             if (!pvg_dec_size_eq(dec, VK_UUID_SIZE)) return false;
@@ -39477,25 +39587,27 @@ pvgi_dec_self_VkPhysicalDeviceVulkan14Properties(struct pv_cs_dec *dec, VkPhysic
     case PVG_MODE_PARTIAL:
         {
             pv_cs_dec_read(dec, &val->copySrcLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->copySrcLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
-                VkImageLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pCopySrcLayouts = p2;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkImageLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pCopySrcLayouts = p3;
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopySrcLayouts = NULL;
             }
             pv_cs_dec_read(dec, &val->copyDstLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->copyDstLayoutCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                VkImageLayout *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pCopyDstLayouts = p4;
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->copyDstLayoutCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                VkImageLayout *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pCopyDstLayouts = p6;
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pCopyDstLayouts = NULL;
             }
         }
@@ -39522,22 +39634,24 @@ pvgi_dec_self_VkPhysicalDeviceVulkan14Properties(struct pv_cs_dec *dec, VkPhysic
             pv_cs_dec_read(dec, &val->defaultRobustnessVertexInputs, 4);
             pv_cs_dec_read(dec, &val->defaultRobustnessImages, 4);
             pv_cs_dec_read(dec, &val->copySrcLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->copySrcLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pCopySrcLayouts) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
                 pv_cs_dec_read(dec, ((VkImageLayout *)val->pCopySrcLayouts), (size_t)n1 * sizeof(*((VkImageLayout *)val->pCopySrcLayouts)));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
             pv_cs_dec_read(dec, &val->copyDstLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n2 = (uint64_t)(val->copyDstLayoutCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
+                uint64_t n3 = (uint64_t)(val->copyDstLayoutCount);
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (!val->pCopyDstLayouts) { pv_cs_dec_set_fatal(dec, "reply carries an output the caller did not ask for"); return false; }
-                pv_cs_dec_read(dec, ((VkImageLayout *)val->pCopyDstLayouts), (size_t)n2 * sizeof(*((VkImageLayout *)val->pCopyDstLayouts)));
+                pv_cs_dec_read(dec, ((VkImageLayout *)val->pCopyDstLayouts), (size_t)n3 * sizeof(*((VkImageLayout *)val->pCopyDstLayouts)));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
             }
             if (!pvg_dec_size_eq(dec, VK_UUID_SIZE)) return false;
             pv_cs_dec_read(dec, val->optimalTilingLayoutUUID, VK_UUID_SIZE);
@@ -39924,16 +40038,18 @@ pvgi_dec_self_VkPipelineCacheCreateInfo(struct pv_cs_dec *dec, VkPipelineCacheCr
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             { uint64_t u1 = 0; pv_cs_dec_read(dec, &u1, 8); val->initialDataSize = (size_t)u1; }
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->initialDataSize);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                void *p3 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
-                if (!p3) return false;
-                pv_cs_dec_read(dec, p3, (size_t)n2);
-                val->pInitialData = p3;
+                void *p4 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
+                if (!p4) return false;
+                pv_cs_dec_read(dec, p4, (size_t)n2);
+                val->pInitialData = p4;
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->initialDataSize))) return false;
+                if ((uint64_t)(val->initialDataSize)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pInitialData = NULL;
             }
         }
@@ -40116,18 +40232,19 @@ pvgi_dec_self_VkPipelineColorBlendStateCreateInfo(struct pv_cs_dec *dec, VkPipel
             pv_cs_dec_read(dec, &val->logicOpEnable, 4);
             pv_cs_dec_read(dec, &val->logicOp, 4);
             pv_cs_dec_read(dec, &val->attachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPipelineColorBlendAttachmentState *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkPipelineColorBlendAttachmentState(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkPipelineColorBlendAttachmentState *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkPipelineColorBlendAttachmentState(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pAttachments = NULL;
             }
             if (!pvg_dec_size_eq(dec, 4)) return false;
@@ -40199,16 +40316,18 @@ pvgi_dec_self_VkPipelineColorWriteCreateInfoEXT(struct pv_cs_dec *dec, VkPipelin
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->attachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkBool32 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorWriteEnables = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkBool32 *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pColorWriteEnables = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->attachmentCount))) return false;
+                if ((uint64_t)(val->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pColorWriteEnables = NULL;
             }
         }
@@ -40380,18 +40499,20 @@ pvgi_dec_self_VkPipelineCreationFeedbackCreateInfo(struct pv_cs_dec *dec, VkPipe
                 pv_cs_dec_set_fatal(dec, "required pointer is NULL"); return false;
             }
             pv_cs_dec_read(dec, &val->pipelineStageCreationFeedbackCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->pipelineStageCreationFeedbackCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPipelineCreationFeedback *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pPipelineStageCreationFeedbacks = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkPipelineCreationFeedback(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkPipelineCreationFeedback *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pPipelineStageCreationFeedbacks = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkPipelineCreationFeedback(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->pipelineStageCreationFeedbackCount))) return false;
+                if ((uint64_t)(val->pipelineStageCreationFeedbackCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPipelineStageCreationFeedbacks = NULL;
             }
         }
@@ -40531,16 +40652,18 @@ pvgi_dec_self_VkPipelineDynamicStateCreateInfo(struct pv_cs_dec *dec, VkPipeline
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->dynamicStateCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->dynamicStateCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDynamicState *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pDynamicStates = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkDynamicState *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pDynamicStates = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dynamicStateCount))) return false;
+                if ((uint64_t)(val->dynamicStateCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDynamicStates = NULL;
             }
         }
@@ -40719,38 +40842,42 @@ pvgi_dec_self_VkPipelineLayoutCreateInfo(struct pv_cs_dec *dec, VkPipelineLayout
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->setLayoutCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->setLayoutCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorSetLayout *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pSetLayouts = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkDescriptorSetLayout *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pSetLayouts = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, &id4)) return false;
-                        p2[i3] = (VkDescriptorSetLayout)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, &id5)) return false;
+                        p3[i4] = (VkDescriptorSetLayout)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->setLayoutCount))) return false;
+                if ((uint64_t)(val->setLayoutCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSetLayouts = NULL;
             }
             pv_cs_dec_read(dec, &val->pushConstantRangeCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->pushConstantRangeCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPushConstantRange *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pPushConstantRanges = p6;
-                for (uint64_t i7 = 0; i7 < n5; i7++) {
-                    if (!pvgi_dec_VkPushConstantRange(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+            uint64_t s7 = 0;
+            if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+            if (s7) {
+                uint64_t n6 = (uint64_t)(val->pushConstantRangeCount);
+                if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkPushConstantRange *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+                if (!p8) return false;
+                val->pPushConstantRanges = p8;
+                for (uint64_t i9 = 0; i9 < n6; i9++) {
+                    if (!pvgi_dec_VkPushConstantRange(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->pushConstantRangeCount))) return false;
+                if ((uint64_t)(val->pushConstantRangeCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPushConstantRanges = NULL;
             }
         }
@@ -40826,23 +40953,25 @@ pvgi_dec_self_VkPipelineLibraryCreateInfoKHR(struct pv_cs_dec *dec, VkPipelineLi
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->libraryCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->libraryCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPipeline *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pLibraries = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkPipeline *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pLibraries = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_PIPELINE, &id4)) return false;
-                        p2[i3] = (VkPipeline)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_PIPELINE, &id5)) return false;
+                        p3[i4] = (VkPipeline)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->libraryCount))) return false;
+                if ((uint64_t)(val->libraryCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pLibraries = NULL;
             }
         }
@@ -40910,16 +41039,17 @@ pvgi_dec_self_VkPipelineMultisampleStateCreateInfo(struct pv_cs_dec *dec, VkPipe
             pv_cs_dec_read(dec, &val->rasterizationSamples, 4);
             pv_cs_dec_read(dec, &val->sampleShadingEnable, 4);
             pv_cs_dec_read(dec, &val->minSampleShading, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)((val->rasterizationSamples + 31) / 32);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSampleMask *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pSampleMask = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkSampleMask *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pSampleMask = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pSampleMask = NULL;
             }
             pv_cs_dec_read(dec, &val->alphaToCoverageEnable, 4);
@@ -41342,16 +41472,17 @@ pvgi_dec_self_VkPipelineRenderingCreateInfo(struct pv_cs_dec *dec, VkPipelineRen
         {
             pv_cs_dec_read(dec, &val->viewMask, 4);
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorAttachmentFormats = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkFormat *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pColorAttachmentFormats = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pColorAttachmentFormats = NULL;
             }
             pv_cs_dec_read(dec, &val->depthAttachmentFormat, 4);
@@ -41769,18 +41900,20 @@ pvgi_dec_self_VkPipelineVertexInputDivisorStateCreateInfo(struct pv_cs_dec *dec,
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->vertexBindingDivisorCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->vertexBindingDivisorCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkVertexInputBindingDivisorDescription *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pVertexBindingDivisors = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkVertexInputBindingDivisorDescription(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkVertexInputBindingDivisorDescription *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pVertexBindingDivisors = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkVertexInputBindingDivisorDescription(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->vertexBindingDivisorCount))) return false;
+                if ((uint64_t)(val->vertexBindingDivisorCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pVertexBindingDivisors = NULL;
             }
         }
@@ -41846,33 +41979,37 @@ pvgi_dec_self_VkPipelineVertexInputStateCreateInfo(struct pv_cs_dec *dec, VkPipe
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->vertexBindingDescriptionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->vertexBindingDescriptionCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkVertexInputBindingDescription *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pVertexBindingDescriptions = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkVertexInputBindingDescription(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkVertexInputBindingDescription *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pVertexBindingDescriptions = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkVertexInputBindingDescription(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->vertexBindingDescriptionCount))) return false;
+                if ((uint64_t)(val->vertexBindingDescriptionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pVertexBindingDescriptions = NULL;
             }
             pv_cs_dec_read(dec, &val->vertexAttributeDescriptionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->vertexAttributeDescriptionCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkVertexInputAttributeDescription *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pVertexAttributeDescriptions = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkVertexInputAttributeDescription(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->vertexAttributeDescriptionCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkVertexInputAttributeDescription *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pVertexAttributeDescriptions = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkVertexInputAttributeDescription(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->vertexAttributeDescriptionCount))) return false;
+                if ((uint64_t)(val->vertexAttributeDescriptionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pVertexAttributeDescriptions = NULL;
             }
         }
@@ -42066,33 +42203,35 @@ pvgi_dec_self_VkPipelineViewportStateCreateInfo(struct pv_cs_dec *dec, VkPipelin
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->viewportCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->viewportCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkViewport *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pViewports = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkViewport(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkViewport *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pViewports = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkViewport(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pViewports = NULL;
             }
             pv_cs_dec_read(dec, &val->scissorCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->scissorCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkRect2D *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pScissors = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkRect2D(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->scissorCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkRect2D *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pScissors = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkRect2D(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pScissors = NULL;
             }
         }
@@ -42331,16 +42470,18 @@ pvgi_dec_self_VkPushConstantsInfo(struct pv_cs_dec *dec, VkPushConstantsInfo *va
             pv_cs_dec_read(dec, &val->stageFlags, 4);
             pv_cs_dec_read(dec, &val->offset, 4);
             pv_cs_dec_read(dec, &val->size, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->size);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                void *p3 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
-                if (!p3) return false;
-                pv_cs_dec_read(dec, p3, (size_t)n2);
-                val->pValues = p3;
+                void *p4 = pv_cs_dec_alloc(dec, (size_t)n2, 1);
+                if (!p4) return false;
+                pv_cs_dec_read(dec, p4, (size_t)n2);
+                val->pValues = p4;
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->size))) return false;
+                if ((uint64_t)(val->size)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pValues = NULL;
             }
         }
@@ -42414,18 +42555,20 @@ pvgi_dec_self_VkPushDescriptorSetInfo(struct pv_cs_dec *dec, VkPushDescriptorSet
             }
             pv_cs_dec_read(dec, &val->set, 4);
             pv_cs_dec_read(dec, &val->descriptorWriteCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->descriptorWriteCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkWriteDescriptorSet *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pDescriptorWrites = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkWriteDescriptorSet(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkWriteDescriptorSet *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pDescriptorWrites = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkWriteDescriptorSet(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->descriptorWriteCount))) return false;
+                if ((uint64_t)(val->descriptorWriteCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDescriptorWrites = NULL;
             }
         }
@@ -42772,23 +42915,25 @@ pvgi_dec_self_VkRenderPassAttachmentBeginInfo(struct pv_cs_dec *dec, VkRenderPas
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->attachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageView *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkImageView *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_IMAGE_VIEW, &id4)) return false;
-                        p2[i3] = (VkImageView)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_IMAGE_VIEW, &id5)) return false;
+                        p3[i4] = (VkImageView)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->attachmentCount))) return false;
+                if ((uint64_t)(val->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pAttachments = NULL;
             }
         }
@@ -42866,18 +43011,19 @@ pvgi_dec_self_VkRenderPassBeginInfo(struct pv_cs_dec *dec, VkRenderPassBeginInfo
             }
             if (!pvgi_dec_VkRect2D(dec, &val->renderArea, PVG_MODE_FULL, depth)) return false;
             pv_cs_dec_read(dec, &val->clearValueCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->clearValueCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkClearValue *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pClearValues = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvg_dec_union_VkClearValue(dec, &p4[i5])) return false;
+                VkClearValue *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pClearValues = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvg_dec_union_VkClearValue(dec, &p5[i6])) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pClearValues = NULL;
             }
         }
@@ -42946,48 +43092,54 @@ pvgi_dec_self_VkRenderPassCreateInfo(struct pv_cs_dec *dec, VkRenderPassCreateIn
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->attachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentDescription *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkAttachmentDescription(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkAttachmentDescription *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkAttachmentDescription(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->attachmentCount))) return false;
+                if ((uint64_t)(val->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pAttachments = NULL;
             }
             pv_cs_dec_read(dec, &val->subpassCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->subpassCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSubpassDescription *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pSubpasses = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkSubpassDescription(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->subpassCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSubpassDescription *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pSubpasses = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkSubpassDescription(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->subpassCount))) return false;
+                if ((uint64_t)(val->subpassCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSubpasses = NULL;
             }
             pv_cs_dec_read(dec, &val->dependencyCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->dependencyCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSubpassDependency *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pDependencies = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
-                    if (!pvgi_dec_VkSubpassDependency(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->dependencyCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSubpassDependency *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pDependencies = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
+                    if (!pvgi_dec_VkSubpassDependency(dec, &p11[i12], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dependencyCount))) return false;
+                if ((uint64_t)(val->dependencyCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDependencies = NULL;
             }
         }
@@ -43074,61 +43226,69 @@ pvgi_dec_self_VkRenderPassCreateInfo2(struct pv_cs_dec *dec, VkRenderPassCreateI
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->attachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentDescription2 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkAttachmentDescription2(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkAttachmentDescription2 *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkAttachmentDescription2(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->attachmentCount))) return false;
+                if ((uint64_t)(val->attachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pAttachments = NULL;
             }
             pv_cs_dec_read(dec, &val->subpassCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->subpassCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSubpassDescription2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pSubpasses = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkSubpassDescription2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->subpassCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSubpassDescription2 *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pSubpasses = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkSubpassDescription2(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->subpassCount))) return false;
+                if ((uint64_t)(val->subpassCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSubpasses = NULL;
             }
             pv_cs_dec_read(dec, &val->dependencyCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->dependencyCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSubpassDependency2 *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pDependencies = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
-                    if (!pvgi_dec_VkSubpassDependency2(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->dependencyCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSubpassDependency2 *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pDependencies = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
+                    if (!pvgi_dec_VkSubpassDependency2(dec, &p11[i12], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dependencyCount))) return false;
+                if ((uint64_t)(val->dependencyCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pDependencies = NULL;
             }
             pv_cs_dec_read(dec, &val->correlatedViewMaskCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n10 = (uint64_t)(val->correlatedViewMaskCount);
-                if (!pvg_dec_size_eq(dec, n10)) return false;
-                if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p11 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p11));
-                if (!p11) return false;
-                val->pCorrelatedViewMasks = p11;
-                pv_cs_dec_read(dec, p11, (size_t)n10 * sizeof(*p11));
+            uint64_t s14 = 0;
+            if (!pv_cs_dec_read(dec, &s14, 8)) return false;
+            if (s14) {
+                uint64_t n13 = (uint64_t)(val->correlatedViewMaskCount);
+                if (s14 != n13) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n13 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p15 = pv_cs_dec_alloc(dec, (size_t)n13, sizeof(*p15));
+                if (!p15) return false;
+                val->pCorrelatedViewMasks = p15;
+                pv_cs_dec_read(dec, p15, (size_t)n13 * sizeof(*p15));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->correlatedViewMaskCount))) return false;
+                if ((uint64_t)(val->correlatedViewMaskCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pCorrelatedViewMasks = NULL;
             }
         }
@@ -43222,18 +43382,20 @@ pvgi_dec_self_VkRenderPassInputAttachmentAspectCreateInfo(struct pv_cs_dec *dec,
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->aspectReferenceCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->aspectReferenceCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkInputAttachmentAspectReference *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAspectReferences = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkInputAttachmentAspectReference(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkInputAttachmentAspectReference *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAspectReferences = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkInputAttachmentAspectReference(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->aspectReferenceCount))) return false;
+                if ((uint64_t)(val->aspectReferenceCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pAspectReferences = NULL;
             }
         }
@@ -43298,42 +43460,48 @@ pvgi_dec_self_VkRenderPassMultiviewCreateInfo(struct pv_cs_dec *dec, VkRenderPas
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->subpassCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->subpassCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pViewMasks = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pViewMasks = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->subpassCount))) return false;
+                if ((uint64_t)(val->subpassCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pViewMasks = NULL;
             }
             pv_cs_dec_read(dec, &val->dependencyCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->dependencyCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                int32_t *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pViewOffsets = p4;
-                pv_cs_dec_read(dec, p4, (size_t)n3 * sizeof(*p4));
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->dependencyCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                int32_t *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pViewOffsets = p6;
+                pv_cs_dec_read(dec, p6, (size_t)n4 * sizeof(*p6));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dependencyCount))) return false;
+                if ((uint64_t)(val->dependencyCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pViewOffsets = NULL;
             }
             pv_cs_dec_read(dec, &val->correlationMaskCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->correlationMaskCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pCorrelationMasks = p6;
-                pv_cs_dec_read(dec, p6, (size_t)n5 * sizeof(*p6));
+            uint64_t s8 = 0;
+            if (!pv_cs_dec_read(dec, &s8, 8)) return false;
+            if (s8) {
+                uint64_t n7 = (uint64_t)(val->correlationMaskCount);
+                if (s8 != n7) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p9 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p9));
+                if (!p9) return false;
+                val->pCorrelationMasks = p9;
+                pv_cs_dec_read(dec, p9, (size_t)n7 * sizeof(*p9));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->correlationMaskCount))) return false;
+                if ((uint64_t)(val->correlationMaskCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pCorrelationMasks = NULL;
             }
         }
@@ -43412,33 +43580,37 @@ pvgi_dec_self_VkRenderPassSampleLocationsBeginInfoEXT(struct pv_cs_dec *dec, VkR
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->attachmentInitialSampleLocationsCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->attachmentInitialSampleLocationsCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentSampleLocationsEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pAttachmentInitialSampleLocations = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkAttachmentSampleLocationsEXT(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkAttachmentSampleLocationsEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pAttachmentInitialSampleLocations = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkAttachmentSampleLocationsEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->attachmentInitialSampleLocationsCount))) return false;
+                if ((uint64_t)(val->attachmentInitialSampleLocationsCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pAttachmentInitialSampleLocations = NULL;
             }
             pv_cs_dec_read(dec, &val->postSubpassSampleLocationsCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->postSubpassSampleLocationsCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSubpassSampleLocationsEXT *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pPostSubpassSampleLocations = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkSubpassSampleLocationsEXT(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->postSubpassSampleLocationsCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSubpassSampleLocationsEXT *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pPostSubpassSampleLocations = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkSubpassSampleLocationsEXT(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->postSubpassSampleLocationsCount))) return false;
+                if ((uint64_t)(val->postSubpassSampleLocationsCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPostSubpassSampleLocations = NULL;
             }
         }
@@ -43514,16 +43686,17 @@ pvgi_dec_self_VkRenderingAreaInfo(struct pv_cs_dec *dec, VkRenderingAreaInfo *va
         {
             pv_cs_dec_read(dec, &val->viewMask, 4);
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkFormat *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorAttachmentFormats = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                VkFormat *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pColorAttachmentFormats = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pColorAttachmentFormats = NULL;
             }
             pv_cs_dec_read(dec, &val->depthAttachmentFormat, 4);
@@ -43668,16 +43841,17 @@ pvgi_dec_self_VkRenderingAttachmentLocationInfo(struct pv_cs_dec *dec, VkRenderi
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorAttachmentLocations = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pColorAttachmentLocations = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pColorAttachmentLocations = NULL;
             }
         }
@@ -43806,33 +43980,35 @@ pvgi_dec_self_VkRenderingInfo(struct pv_cs_dec *dec, VkRenderingInfo *val, enum 
             pv_cs_dec_read(dec, &val->layerCount, 4);
             pv_cs_dec_read(dec, &val->viewMask, 4);
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkRenderingAttachmentInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkRenderingAttachmentInfo(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkRenderingAttachmentInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pColorAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkRenderingAttachmentInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->colorAttachmentCount))) return false;
+                if ((uint64_t)(val->colorAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pColorAttachments = NULL;
-            }
-            if (pvg_dec_present(dec)) {
-                VkRenderingAttachmentInfo *p4 = pv_cs_dec_alloc(dec, 1, sizeof(*p4));
-                if (!p4) return false;
-                val->pDepthAttachment = p4;
-                if (!pvgi_dec_VkRenderingAttachmentInfo(dec, p4, PVG_MODE_FULL, depth)) return false;
-            } else {
-                val->pDepthAttachment = NULL;
             }
             if (pvg_dec_present(dec)) {
                 VkRenderingAttachmentInfo *p5 = pv_cs_dec_alloc(dec, 1, sizeof(*p5));
                 if (!p5) return false;
-                val->pStencilAttachment = p5;
+                val->pDepthAttachment = p5;
                 if (!pvgi_dec_VkRenderingAttachmentInfo(dec, p5, PVG_MODE_FULL, depth)) return false;
+            } else {
+                val->pDepthAttachment = NULL;
+            }
+            if (pvg_dec_present(dec)) {
+                VkRenderingAttachmentInfo *p6 = pv_cs_dec_alloc(dec, 1, sizeof(*p6));
+                if (!p6) return false;
+                val->pStencilAttachment = p6;
+                if (!pvgi_dec_VkRenderingAttachmentInfo(dec, p6, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pStencilAttachment = NULL;
             }
@@ -43908,31 +44084,32 @@ pvgi_dec_self_VkRenderingInputAttachmentIndexInfo(struct pv_cs_dec *dec, VkRende
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pColorAttachmentInputIndices = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
-            } else {
-                if (!pvg_dec_skip_size(dec)) return false;
-                val->pColorAttachmentInputIndices = NULL;
-            }
-            if (pvg_dec_present(dec)) {
-                uint32_t *p3 = pv_cs_dec_alloc(dec, 1, sizeof(*p3));
+                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
                 if (!p3) return false;
-                val->pDepthInputAttachmentIndex = p3;
-                pv_cs_dec_read(dec, &*p3, 4);
+                val->pColorAttachmentInputIndices = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                val->pDepthInputAttachmentIndex = NULL;
+                val->pColorAttachmentInputIndices = NULL;
             }
             if (pvg_dec_present(dec)) {
                 uint32_t *p4 = pv_cs_dec_alloc(dec, 1, sizeof(*p4));
                 if (!p4) return false;
-                val->pStencilInputAttachmentIndex = p4;
+                val->pDepthInputAttachmentIndex = p4;
                 pv_cs_dec_read(dec, &*p4, 4);
+            } else {
+                val->pDepthInputAttachmentIndex = NULL;
+            }
+            if (pvg_dec_present(dec)) {
+                uint32_t *p5 = pv_cs_dec_alloc(dec, 1, sizeof(*p5));
+                if (!p5) return false;
+                val->pStencilInputAttachmentIndex = p5;
+                pv_cs_dec_read(dec, &*p5, 4);
             } else {
                 val->pStencilInputAttachmentIndex = NULL;
             }
@@ -44016,18 +44193,20 @@ pvgi_dec_self_VkResolveImageInfo2(struct pv_cs_dec *dec, VkResolveImageInfo2 *va
             }
             pv_cs_dec_read(dec, &val->dstImageLayout, 4);
             pv_cs_dec_read(dec, &val->regionCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s4 = 0;
+            if (!pv_cs_dec_read(dec, &s4, 8)) return false;
+            if (s4) {
                 uint64_t n3 = (uint64_t)(val->regionCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
+                if (s4 != n3) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkImageResolve2 *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pRegions = p4;
-                for (uint64_t i5 = 0; i5 < n3; i5++) {
-                    if (!pvgi_dec_VkImageResolve2(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
+                VkImageResolve2 *p5 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p5));
+                if (!p5) return false;
+                val->pRegions = p5;
+                for (uint64_t i6 = 0; i6 < n3; i6++) {
+                    if (!pvgi_dec_VkImageResolve2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->regionCount))) return false;
+                if ((uint64_t)(val->regionCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pRegions = NULL;
             }
         }
@@ -44326,18 +44505,20 @@ pvgi_dec_self_VkSampleLocationsInfoEXT(struct pv_cs_dec *dec, VkSampleLocationsI
             pv_cs_dec_read(dec, &val->sampleLocationsPerPixel, 4);
             if (!pvgi_dec_VkExtent2D(dec, &val->sampleLocationGridSize, PVG_MODE_FULL, depth)) return false;
             pv_cs_dec_read(dec, &val->sampleLocationsCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->sampleLocationsCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSampleLocationEXT *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pSampleLocations = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkSampleLocationEXT(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkSampleLocationEXT *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pSampleLocations = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkSampleLocationEXT(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->sampleLocationsCount))) return false;
+                if ((uint64_t)(val->sampleLocationsCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSampleLocations = NULL;
             }
         }
@@ -45062,35 +45243,39 @@ pvgi_dec_self_VkSemaphoreWaitInfo(struct pv_cs_dec *dec, VkSemaphoreWaitInfo *va
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->semaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->semaphoreCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphore *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pSemaphores = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkSemaphore *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pSemaphores = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_SEMAPHORE, &id4)) return false;
-                        p2[i3] = (VkSemaphore)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_SEMAPHORE, &id5)) return false;
+                        p3[i4] = (VkSemaphore)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->semaphoreCount))) return false;
+                if ((uint64_t)(val->semaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSemaphores = NULL;
             }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->semaphoreCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint64_t *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pValues = p6;
-                pv_cs_dec_read(dec, p6, (size_t)n5 * sizeof(*p6));
+            uint64_t s7 = 0;
+            if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+            if (s7) {
+                uint64_t n6 = (uint64_t)(val->semaphoreCount);
+                if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint64_t *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+                if (!p8) return false;
+                val->pValues = p8;
+                pv_cs_dec_read(dec, p8, (size_t)n6 * sizeof(*p8));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->semaphoreCount))) return false;
+                if ((uint64_t)(val->semaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pValues = NULL;
             }
         }
@@ -45164,16 +45349,18 @@ pvgi_dec_self_VkShaderModuleCreateInfo(struct pv_cs_dec *dec, VkShaderModuleCrea
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             { uint64_t u1 = 0; pv_cs_dec_read(dec, &u1, 8); val->codeSize = (size_t)u1; }
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->codeSize / 4);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pCode = p3;
-                pv_cs_dec_read(dec, p3, (size_t)n2 * sizeof(*p3));
+                uint32_t *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pCode = p4;
+                pv_cs_dec_read(dec, p4, (size_t)n2 * sizeof(*p4));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->codeSize / 4))) return false;
+                if ((uint64_t)(val->codeSize / 4)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pCode = NULL;
             }
         }
@@ -45243,18 +45430,20 @@ pvgi_dec_self_VkSparseBufferMemoryBindInfo(struct pv_cs_dec *dec, VkSparseBuffer
                 val->buffer = (VkBuffer)(uintptr_t)id1;
             }
             pv_cs_dec_read(dec, &val->bindCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->bindCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSparseMemoryBind *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pBinds = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkSparseMemoryBind(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkSparseMemoryBind *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pBinds = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkSparseMemoryBind(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bindCount))) return false;
+                if ((uint64_t)(val->bindCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBinds = NULL;
             }
         }
@@ -45488,18 +45677,20 @@ pvgi_dec_self_VkSparseImageMemoryBindInfo(struct pv_cs_dec *dec, VkSparseImageMe
                 val->image = (VkImage)(uintptr_t)id1;
             }
             pv_cs_dec_read(dec, &val->bindCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->bindCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSparseImageMemoryBind *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pBinds = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkSparseImageMemoryBind(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkSparseImageMemoryBind *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pBinds = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkSparseImageMemoryBind(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bindCount))) return false;
+                if ((uint64_t)(val->bindCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBinds = NULL;
             }
         }
@@ -45679,18 +45870,20 @@ pvgi_dec_self_VkSparseImageOpaqueMemoryBindInfo(struct pv_cs_dec *dec, VkSparseI
                 val->image = (VkImage)(uintptr_t)id1;
             }
             pv_cs_dec_read(dec, &val->bindCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->bindCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSparseMemoryBind *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pBinds = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkSparseMemoryBind(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkSparseMemoryBind *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pBinds = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkSparseMemoryBind(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->bindCount))) return false;
+                if ((uint64_t)(val->bindCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pBinds = NULL;
             }
         }
@@ -45806,31 +45999,35 @@ pvgi_dec_self_VkSpecializationInfo(struct pv_cs_dec *dec, VkSpecializationInfo *
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->mapEntryCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->mapEntryCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSpecializationMapEntry *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pMapEntries = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkSpecializationMapEntry(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkSpecializationMapEntry *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pMapEntries = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkSpecializationMapEntry(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->mapEntryCount))) return false;
+                if ((uint64_t)(val->mapEntryCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pMapEntries = NULL;
             }
-            { uint64_t u4 = 0; pv_cs_dec_read(dec, &u4, 8); val->dataSize = (size_t)u4; }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->dataSize);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                void *p6 = pv_cs_dec_alloc(dec, (size_t)n5, 1);
-                if (!p6) return false;
-                pv_cs_dec_read(dec, p6, (size_t)n5);
-                val->pData = p6;
+            { uint64_t u5 = 0; pv_cs_dec_read(dec, &u5, 8); val->dataSize = (size_t)u5; }
+            uint64_t s7 = 0;
+            if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+            if (s7) {
+                uint64_t n6 = (uint64_t)(val->dataSize);
+                if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n6 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                void *p8 = pv_cs_dec_alloc(dec, (size_t)n6, 1);
+                if (!p8) return false;
+                pv_cs_dec_read(dec, p8, (size_t)n6);
+                val->pData = p8;
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dataSize))) return false;
+                if ((uint64_t)(val->dataSize)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pData = NULL;
             }
         }
@@ -46001,75 +46198,83 @@ pvgi_dec_self_VkSubmitInfo(struct pv_cs_dec *dec, VkSubmitInfo *val, enum pvg_mo
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->waitSemaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphore *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pWaitSemaphores = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
+                VkSemaphore *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pWaitSemaphores = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
                     {
-                        uint64_t id4 = 0;
-                        pv_cs_dec_read(dec, &id4, 8);
-                        if (!pvg_dec_handle(dec, id4, VK_OBJECT_TYPE_SEMAPHORE, &id4)) return false;
-                        p2[i3] = (VkSemaphore)(uintptr_t)id4;
+                        uint64_t id5 = 0;
+                        pv_cs_dec_read(dec, &id5, 8);
+                        if (!pvg_dec_handle(dec, id5, VK_OBJECT_TYPE_SEMAPHORE, &id5)) return false;
+                        p3[i4] = (VkSemaphore)(uintptr_t)id5;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->waitSemaphoreCount))) return false;
+                if ((uint64_t)(val->waitSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pWaitSemaphores = NULL;
             }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->waitSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkPipelineStageFlags *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pWaitDstStageMask = p6;
-                pv_cs_dec_read(dec, p6, (size_t)n5 * sizeof(*p6));
+            uint64_t s7 = 0;
+            if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+            if (s7) {
+                uint64_t n6 = (uint64_t)(val->waitSemaphoreCount);
+                if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkPipelineStageFlags *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+                if (!p8) return false;
+                val->pWaitDstStageMask = p8;
+                pv_cs_dec_read(dec, p8, (size_t)n6 * sizeof(*p8));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->waitSemaphoreCount))) return false;
+                if ((uint64_t)(val->waitSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pWaitDstStageMask = NULL;
             }
             pv_cs_dec_read(dec, &val->commandBufferCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->commandBufferCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkCommandBuffer *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pCommandBuffers = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->commandBufferCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkCommandBuffer *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pCommandBuffers = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
                     {
-                        uint64_t id10 = 0;
-                        pv_cs_dec_read(dec, &id10, 8);
-                        if (!pvg_dec_handle(dec, id10, VK_OBJECT_TYPE_COMMAND_BUFFER, &id10)) return false;
-                        p8[i9] = (VkCommandBuffer)(uintptr_t)id10;
+                        uint64_t id13 = 0;
+                        pv_cs_dec_read(dec, &id13, 8);
+                        if (!pvg_dec_handle(dec, id13, VK_OBJECT_TYPE_COMMAND_BUFFER, &id13)) return false;
+                        p11[i12] = (VkCommandBuffer)(uintptr_t)id13;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->commandBufferCount))) return false;
+                if ((uint64_t)(val->commandBufferCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pCommandBuffers = NULL;
             }
             pv_cs_dec_read(dec, &val->signalSemaphoreCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n11 = (uint64_t)(val->signalSemaphoreCount);
-                if (!pvg_dec_size_eq(dec, n11)) return false;
-                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphore *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
-                if (!p12) return false;
-                val->pSignalSemaphores = p12;
-                for (uint64_t i13 = 0; i13 < n11; i13++) {
+            uint64_t s15 = 0;
+            if (!pv_cs_dec_read(dec, &s15, 8)) return false;
+            if (s15) {
+                uint64_t n14 = (uint64_t)(val->signalSemaphoreCount);
+                if (s15 != n14) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n14 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSemaphore *p16 = pv_cs_dec_alloc(dec, (size_t)n14, sizeof(*p16));
+                if (!p16) return false;
+                val->pSignalSemaphores = p16;
+                for (uint64_t i17 = 0; i17 < n14; i17++) {
                     {
-                        uint64_t id14 = 0;
-                        pv_cs_dec_read(dec, &id14, 8);
-                        if (!pvg_dec_handle(dec, id14, VK_OBJECT_TYPE_SEMAPHORE, &id14)) return false;
-                        p12[i13] = (VkSemaphore)(uintptr_t)id14;
+                        uint64_t id18 = 0;
+                        pv_cs_dec_read(dec, &id18, 8);
+                        if (!pvg_dec_handle(dec, id18, VK_OBJECT_TYPE_SEMAPHORE, &id18)) return false;
+                        p16[i17] = (VkSemaphore)(uintptr_t)id18;
                     }
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->signalSemaphoreCount))) return false;
+                if ((uint64_t)(val->signalSemaphoreCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSignalSemaphores = NULL;
             }
         }
@@ -46162,48 +46367,54 @@ pvgi_dec_self_VkSubmitInfo2(struct pv_cs_dec *dec, VkSubmitInfo2 *val, enum pvg_
         {
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->waitSemaphoreInfoCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreInfoCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphoreSubmitInfo *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pWaitSemaphoreInfos = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkSemaphoreSubmitInfo(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkSemaphoreSubmitInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pWaitSemaphoreInfos = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkSemaphoreSubmitInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->waitSemaphoreInfoCount))) return false;
+                if ((uint64_t)(val->waitSemaphoreInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pWaitSemaphoreInfos = NULL;
             }
             pv_cs_dec_read(dec, &val->commandBufferInfoCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->commandBufferInfoCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkCommandBufferSubmitInfo *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pCommandBufferInfos = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkCommandBufferSubmitInfo(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->commandBufferInfoCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkCommandBufferSubmitInfo *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pCommandBufferInfos = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkCommandBufferSubmitInfo(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->commandBufferInfoCount))) return false;
+                if ((uint64_t)(val->commandBufferInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pCommandBufferInfos = NULL;
             }
             pv_cs_dec_read(dec, &val->signalSemaphoreInfoCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->signalSemaphoreInfoCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkSemaphoreSubmitInfo *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pSignalSemaphoreInfos = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
-                    if (!pvgi_dec_VkSemaphoreSubmitInfo(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->signalSemaphoreInfoCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkSemaphoreSubmitInfo *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pSignalSemaphoreInfos = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
+                    if (!pvgi_dec_VkSemaphoreSubmitInfo(dec, &p11[i12], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->signalSemaphoreInfoCount))) return false;
+                if ((uint64_t)(val->signalSemaphoreInfoCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pSignalSemaphoreInfos = NULL;
             }
         }
@@ -46468,68 +46679,75 @@ pvgi_dec_self_VkSubpassDescription(struct pv_cs_dec *dec, VkSubpassDescription *
             pv_cs_dec_read(dec, &val->flags, 4);
             pv_cs_dec_read(dec, &val->pipelineBindPoint, 4);
             pv_cs_dec_read(dec, &val->inputAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->inputAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentReference *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pInputAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkAttachmentReference(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkAttachmentReference *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pInputAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkAttachmentReference(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->inputAttachmentCount))) return false;
+                if ((uint64_t)(val->inputAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pInputAttachments = NULL;
             }
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentReference *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pColorAttachments = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkAttachmentReference(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->colorAttachmentCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkAttachmentReference *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pColorAttachments = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkAttachmentReference(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->colorAttachmentCount))) return false;
+                if ((uint64_t)(val->colorAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pColorAttachments = NULL;
             }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentReference *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pResolveAttachments = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
-                    if (!pvgi_dec_VkAttachmentReference(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->colorAttachmentCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkAttachmentReference *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pResolveAttachments = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
+                    if (!pvgi_dec_VkAttachmentReference(dec, &p11[i12], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pResolveAttachments = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkAttachmentReference *p10 = pv_cs_dec_alloc(dec, 1, sizeof(*p10));
-                if (!p10) return false;
-                val->pDepthStencilAttachment = p10;
-                if (!pvgi_dec_VkAttachmentReference(dec, p10, PVG_MODE_FULL, depth)) return false;
+                VkAttachmentReference *p13 = pv_cs_dec_alloc(dec, 1, sizeof(*p13));
+                if (!p13) return false;
+                val->pDepthStencilAttachment = p13;
+                if (!pvgi_dec_VkAttachmentReference(dec, p13, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pDepthStencilAttachment = NULL;
             }
             pv_cs_dec_read(dec, &val->preserveAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n11 = (uint64_t)(val->preserveAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n11)) return false;
-                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
-                if (!p12) return false;
-                val->pPreserveAttachments = p12;
-                pv_cs_dec_read(dec, p12, (size_t)n11 * sizeof(*p12));
+            uint64_t s15 = 0;
+            if (!pv_cs_dec_read(dec, &s15, 8)) return false;
+            if (s15) {
+                uint64_t n14 = (uint64_t)(val->preserveAttachmentCount);
+                if (s15 != n14) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n14 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p16 = pv_cs_dec_alloc(dec, (size_t)n14, sizeof(*p16));
+                if (!p16) return false;
+                val->pPreserveAttachments = p16;
+                pv_cs_dec_read(dec, p16, (size_t)n14 * sizeof(*p16));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->preserveAttachmentCount))) return false;
+                if ((uint64_t)(val->preserveAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPreserveAttachments = NULL;
             }
         }
@@ -46621,68 +46839,75 @@ pvgi_dec_self_VkSubpassDescription2(struct pv_cs_dec *dec, VkSubpassDescription2
             pv_cs_dec_read(dec, &val->pipelineBindPoint, 4);
             pv_cs_dec_read(dec, &val->viewMask, 4);
             pv_cs_dec_read(dec, &val->inputAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->inputAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentReference2 *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pInputAttachments = p2;
-                for (uint64_t i3 = 0; i3 < n1; i3++) {
-                    if (!pvgi_dec_VkAttachmentReference2(dec, &p2[i3], PVG_MODE_FULL, depth)) return false;
+                VkAttachmentReference2 *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pInputAttachments = p3;
+                for (uint64_t i4 = 0; i4 < n1; i4++) {
+                    if (!pvgi_dec_VkAttachmentReference2(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->inputAttachmentCount))) return false;
+                if ((uint64_t)(val->inputAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pInputAttachments = NULL;
             }
             pv_cs_dec_read(dec, &val->colorAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n4 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n4)) return false;
-                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentReference2 *p5 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p5));
-                if (!p5) return false;
-                val->pColorAttachments = p5;
-                for (uint64_t i6 = 0; i6 < n4; i6++) {
-                    if (!pvgi_dec_VkAttachmentReference2(dec, &p5[i6], PVG_MODE_FULL, depth)) return false;
+            uint64_t s6 = 0;
+            if (!pv_cs_dec_read(dec, &s6, 8)) return false;
+            if (s6) {
+                uint64_t n5 = (uint64_t)(val->colorAttachmentCount);
+                if (s6 != n5) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkAttachmentReference2 *p7 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p7));
+                if (!p7) return false;
+                val->pColorAttachments = p7;
+                for (uint64_t i8 = 0; i8 < n5; i8++) {
+                    if (!pvgi_dec_VkAttachmentReference2(dec, &p7[i8], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->colorAttachmentCount))) return false;
+                if ((uint64_t)(val->colorAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pColorAttachments = NULL;
             }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n7 = (uint64_t)(val->colorAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n7)) return false;
-                if (n7 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkAttachmentReference2 *p8 = pv_cs_dec_alloc(dec, (size_t)n7, sizeof(*p8));
-                if (!p8) return false;
-                val->pResolveAttachments = p8;
-                for (uint64_t i9 = 0; i9 < n7; i9++) {
-                    if (!pvgi_dec_VkAttachmentReference2(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
+            uint64_t s10 = 0;
+            if (!pv_cs_dec_read(dec, &s10, 8)) return false;
+            if (s10) {
+                uint64_t n9 = (uint64_t)(val->colorAttachmentCount);
+                if (s10 != n9) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n9 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkAttachmentReference2 *p11 = pv_cs_dec_alloc(dec, (size_t)n9, sizeof(*p11));
+                if (!p11) return false;
+                val->pResolveAttachments = p11;
+                for (uint64_t i12 = 0; i12 < n9; i12++) {
+                    if (!pvgi_dec_VkAttachmentReference2(dec, &p11[i12], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pResolveAttachments = NULL;
             }
             if (pvg_dec_present(dec)) {
-                VkAttachmentReference2 *p10 = pv_cs_dec_alloc(dec, 1, sizeof(*p10));
-                if (!p10) return false;
-                val->pDepthStencilAttachment = p10;
-                if (!pvgi_dec_VkAttachmentReference2(dec, p10, PVG_MODE_FULL, depth)) return false;
+                VkAttachmentReference2 *p13 = pv_cs_dec_alloc(dec, 1, sizeof(*p13));
+                if (!p13) return false;
+                val->pDepthStencilAttachment = p13;
+                if (!pvgi_dec_VkAttachmentReference2(dec, p13, PVG_MODE_FULL, depth)) return false;
             } else {
                 val->pDepthStencilAttachment = NULL;
             }
             pv_cs_dec_read(dec, &val->preserveAttachmentCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n11 = (uint64_t)(val->preserveAttachmentCount);
-                if (!pvg_dec_size_eq(dec, n11)) return false;
-                if (n11 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint32_t *p12 = pv_cs_dec_alloc(dec, (size_t)n11, sizeof(*p12));
-                if (!p12) return false;
-                val->pPreserveAttachments = p12;
-                pv_cs_dec_read(dec, p12, (size_t)n11 * sizeof(*p12));
+            uint64_t s15 = 0;
+            if (!pv_cs_dec_read(dec, &s15, 8)) return false;
+            if (s15) {
+                uint64_t n14 = (uint64_t)(val->preserveAttachmentCount);
+                if (s15 != n14) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n14 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint32_t *p16 = pv_cs_dec_alloc(dec, (size_t)n14, sizeof(*p16));
+                if (!p16) return false;
+                val->pPreserveAttachments = p16;
+                pv_cs_dec_read(dec, p16, (size_t)n14 * sizeof(*p16));
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->preserveAttachmentCount))) return false;
+                if ((uint64_t)(val->preserveAttachmentCount)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pPreserveAttachments = NULL;
             }
         }
@@ -47166,29 +47391,31 @@ pvgi_dec_self_VkTimelineSemaphoreSubmitInfo(struct pv_cs_dec *dec, VkTimelineSem
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->waitSemaphoreValueCount, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->waitSemaphoreValueCount);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint64_t *p2 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p2));
-                if (!p2) return false;
-                val->pWaitSemaphoreValues = p2;
-                pv_cs_dec_read(dec, p2, (size_t)n1 * sizeof(*p2));
+                uint64_t *p3 = pv_cs_dec_alloc(dec, (size_t)n1, sizeof(*p3));
+                if (!p3) return false;
+                val->pWaitSemaphoreValues = p3;
+                pv_cs_dec_read(dec, p3, (size_t)n1 * sizeof(*p3));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pWaitSemaphoreValues = NULL;
             }
             pv_cs_dec_read(dec, &val->signalSemaphoreValueCount, 4);
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n3 = (uint64_t)(val->signalSemaphoreValueCount);
-                if (!pvg_dec_size_eq(dec, n3)) return false;
-                if (n3 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                uint64_t *p4 = pv_cs_dec_alloc(dec, (size_t)n3, sizeof(*p4));
-                if (!p4) return false;
-                val->pSignalSemaphoreValues = p4;
-                pv_cs_dec_read(dec, p4, (size_t)n3 * sizeof(*p4));
+            uint64_t s5 = 0;
+            if (!pv_cs_dec_read(dec, &s5, 8)) return false;
+            if (s5) {
+                uint64_t n4 = (uint64_t)(val->signalSemaphoreValueCount);
+                if (s5 != n4) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n4 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                uint64_t *p6 = pv_cs_dec_alloc(dec, (size_t)n4, sizeof(*p6));
+                if (!p6) return false;
+                val->pSignalSemaphoreValues = p6;
+                pv_cs_dec_read(dec, p6, (size_t)n4 * sizeof(*p6));
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pSignalSemaphoreValues = NULL;
             }
         }
@@ -47588,51 +47815,54 @@ pvgi_dec_self_VkWriteDescriptorSet(struct pv_cs_dec *dec, VkWriteDescriptorSet *
             pv_cs_dec_read(dec, &val->dstArrayElement, 4);
             pv_cs_dec_read(dec, &val->descriptorCount, 4);
             pv_cs_dec_read(dec, &val->descriptorType, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s3 = 0;
+            if (!pv_cs_dec_read(dec, &s3, 8)) return false;
+            if (s3) {
                 uint64_t n2 = (uint64_t)(val->descriptorCount);
-                if (!pvg_dec_size_eq(dec, n2)) return false;
+                if (s3 != n2) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n2 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorImageInfo *p3 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p3));
-                if (!p3) return false;
-                val->pImageInfo = p3;
-                for (uint64_t i4 = 0; i4 < n2; i4++) {
-                    if (!pvgi_dec_VkDescriptorImageInfo(dec, &p3[i4], PVG_MODE_FULL, depth)) return false;
+                VkDescriptorImageInfo *p4 = pv_cs_dec_alloc(dec, (size_t)n2, sizeof(*p4));
+                if (!p4) return false;
+                val->pImageInfo = p4;
+                for (uint64_t i5 = 0; i5 < n2; i5++) {
+                    if (!pvgi_dec_VkDescriptorImageInfo(dec, &p4[i5], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pImageInfo = NULL;
             }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n5 = (uint64_t)(val->descriptorCount);
-                if (!pvg_dec_size_eq(dec, n5)) return false;
-                if (n5 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkDescriptorBufferInfo *p6 = pv_cs_dec_alloc(dec, (size_t)n5, sizeof(*p6));
-                if (!p6) return false;
-                val->pBufferInfo = p6;
-                for (uint64_t i7 = 0; i7 < n5; i7++) {
-                    if (!pvgi_dec_VkDescriptorBufferInfo(dec, &p6[i7], PVG_MODE_FULL, depth)) return false;
+            uint64_t s7 = 0;
+            if (!pv_cs_dec_read(dec, &s7, 8)) return false;
+            if (s7) {
+                uint64_t n6 = (uint64_t)(val->descriptorCount);
+                if (s7 != n6) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n6 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkDescriptorBufferInfo *p8 = pv_cs_dec_alloc(dec, (size_t)n6, sizeof(*p8));
+                if (!p8) return false;
+                val->pBufferInfo = p8;
+                for (uint64_t i9 = 0; i9 < n6; i9++) {
+                    if (!pvgi_dec_VkDescriptorBufferInfo(dec, &p8[i9], PVG_MODE_FULL, depth)) return false;
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pBufferInfo = NULL;
             }
-            if (pvg_dec_peek_size(dec)) {
-                uint64_t n8 = (uint64_t)(val->descriptorCount);
-                if (!pvg_dec_size_eq(dec, n8)) return false;
-                if (n8 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                VkBufferView *p9 = pv_cs_dec_alloc(dec, (size_t)n8, sizeof(*p9));
-                if (!p9) return false;
-                val->pTexelBufferView = p9;
-                for (uint64_t i10 = 0; i10 < n8; i10++) {
+            uint64_t s11 = 0;
+            if (!pv_cs_dec_read(dec, &s11, 8)) return false;
+            if (s11) {
+                uint64_t n10 = (uint64_t)(val->descriptorCount);
+                if (s11 != n10) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
+                if (n10 > pv_cs_dec_remaining(dec) / 4) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
+                VkBufferView *p12 = pv_cs_dec_alloc(dec, (size_t)n10, sizeof(*p12));
+                if (!p12) return false;
+                val->pTexelBufferView = p12;
+                for (uint64_t i13 = 0; i13 < n10; i13++) {
                     {
-                        uint64_t id11 = 0;
-                        pv_cs_dec_read(dec, &id11, 8);
-                        if (!pvg_dec_handle(dec, id11, VK_OBJECT_TYPE_BUFFER_VIEW, &id11)) return false;
-                        p9[i10] = (VkBufferView)(uintptr_t)id11;
+                        uint64_t id14 = 0;
+                        pv_cs_dec_read(dec, &id14, 8);
+                        if (!pvg_dec_handle(dec, id14, VK_OBJECT_TYPE_BUFFER_VIEW, &id14)) return false;
+                        p12[i13] = (VkBufferView)(uintptr_t)id14;
                     }
                 }
             } else {
-                if (!pvg_dec_skip_size(dec)) return false;
                 val->pTexelBufferView = NULL;
             }
         }
@@ -47719,16 +47949,18 @@ pvgi_dec_self_VkWriteDescriptorSetInlineUniformBlock(struct pv_cs_dec *dec, VkWr
     case PVG_MODE_FULL:
         {
             pv_cs_dec_read(dec, &val->dataSize, 4);
-            if (pvg_dec_peek_size(dec)) {
+            uint64_t s2 = 0;
+            if (!pv_cs_dec_read(dec, &s2, 8)) return false;
+            if (s2) {
                 uint64_t n1 = (uint64_t)(val->dataSize);
-                if (!pvg_dec_size_eq(dec, n1)) return false;
+                if (s2 != n1) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 if (n1 > pv_cs_dec_remaining(dec) / 1) { pv_cs_dec_set_fatal(dec, "array longer than the stream"); return false; }
-                void *p2 = pv_cs_dec_alloc(dec, (size_t)n1, 1);
-                if (!p2) return false;
-                pv_cs_dec_read(dec, p2, (size_t)n1);
-                val->pData = p2;
+                void *p3 = pv_cs_dec_alloc(dec, (size_t)n1, 1);
+                if (!p3) return false;
+                pv_cs_dec_read(dec, p3, (size_t)n1);
+                val->pData = p3;
             } else {
-                if (!pvg_dec_size_eq(dec, (uint64_t)(val->dataSize))) return false;
+                if ((uint64_t)(val->dataSize)) { pv_cs_dec_set_fatal(dec, "array size does not match its count"); return false; }
                 val->pData = NULL;
             }
         }

@@ -319,8 +319,6 @@ bool pvgi_dec_VkImageViewSlicedCreateInfoEXT(struct pv_cs_dec *dec, VkImageViewS
 bool pvgi_enc_VkImageViewSlicedCreateInfoEXT(struct pv_cs_enc *enc, const VkImageViewSlicedCreateInfoEXT *val, bool partial, unsigned depth);
 bool pvgi_dec_VkImageViewUsageCreateInfo(struct pv_cs_dec *dec, VkImageViewUsageCreateInfo *val, enum pvg_mode mode, unsigned depth);
 bool pvgi_enc_VkImageViewUsageCreateInfo(struct pv_cs_enc *enc, const VkImageViewUsageCreateInfo *val, bool partial, unsigned depth);
-bool pvgi_dec_VkImportMemoryFdInfoKHR(struct pv_cs_dec *dec, VkImportMemoryFdInfoKHR *val, enum pvg_mode mode, unsigned depth);
-bool pvgi_enc_VkImportMemoryFdInfoKHR(struct pv_cs_enc *enc, const VkImportMemoryFdInfoKHR *val, bool partial, unsigned depth);
 bool pvgi_dec_VkImportMemoryResourceInfoMESA(struct pv_cs_dec *dec, VkImportMemoryResourceInfoMESA *val, enum pvg_mode mode, unsigned depth);
 bool pvgi_enc_VkImportMemoryResourceInfoMESA(struct pv_cs_enc *enc, const VkImportMemoryResourceInfoMESA *val, bool partial, unsigned depth);
 bool pvgi_dec_VkImportSemaphoreResourceInfoMESA(struct pv_cs_dec *dec, VkImportSemaphoreResourceInfoMESA *val, enum pvg_mode mode, unsigned depth);
@@ -1323,8 +1321,6 @@ static inline bool pvg_decode_VkImageViewSlicedCreateInfoEXT(struct pv_cs_dec *d
 static inline bool pvg_encode_VkImageViewSlicedCreateInfoEXT(struct pv_cs_enc *enc, const VkImageViewSlicedCreateInfoEXT *val) { return pvgi_enc_VkImageViewSlicedCreateInfoEXT(enc, val, false, 0); }
 static inline bool pvg_decode_VkImageViewUsageCreateInfo(struct pv_cs_dec *dec, VkImageViewUsageCreateInfo *val) { return pvgi_dec_VkImageViewUsageCreateInfo(dec, val, PVG_MODE_FULL, 0); }
 static inline bool pvg_encode_VkImageViewUsageCreateInfo(struct pv_cs_enc *enc, const VkImageViewUsageCreateInfo *val) { return pvgi_enc_VkImageViewUsageCreateInfo(enc, val, false, 0); }
-static inline bool pvg_decode_VkImportMemoryFdInfoKHR(struct pv_cs_dec *dec, VkImportMemoryFdInfoKHR *val) { return pvgi_dec_VkImportMemoryFdInfoKHR(dec, val, PVG_MODE_FULL, 0); }
-static inline bool pvg_encode_VkImportMemoryFdInfoKHR(struct pv_cs_enc *enc, const VkImportMemoryFdInfoKHR *val) { return pvgi_enc_VkImportMemoryFdInfoKHR(enc, val, false, 0); }
 static inline bool pvg_decode_VkImportMemoryResourceInfoMESA(struct pv_cs_dec *dec, VkImportMemoryResourceInfoMESA *val) { return pvgi_dec_VkImportMemoryResourceInfoMESA(dec, val, PVG_MODE_FULL, 0); }
 static inline bool pvg_encode_VkImportMemoryResourceInfoMESA(struct pv_cs_enc *enc, const VkImportMemoryResourceInfoMESA *val) { return pvgi_enc_VkImportMemoryResourceInfoMESA(enc, val, false, 0); }
 static inline bool pvg_decode_VkImportSemaphoreResourceInfoMESA(struct pv_cs_dec *dec, VkImportSemaphoreResourceInfoMESA *val) { return pvgi_dec_VkImportSemaphoreResourceInfoMESA(dec, val, PVG_MODE_FULL, 0); }
