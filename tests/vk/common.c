@@ -241,3 +241,21 @@ double pvt_submit_wait(VkDevice dev, VkQueue queue, VkFence fence, VkCommandBuff
     VK_CHECK(vkResetFences(dev, 1, &fence));
     return ms;
 }
+
+bool
+pvt_has_device_extension(VkPhysicalDevice phys, const char *name)
+{
+    uint32_t n = 0;
+    VK_CHECK(vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL));
+    VkExtensionProperties *ext = calloc(n ? n : 1, sizeof(*ext));
+    if (!ext)
+        pvt_die("out of memory");
+    VkResult r = vkEnumerateDeviceExtensionProperties(phys, NULL, &n, ext);
+    if (r != VK_INCOMPLETE)
+        VK_CHECK(r);
+    bool found = false;
+    for (uint32_t i = 0; i < n && !found; i++)
+        found = !strcmp(ext[i].extensionName, name);
+    free(ext);
+    return found;
+}

@@ -66,6 +66,9 @@ int pvt_first_device(uint32_t api_version, bool skip_if_no_device, bool print_na
                      VkPhysicalDeviceProperties *props,
                      VkPhysicalDeviceMemoryProperties *mem_props);
 
+/* Whether phys offers the device extension name. */
+bool pvt_has_device_extension(VkPhysicalDevice phys, const char *name);
+
 /* Of the first 16 queue families, the first one with any of flags; with
  * most_queues, the one of those with the most queues (the first of equals).
  * UINT32_MAX if none; else *queue_count (if not null) gets its queueCount. */

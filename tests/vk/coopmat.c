@@ -54,22 +54,6 @@ b_val(uint32_t i, uint32_t j)
     return (int)((i * 5 + j * 11) % 7) - 3;
 }
 
-static bool
-has_extension(VkPhysicalDevice phys, const char *name)
-{
-    uint32_t n = 0;
-    vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL);
-    VkExtensionProperties *p = calloc(n ? n : 1, sizeof(*p));
-    if (!p)
-        pvt_die("out of memory");
-    vkEnumerateDeviceExtensionProperties(phys, NULL, &n, p);
-    bool found = false;
-    for (uint32_t i = 0; i < n && !found; i++)
-        found = !strcmp(p[i].extensionName, name);
-    free(p);
-    return found;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -87,7 +71,7 @@ main(int argc, char **argv)
     if (rc)
         return rc;
     if (props.apiVersion < VK_API_VERSION_1_3 ||
-        !has_extension(phys, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
+        !pvt_has_device_extension(phys, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
         vkDestroyInstance(inst, NULL);
         return pvt_skip_or_fail(skip, "no Vulkan 1.3 with VK_KHR_cooperative_matrix");
     }

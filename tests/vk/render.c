@@ -212,23 +212,6 @@ bad:
     return 0;
 }
 
-static bool has_extension(VkPhysicalDevice phys, const char *name)
-{
-    uint32_t n = 0;
-    VK_CHECK(vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL));
-    VkExtensionProperties *ext = calloc(n ? n : 1, sizeof(*ext));
-    if (!ext)
-        pvt_die("out of memory");
-    VkResult r = vkEnumerateDeviceExtensionProperties(phys, NULL, &n, ext);
-    if (r != VK_INCOMPLETE)
-        VK_CHECK(r);
-    bool found = false;
-    for (uint32_t i = 0; i < n && !found; i++)
-        found = !strcmp(ext[i].extensionName, name);
-    free(ext);
-    return found;
-}
-
 /* Returns 0 with a device, else the exit code. */
 static int init_device(struct ctx *c, const struct options *o)
 {
@@ -244,7 +227,7 @@ static int init_device(struct ctx *c, const struct options *o)
     /* Dynamic rendering: core in 1.3 (feature bit), else the KHR extension. */
     const bool core13 = VK_API_VERSION_MINOR(c->props.apiVersion) >= 3 ||
                         VK_API_VERSION_MAJOR(c->props.apiVersion) > 1;
-    const bool khr = !core13 && has_extension(c->phys, VK_KHR_DYNAMIC_RENDERING_EXTENSION_NAME);
+    const bool khr = !core13 && pvt_has_device_extension(c->phys, VK_KHR_DYNAMIC_RENDERING_EXTENSION_NAME);
     VkPhysicalDeviceDynamicRenderingFeatures dr = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DYNAMIC_RENDERING_FEATURES,
     };
