@@ -5,7 +5,8 @@
 # Between the two, a plain build in the next client generation's environment
 # (build-bpo/, PEARVISOR_PROFILE=client-bpo: Mesa 26 and QEMU 11.1 from
 # trixie-backports) runs the suites that meet them: vtest, vm, gpu-vm and
-# the door's exports.
+# the door's exports. Then a ThreadSanitizer build (build-tsan/) runs the
+# suite 'races', and every fuzz target runs for a bounded time.
 #
 #   sudo scripts/test.sh [--quick]
 #
@@ -15,7 +16,7 @@
 # (scripts/host-deps.sh); the environment is cached by scripts/rootfs.sh.
 # With CI=true a skipped test counts as a failure (CI installs everything,
 # docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/,
-# build-bpo/ to DIR-asan, DIR-bpo). PEARVISOR_NATIVE=1 (a Debian 13 host, no
+# build-bpo/, build-tsan/ to DIR-asan, DIR-bpo, DIR-tsan). PEARVISOR_NATIVE=1 (a Debian 13 host, no
 # chroot) skips the client-bpo pass. Exit status: 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -137,6 +138,18 @@ if [ $quick = 0 ]; then
     test_args=(--timeout-multiplier 2 --suite unit --suite codegen --suite vtest --suite fuzz-regress
         --suite vm --suite gpu-door)
     run_build "$bdir-asan" asan+ubsan -Db_sanitize=address,undefined
+fi
+
+if [ $quick = 0 ]; then
+    # ThreadSanitizer on the tests that race the renderer's threads against
+    # each other (suite 'races': the hostile cases, compute, render, timeline,
+    # shutdown). A report makes the instrumented process exit 66, which the
+    # tests treat as a failure. tests/tsan.supp leaves out what TSan cannot
+    # judge: races inside the uninstrumented host driver and Venus client.
+    export TSAN_OPTIONS="suppressions=$top/tests/tsan.supp"
+    test_args=(--timeout-multiplier 3 --suite races)
+    run_build "$bdir-tsan" tsan -Db_sanitize=thread -Db_lundef=false
+    unset TSAN_OPTIONS
 fi
 
 if [ $quick = 0 ]; then
