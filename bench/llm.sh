@@ -18,9 +18,14 @@
 # device (lavapipe), and -dev Vulkan0 makes llama-bench fail rather than fall
 # back to the CPU; the device's name is printed.
 #
-#   bench/llm.sh [--shape tiny|1b | --model FILE] [--reps N] [--columns LIST]
+#   bench/llm.sh [--shape tiny|1b | --model FILE] [--reps N] [--columns LIST|none]
 #                [--ops LIST|all|none] [--ops-columns LIST] [--timeout S]
-#                [--ops-timeout S] [--min-ratio X] [--out DIR]
+#                [--peer-timeout S] [--ops-timeout S] [--min-ratio X] [--out DIR]
+#
+# --ops takes test-backend-ops -o's list (exact op names or regexes, comma
+# separated); --timeout bounds each llama-bench run (--peer-timeout the
+# peer's, default the same), --ops-timeout each test-backend-ops run (a run
+# cut short still reports the cases it finished).
 #
 # Here it runs itself inside the peer-sid environment (scripts/in-env.sh):
 # build first (scripts/build.sh). On another machine a bundle runs it
@@ -39,8 +44,8 @@ if [ -z "${PV_LLM_IN_ENV:-}" ] && [ -z "${PV_RUN:-}" ]; then
 fi
 
 shape=tiny model= reps=5 columns=native,peer,pearvisor ops=all ops_columns=native,pearvisor
-timeout_s=600 ops_timeout=600 min_ratio= out=
-usage() { sed -n '/^#   bench\/llm.sh/,/^#  *\[--ops-timeout/p' "$0" | sed 's/^# *//' >&2; exit 2; }
+timeout_s=600 peer_timeout= ops_timeout=600 min_ratio= out=
+usage() { sed -n '/^#   bench\/llm.sh/,/^#  *\[--peer-timeout/p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
     --shape) shape=$2 ;;
@@ -50,6 +55,7 @@ while [ $# -gt 0 ]; do
     --ops) ops=$2 ;;
     --ops-columns) ops_columns=$2 ;;
     --timeout) timeout_s=$2 ;;
+    --peer-timeout) peer_timeout=$2 ;;
     --ops-timeout) ops_timeout=$2 ;;
     --min-ratio) min_ratio=$2 ;;
     --out) out=$2 ;;
@@ -148,10 +154,12 @@ jget() { sed -n "s/.*\"$2\": *\([-0-9.e+]*\).*/\1/p" <<<"$1"; }
 
 declare -A pp_ts pp_sd tg_ts tg_sd status device
 bench_column() {
-    local col=$1 log=$out/llama-bench-$col.log rc=0
-    client "$col" "$timeout_s" "$LLAMA_BENCH" -m "$model" -r "$reps" -dev Vulkan0 -o jsonl \
+    local col=$1 log=$out/llama-bench-$col.log rc=0 secs=$timeout_s
+    [ "$col" = peer ] && secs=${peer_timeout:-$timeout_s}
+    client "$col" "$secs" "$LLAMA_BENCH" -m "$model" -r "$reps" -dev Vulkan0 -o jsonl \
         >"$out/llama-bench-$col.jsonl" 2>"$log" || rc=$?
-    device[$col]=$(sed -n 's/^ggml_vulkan: 0 = \(.*\) | uma.*/\1/p' "$log" | head -n1)
+    # The whole line: the name, then what ggml found (fp16, matrix cores, ...).
+    device[$col]=$(sed -n 's/^ggml_vulkan: 0 = //p' "$log" | head -n1)
     if [ $rc = 124 ] || [ $rc = 137 ]; then status[$col]=hangs; return 0; fi
     [ $rc = 0 ] || { status[$col]=fails; return 0; }
     local line
@@ -195,12 +203,14 @@ ops_column() {
     else ops_status[$col]="error($rc)"; fi
 }
 
-IFS=, read -r -a cols <<<"$columns"
+cols=()
+[ "$columns" = none ] || IFS=, read -r -a cols <<<"$columns"
 for col in "${cols[@]}"; do
     case $col in native | peer | pearvisor) ;; *) usage ;; esac
     echo "llm: llama-bench, $col ..." >&2
     with_column "$col" bench_column status
 done
+ocols=()
 if [ "$ops" != none ]; then
     IFS=, read -r -a ocols <<<"$ops_columns"
     for col in "${ocols[@]}"; do
@@ -218,6 +228,7 @@ ratio() { # ratio COL ts_col ts_native
     if [ "${status[$1]:-}" != ok ] || [ "${status[native]:-}" != ok ]; then printf '%11s' -; return; fi
     awk -v a="$2" -v b="$3" 'BEGIN { printf "%10.2fx", (b > 0 ? a / b : 0) }'
 }
+[ ${#cols[@]} = 0 ] || {
 echo
 echo "llama-bench tok/s (mean ± stddev of $reps), higher is better; ratio = column / native"
 printf '%-8s %16s %16s %16s %11s %11s\n' case native peer pearvisor pv/native peer/native
@@ -234,6 +245,7 @@ for c in pp tg; do
     done
     echo "$row"
 done
+}
 if [ "$ops" != none ]; then
     echo
     echo "test-backend-ops test -b Vulkan0 (each case against the CPU backend), ops: $ops"
@@ -246,11 +258,15 @@ if [ "$ops" != none ]; then
 fi
 echo
 for col in "${cols[@]}"; do
-    echo "device ($col): ${device[$col]:-?}  (GGML_VK_VISIBLE_DEVICES=0, -dev Vulkan0)"
+    echo "device ($col, GGML_VK_VISIBLE_DEVICES=0, -dev Vulkan0): ${device[$col]:-?}"
+done
+for col in "${ocols[@]}"; do
+    dev=$(sed -n 's/^ggml_vulkan: 0 = //p' "$out/test-backend-ops-$col.log" 2>/dev/null | head -n1 || true)
+    echo "device (test-backend-ops, $col): ${dev:-?}"
 done
 echo "host ICD: $HOST_ICD  Venus ICD: $VENUS_ICD"
 echo "model: $model_line"
-loaded=$(grep -h '^load_backend: loaded Vulkan' "$out"/llama-bench-*.log 2>/dev/null | head -n1)
+loaded=$(grep -h '^load_backend: loaded Vulkan' "$out"/*.log 2>/dev/null | head -n1 || true)
 echo "ggml: ${loaded:-no Vulkan backend loaded}"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  host: $(uname -n) ($(nproc) CPUs)  logs: $out"
 
