@@ -87,8 +87,10 @@ else
     echo "== test-backend-ops skipped: $(left) s left"
 fi
 
-# No server may outlive the run (llm.sh stops its own; this is the check).
-for p in "$d/bin/pearvisor" "$d/bin/virgl_test_server" "$d/bin/virgl_render_server"; do
+# Nothing may outlive the run: llm.sh stops its servers and time-boxes its
+# clients, but a part cut short by the outer time box can leave either.
+for p in "$d/bin/pearvisor" "$d/bin/virgl_test_server" "$d/bin/virgl_render_server" \
+    "$d/bin/llama-bench" "$d/bin/test-backend-ops"; do
     pids=$(pgrep -f "$p" || true)
     if [ -n "$pids" ]; then
         echo "device-run-llm: $p still running ($pids), stopping it"
