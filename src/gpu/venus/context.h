@@ -60,6 +60,7 @@ struct pv_renderer {
     uint32_t instance_version;       /* host loader's version */
     atomic_uint ctx_count;
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
+    bool profile_commands;           /* PEARVISOR_PROFILE_COMMANDS=1: time every command */
     struct pv_stats stats;
     /* Which host memory types a host pointer can be imported into, per
      * device model (device.c, pv_device_host_import_types): probed once. */
@@ -140,6 +141,7 @@ struct pv_ring {
     bool notified;
     bool stop;
     bool sleeping;                 /* idle, waiting for a notify */
+    bool kick;                     /* a seqno waiter wants the thread out of its poll sleep */
     uint32_t cur;                  /* bytes consumed (free-running, like head) */
     uint64_t vq_seqno;             /* last vkSubmitVirtqueueSeqnoMESA value */
     uint64_t vq_wait;              /* seqno the ring waits for in vkWaitVirtqueueSeqnoMESA; 0 none */

@@ -118,6 +118,8 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         if (err)
             pv_warn("stats", "cannot serve statistics on %s: %s", stats, strerror(-err));
     }
+    const char *prof = getenv("PEARVISOR_PROFILE_COMMANDS");
+    r->profile_commands = prof && !strcmp(prof, "1");
     const char *cap = getenv("PEARVISOR_CAPTURE_DIR");
     if (cap && *cap) {
         r->capture_dir = strdup(cap);

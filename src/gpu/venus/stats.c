@@ -74,7 +74,22 @@ pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size)
         OUT("%s\"%s\":%llu", first ? "" : ",", pvg_command_infos[i].name, (unsigned long long)c);
         first = false;
     }
-    OUT("},\"commands_total\":%llu}\n", (unsigned long long)total);
+    OUT("},\"commands_total\":%llu", (unsigned long long)total);
+    if (r->profile_commands) {
+        /* Microseconds of host time per command type, busiest first is the reader's job. */
+        OUT(",\"command_us\":{");
+        first = true;
+        for (uint32_t i = 0; i < PVG_CMD_COUNT; i++) {
+            uint64_t ns = get(&s->command_ns[i]);
+            if (!ns || !pvg_command_infos[i].name)
+                continue;
+            OUT("%s\"%s\":%llu", first ? "" : ",", pvg_command_infos[i].name,
+                (unsigned long long)(ns / 1000));
+            first = false;
+        }
+        OUT("}");
+    }
+    OUT("}\n");
 #undef OUT
     if (buf && size)
         buf[n < size ? n : size - 1] = '\0';
