@@ -48,8 +48,9 @@
  * Environment, set when unset: PEARVISOR_LOG=err (fatal contexts are the
  * common case), MESA_SHADER_CACHE_DISABLE=true (no disk writes, the same
  * work each run), VK_DRIVER_FILES=lavapipe's manifest when that file exists
- * and no driver was chosen. PV_FUZZ_REPORT=1 prints one line per input
- * (operations run, contexts, fatal ones, commands decoded).
+ * and no driver was chosen. PV_FUZZ_REPORT=1 prints one line per input:
+ * operations run, contexts, fatal ones, and how many commands it got the
+ * renderer to decode, in all and of the kinds that show how deep it went.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -319,21 +320,31 @@ contexts_active(void)
     return p ? (unsigned)strtoul(p + 18, NULL, 10) : ~0u;
 }
 
+/* The statistics' count for `key` (a top-level counter or a command's name), 0 if absent. */
 static uint64_t
-commands_total(void)
+stat_count(const char *key)
 {
     size_t need = pv_renderer_stats_json(harness_singleton.r, NULL, 0);
-    char *buf = malloc(need + 1);
+    char *buf = malloc(need + 1), pat[128];
     uint64_t n = 0;
     if (!buf)
         return 0;
     pv_renderer_stats_json(harness_singleton.r, buf, need + 1);
-    const char *p = strstr(buf, "\"commands_total\":");
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *p = strstr(buf, pat);
     if (p)
-        n = strtoull(p + 17, NULL, 10);
+        n = strtoull(p + strlen(pat), NULL, 10);
     free(buf);
     return n;
 }
+
+/* What PV_FUZZ_REPORT prints: how far an input got. */
+static const char *const report_keys[] = {
+    "commands_total", "vkCreateInstance", "vkCreateDevice", "vkAllocateMemory",
+    "vkCreateComputePipelines", "vkCreateGraphicsPipelines", "vkQueueSubmit", "vkQueueSubmit2",
+    "fences_retired",
+};
+#define REPORT_KEYS (sizeof(report_keys) / sizeof(report_keys[0]))
 
 /* ---- callbacks ---- */
 
@@ -908,7 +919,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct harness *h = &harness_singleton;
     if (!h->r)
         harness_init();
-    uint64_t cmds_before = h->report ? commands_total() : 0;
+    uint64_t before[REPORT_KEYS];
+    for (size_t i = 0; h->report && i < REPORT_KEYS; i++)
+        before[i] = stat_count(report_keys[i]);
     h->ops = h->contexts = h->fatal_contexts = 0;
     h->deadline_ns = now_ns() + INPUT_BUDGET_MS * 1000000ull;
     struct in in = {data, size};
@@ -932,9 +945,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         list_fds();
         abort();
     }
-    if (h->report)
-        printf("renderer_api: ops %u, contexts %u, fatal %u, commands %llu\n", h->ops,
-               h->contexts, h->fatal_contexts,
-               (unsigned long long)(commands_total() - cmds_before));
+    if (h->report) {
+        printf("ops %u contexts %u fatal %u", h->ops, h->contexts, h->fatal_contexts);
+        for (size_t i = 0; i < REPORT_KEYS; i++)
+            printf(" %s %llu", report_keys[i],
+                   (unsigned long long)(stat_count(report_keys[i]) - before[i]));
+        printf("\n");
+    }
     return 0;
 }

@@ -7,9 +7,9 @@
 # CLIENT: vulkaninfo, compute, render, hostcopy, timeline (default: all). For
 # each, a server runs with PEARVISOR_CAPTURE_DIR (src/gpu/venus/capture.h)
 # and the client runs through Mesa's Venus ICD against it; then
-#   OUTDIR/renderer_api/<client>-ctx<N>.api   one program per context
-#                                             (fuzz/tools/trace2api.py)
-#   OUTDIR/venus_decode/<client>-<stream>     every stream the renderer decoded
+#   OUTDIR/renderer_api/cap-[PROFILE-]<client>.api   one program per context
+#                                             (fuzz/tools/trace2api.py; -ctx<N> after the first)
+#   OUTDIR/venus_decode/[PROFILE-]<client>-<stream>  every stream the renderer decoded
 # Merge them into the committed corpora with libFuzzer, keeping only what
 # adds coverage (scripts/fuzz.sh --merge does it).
 # The host copy client needs Mesa 26's Venus driver to send host copies:
@@ -25,6 +25,7 @@ build=$(cd "$build" && pwd)
 pv=$build/src/cli/pearvisor
 vk=$build/tests/vk
 VIRTIO_ICD=${PV_VIRTIO_ICD:-/usr/share/vulkan/icd.d/virtio_icd.json}
+tag=${PEARVISOR_PROFILE:+$PEARVISOR_PROFILE-}
 mkdir -p "$out/renderer_api" "$out/venus_decode"
 tmp=$(mktemp -d /tmp/pv-capture-XXXXXX)
 server=
@@ -66,13 +67,17 @@ for c in "${clients[@]}"; do
         exit 1
     fi
     python3 "$here/trace2api.py" "$tmp/$c.api" "$cap"/*.trace | sed "s/^/$c: /"
+    # cap-[PROFILE-]CLIENT.api, -ctxN for contexts after the first.
     for f in "$tmp/$c.api"/*.api; do
-        [ -e "$f" ] && cp "$f" "$out/renderer_api/$c-$(basename "$f" | sed 's/-[0-9]*\.api$/.api/')"
+        [ -e "$f" ] || continue
+        n=$(basename "$f" | sed -E 's/^ctx([0-9]+)-.*/\1/')
+        name=cap-$tag$c$([ "$n" = 1 ] || echo "-ctx$n").api
+        cp "$f" "$out/renderer_api/$name"
     done
     n=0
     for f in "$cap"/*.venus; do
         [ -e "$f" ] || continue
-        cp "$f" "$out/venus_decode/$c-$(basename "$f" .venus | sed 's/^ctx\([0-9]*\)-[0-9]*-/ctx\1-/')"
+        cp "$f" "$out/venus_decode/$tag$c-$(basename "$f" .venus | sed 's/^ctx\([0-9]*\)-[0-9]*-/ctx\1-/')"
         n=$((n + 1))
     done
     echo "$c: $n streams"
