@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan, -Dfuzz=true) in the
 # Debian 13 environment and runs each for SECONDS (default 60) from its
-# corpus in fuzz/corpus/<target>/. Fails on any crash, leak, timeout or
-# sanitizer report; the reproducer is left in $PEARVISOR_FUZZ_DIR/runs/<target>/artifacts/.
-# After fixing the bug, copy the reproducer into fuzz/corpus/<target>/ (named
-# regress-*) so the fuzz-regress suite replays it forever.
+# corpus in fuzz/corpus/<target>/. Every crash, leak, timeout or sanitizer
+# report is kept in $PEARVISOR_FUZZ_DIR/runs/<target>/artifacts/, replayed
+# and sorted (fuzz/tools/triage.sh): the run fails on any in our code; one
+# inside the host driver (lavapipe, running the invalid Vulkan usage a
+# fuzzed client asks for: docs/threat-model.md, "Known gaps") is listed and
+# counted, not failed on. After fixing a bug, copy its reproducer into
+# fuzz/corpus/<target>/ (named regress-*) so the fuzz-regress suite replays
+# it forever.
 #
 #   scripts/fuzz.sh [--jobs J] [--lines] [--merge] [SECONDS] [TARGET...]
 #
-#   --jobs J  J workers per target (libFuzzer's fork mode), one after another
+#   --jobs J  J workers per target (libFuzzer's fork mode; default 1), targets one
+#             after another
 #   --lines   also the line coverage of src/gpu/venus (or src/gpu/vtest) that the
 #             committed corpus plus this run's new inputs reach (gcov; a gcc
 #             build with -Db_coverage=true in $PEARVISOR_FUZZ_DIR-cov)
@@ -18,7 +23,8 @@
 #
 # Each target ends with one line (fuzz/tools/fuzz-run.sh): wall seconds,
 # jobs, CPU seconds across workers, executions, exec/s, libFuzzer's cov and
-# ft, new inputs, findings; then the table of all of them.
+# ft, new inputs, findings (ours, host, gone: no longer reproduced); then all
+# of them again.
 # New inputs go to $PEARVISOR_FUZZ_DIR/runs/<target>/corpus, not to the
 # checkout unless --merge.
 # PEARVISOR_FUZZ_DIR: build dir (default build-fuzz in the checkout). Needs what

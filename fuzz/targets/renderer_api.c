@@ -47,8 +47,10 @@
  *
  * Environment, set when unset: PEARVISOR_LOG=err (fatal contexts are the
  * common case), MESA_SHADER_CACHE_DISABLE=true (no disk writes, the same
- * work each run), VK_DRIVER_FILES=lavapipe's manifest when that file exists
- * and no driver was chosen. PV_FUZZ_REPORT=1 prints one line per input:
+ * work each run), LP_NUM_THREADS=1 (one rasterizer thread per device, not
+ * one per core: a device is made and destroyed per input, in many workers
+ * at once), VK_DRIVER_FILES=lavapipe's manifest when that file exists and
+ * no driver was chosen. PV_FUZZ_REPORT=1 prints one line per input:
  * operations run, contexts, fatal ones, and how many commands it got the
  * renderer to decode, in all and of the kinds that show how deep it went.
  */
@@ -903,6 +905,7 @@ harness_init(void)
     struct harness *h = &harness_singleton;
     setenv("PEARVISOR_LOG", "err", 0);
     setenv("MESA_SHADER_CACHE_DISABLE", "true", 0);
+    setenv("LP_NUM_THREADS", "1", 0);
     if (!getenv("VK_DRIVER_FILES") && !getenv("VK_ICD_FILENAMES") && access(LAVAPIPE_ICD, R_OK) == 0)
         setenv("VK_DRIVER_FILES", LAVAPIPE_ICD, 1);
     h->report = getenv("PV_FUZZ_REPORT") && atoi(getenv("PV_FUZZ_REPORT"));
