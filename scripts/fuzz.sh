@@ -17,9 +17,9 @@
 #   --lines   also the line coverage of src/gpu/venus (or src/gpu/vtest) that the
 #             committed corpus plus this run's new inputs reach (gcov; a gcc
 #             build with -Db_coverage=true in $PEARVISOR_FUZZ_DIR-cov)
-#   --merge   fold this run's new inputs into fuzz/corpus/<target>/ with
-#             -merge=1 (only inputs that add coverage stay; regress-* and cap-*
-#             files always stay)
+#   --merge   fold this run's new inputs into fuzz/corpus/<target>/ (the fewest
+#             inputs that reach every edge, fuzz/tools/corpus-merge.sh;
+#             regress-* and cap-* files always stay)
 #
 # Each target ends with one line (fuzz/tools/fuzz-run.sh): wall seconds,
 # jobs, CPU seconds across workers, executions, exec/s, libFuzzer's cov and

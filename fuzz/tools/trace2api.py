@@ -10,7 +10,8 @@ order the renderer saw them. The program (format in
 fuzz/targets/renderer_api.c) replays them through the public API: the same
 submits, blobs and fences, each ring read as a ring write, each ring's end
 of those bytes as a ring wait, each indirect stream as a write of its bytes
-into its resource just before the commands that run it.
+into its resource just before the commands that run it; at the end, a wait
+for every ring.
 
 Where the order has to change so that one thread can replay what several
 did: a ring read that happened while a submit waited for that ring
@@ -100,6 +101,10 @@ def convert(path):
         ops.extend(cur[3])
     if not any(op[0] == OP_SUBMIT for op in ops):
         return None
+    # The client may have left with a ring still busy; the replay waits, so
+    # that it runs every command the renderer saw.
+    for ring in last_read:
+        ops.append(bytes([OP_RING_WAIT]) + struct.pack("<Q", ring))
     ops.append(bytes([OP_FENCE_WAIT]))
     return b"".join(ops)
 
