@@ -8,8 +8,10 @@
 # (fuzz-run.sh: fork mode, every finding recorded, then replayed and
 # sorted), from the bundle's corpus, with lavapipe as the host driver. For
 # 16 cores and 10-minute calls:
-#   call 1:  fuzz-long.sh "$OUT" 480 venus_decode:8 vtest_parse:8   (>= 60 CPU-minutes each)
+#   call 1:  fuzz-long.sh "$OUT" 480 venus_decode:8 vtest_parse:8   (64 CPU-minutes each at most)
 #   call 2:  fuzz-long.sh "$OUT" 480 renderer_api:16
+# A call takes SECONDS, then at most 30 s for fork mode's last jobs, 45 s of
+# replaying findings (the rest are listed untried) and packing: 480 fits 600.
 # OUT/<target>/ gets summary, triage, log.tail (the last 300 lines of
 # libFuzzer's log) and results.tar.gz (the new inputs, corpus/, and the
 # findings, artifacts/), small enough to bring back; OUT/summary has one
@@ -37,7 +39,8 @@ for spec in "$@"; do
     # The work happens in /tmp (the results are packed into OUT afterwards).
     run=$(mktemp -d "/tmp/pv-fuzz-$t-XXXXXX")
     echo "$run" >"$out/$t/.run"
-    "$d/fuzz-run.sh" --jobs "$j" --grace 45 "$d/bin/fuzz-$t" "$secs" "$run" "$d/corpus/$t" \
+    PV_TRIAGE_SECONDS=45 "$d/fuzz-run.sh" --jobs "$j" --grace 30 "$d/bin/fuzz-$t" "$secs" "$run" \
+        "$d/corpus/$t" \
         >"$out/$t/summary" 2>"$out/$t/stderr" &
     pids+=($!)
     targets+=("$t")
