@@ -178,7 +178,7 @@ if [ $quick = 0 ]; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
-        failures+=("fuzz: a target crashed; reproducer in ${PEARVISOR_FUZZ_DIR:-build-fuzz}/artifacts")
+        failures+=("fuzz: a finding in our code; reproducers in ${PEARVISOR_FUZZ_DIR:-build-fuzz}/runs/*/artifacts")
     fi
 fi
 

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "cs.h"
 #include "objects.h"
 #include "renderer.h"
@@ -257,6 +258,9 @@ struct pv_ctx {
     pthread_cond_t monitor_cond;
     uint32_t monitor_period_us;
     atomic_uint captured;          /* streams written to the capture dir */
+    pthread_mutex_t trace_lock;    /* orders the trace's records (capture.c) */
+    int trace_fd;                  /* -1 unless capturing */
+    uint64_t trace_bytes;
 };
 
 /* Marks the context fatal, counts `reason` and logs it with `why` once, sets
@@ -330,8 +334,5 @@ VkExternalMemoryHandleTypeFlags pv_memory_image_handle_types(struct pv_device *d
                                                              const VkImageCreateInfo *ci);
 int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags,
                      int *fd);
-
-/* Writes a stream the context is about to decode to the capture dir, if any. */
-void pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size);
 
 #endif /* PV_VENUS_CONTEXT_H */

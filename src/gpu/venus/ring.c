@@ -168,9 +168,12 @@ ring_thread_main(void *arg)
         uint32_t first = ring->buf_size - pos < size ? ring->buf_size - pos : size;
         memcpy(ring->scratch, ring->buf + pos, first);
         memcpy(ring->scratch + first, ring->buf, size - first);
-        pv_ctx_capture(ctx, "ring", ring->scratch, size);
+        pv_capture_stream(ctx, "ring", ring->scratch, size);
+        pv_capture_event(ctx, PV_CAPTURE_RING_READ, 0, ring->id, 0, 0, ring->scratch, size);
         PV_STAT_ADD(ctx->r, ring_bytes, size);
-        if (!pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress)) {
+        bool ok = pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress);
+        pv_capture_event(ctx, PV_CAPTURE_RING_DONE, ok, ring->id, 0, 0, NULL, 0);
+        if (!ok) {
             pv_ctx_fatal(ctx, PV_FATAL_DECODE,
                          ring->chan.arena.used ? "ring command failed to decode"
                                                : "ring command failed");
