@@ -2,7 +2,9 @@
 # The one test command: builds PearVisor in its Debian 13 environment and runs
 # every test suite twice, in a plain build (build/) and under ASan+UBSan
 # (build-asan/), then prints "N passed, N failed[, N skipped]" over all.
-# Between the two, a plain build in the next client generation's environment
+# Between the two, a build with POSIX shared memory (build-posix/, -Dshm=posix:
+# the macOS seam) runs the unit and vtest suites, and a plain build in the
+# next client generation's environment
 # (build-bpo/, PEARVISOR_PROFILE=client-bpo: Mesa 26 and QEMU 11.1 from
 # trixie-backports) runs the suites that meet them: vtest, vm, gpu-vm and
 # the door's exports. Then a ThreadSanitizer build (build-tsan/) runs the
@@ -16,8 +18,9 @@
 # (scripts/host-deps.sh); the environment is cached by scripts/rootfs.sh.
 # With CI=true a skipped test counts as a failure (CI installs everything,
 # docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/,
-# build-bpo/, build-tsan/ to DIR-asan, DIR-bpo, DIR-tsan). PEARVISOR_NATIVE=1 (a Debian 13 host, no
-# chroot) skips the client-bpo pass. Exit status: 0 only when nothing failed.
+# build-bpo/, build-tsan/, build-posix/ to DIR-asan, DIR-bpo, DIR-tsan,
+# DIR-posix). PEARVISOR_NATIVE=1 (a Debian 13 host, no chroot) skips the
+# client-bpo pass. Exit status: 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -27,7 +30,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -108,6 +111,17 @@ run_build() {
 bdir=${PEARVISOR_BUILD_DIR:-build}
 test_args=()
 run_build "$bdir" plain
+
+if [ $quick = 0 ]; then
+    # The portable shared-memory seam as macOS will use it (-Dshm=posix:
+    # shm_open with a random name instead of memfd_create, src/common/shm.c):
+    # the shm unit test and the whole vtest suite, whose clients map every
+    # ring, reply stream and host-visible memory through it.
+    t_posix=$SECONDS
+    test_args=(--suite vtest --suite unit)
+    run_build "$bdir-posix" posix-shm -Dshm=posix
+    say "posix-shm: $((SECONDS - t_posix)) s"
+fi
 
 if [ $quick = 0 ] && [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
     # The next client generation: Mesa 26's Venus driver (it negotiates down

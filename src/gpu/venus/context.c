@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "shm.h"
 
 /* Decoded arguments of one command; far above any real command (shader code, cache data). */
 #define CHANNEL_ARENA_LIMIT (64u << 20)
@@ -297,17 +298,15 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
     res->id = res_id;
     res->kind = PV_RESOURCE_SHM;
     res->size = size;
-    res->fd = memfd_create("pearvisor-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    int err;
-    if (res->fd < 0 || ftruncate(res->fd, (off_t)size) < 0) {
-        err = -errno;
+    /* The file is a whole number of the largest pages a client may have
+     * (pv_shm_round): a guest with 16 KiB pages asks for 4 KiB multiples
+     * sometimes and maps whole pages always. The blob stays `size` long. */
+    int err = pv_shm_create("pearvisor-shm", pv_shm_round(size));
+    res->fd = err;
+    if (err < 0)
         goto fail;
-    }
-    /* The client must not shrink it under us. */
-    fcntl(res->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-    res->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, res->fd, 0);
-    if (res->base == MAP_FAILED) {
-        res->base = NULL;
+    res->base = pv_shm_map(res->fd, size, 0);
+    if (!res->base) {
         err = -errno;
         goto fail;
     }
@@ -332,7 +331,7 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
     PV_STAT_ADD(ctx->r, blobs_created, 1);
     PV_STAT_ADD(ctx->r, blob_bytes, size);
     if (map_info)
-        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: a memfd is ordinary coherent memory */
+        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: shared memory is ordinary coherent memory */
     return 0;
 fail:
     if (res->base)
