@@ -9,9 +9,13 @@
 # registered and enabled (the host's qemu-user-binfmt, or an earlier run).
 # Otherwise binfmt_misc is mounted where missing and one handler,
 # "pearvisor-CPU", is registered with the F flag: the kernel opens the
-# interpreter now, so it also runs inside chroots that lack it. The handler
-# stays registered (it is kernel state, not a process); remove it with
-# `echo -1 > /proc/sys/fs/binfmt_misc/pearvisor-CPU`. Needs root.
+# interpreter now, so it also runs inside chroots that lack it. A handler
+# lives as long as some binfmt_misc mount does (the kernel drops the
+# entries with the file system's last mount): on a host that mounts it
+# (systemd does) until `echo -1 > /proc/sys/fs/binfmt_misc/pearvisor-CPU`;
+# where only we mount it, inside scripts/in-env.sh's private mount
+# namespace, until that command ends. So each caller that runs foreign
+# programs calls this first. Needs root.
 # Exit: 0 ready; 1 not possible here (said).
 set -euo pipefail
 arch=${1:?usage: binfmt-foreign.sh ARCH}
