@@ -263,13 +263,15 @@ add_resource(struct pv_ctx *ctx, struct pv_resource *res)
     }
     if (res->kind == PV_RESOURCE_SHM) {
         /* Shared memory is the process's memory: every context draws on it. */
+        /* Counted as the file the client can map and touch: whole
+         * PV_SHM_PAGE_MAX units (pv_shm_round), not the bytes it named. */
         if (ctx->shm_blobs >= PV_CTX_MAX_SHM_BLOBS ||
-            res->size > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
+            pv_shm_round(res->size) > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
             pthread_mutex_unlock(&ctx->lock);
             return -ENOSPC;
         }
         ctx->shm_blobs++;
-        ctx->shm_bytes += res->size;
+        ctx->shm_bytes += pv_shm_round(res->size);
     }
     res->next = ctx->resources;
     ctx->resources = res;
@@ -372,7 +374,7 @@ pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
         *pp = res->next;
         if (res->kind == PV_RESOURCE_SHM) {
             ctx->shm_blobs--;
-            ctx->shm_bytes -= res->size;
+            ctx->shm_bytes -= pv_shm_round(res->size);
         }
     }
     pthread_mutex_unlock(&ctx->lock);
