@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "shm.h"
 
 /* Decoded arguments of one command; far above any real command (shader code, cache data). */
 #define CHANNEL_ARENA_LIMIT (64u << 20)
@@ -247,13 +248,15 @@ add_resource(struct pv_ctx *ctx, struct pv_resource *res)
     }
     if (res->kind == PV_RESOURCE_SHM) {
         /* Shared memory is the process's memory: every context draws on it. */
+        /* Counted as the file the client can map and touch: whole
+         * PV_SHM_PAGE_MAX units (pv_shm_round), not the bytes it named. */
         if (ctx->shm_blobs >= PV_CTX_MAX_SHM_BLOBS ||
-            res->size > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
+            pv_shm_round(res->size) > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
             pthread_mutex_unlock(&ctx->lock);
             return -ENOSPC;
         }
         ctx->shm_blobs++;
-        ctx->shm_bytes += res->size;
+        ctx->shm_bytes += pv_shm_round(res->size);
     }
     res->next = ctx->resources;
     ctx->resources = res;
@@ -282,17 +285,15 @@ create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size
     res->id = res_id;
     res->kind = PV_RESOURCE_SHM;
     res->size = size;
-    res->fd = memfd_create("pearvisor-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    int err;
-    if (res->fd < 0 || ftruncate(res->fd, (off_t)size) < 0) {
-        err = -errno;
+    /* The file is a whole number of the largest pages a client may have
+     * (pv_shm_round): a guest with 16 KiB pages asks for 4 KiB multiples
+     * sometimes and maps whole pages always. The blob stays `size` long. */
+    int err = pv_shm_create("pearvisor-shm", pv_shm_round(size));
+    res->fd = err;
+    if (err < 0)
         goto fail;
-    }
-    /* The client must not shrink it under us. */
-    fcntl(res->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-    res->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, res->fd, 0);
-    if (res->base == MAP_FAILED) {
-        res->base = NULL;
+    res->base = pv_shm_map(res->fd, size, 0);
+    if (!res->base) {
         err = -errno;
         goto fail;
     }
@@ -317,7 +318,7 @@ create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size
     PV_STAT_ADD(ctx->r, blobs_created, 1);
     PV_STAT_ADD(ctx->r, blob_bytes, size);
     if (map_info)
-        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: a memfd is ordinary coherent memory */
+        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: shared memory is ordinary coherent memory */
     return 0;
 fail:
     if (res->base)
@@ -378,7 +379,7 @@ pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
         *pp = res->next;
         if (res->kind == PV_RESOURCE_SHM) {
             ctx->shm_blobs--;
-            ctx->shm_bytes -= res->size;
+            ctx->shm_bytes -= pv_shm_round(res->size);
         }
     }
     pthread_mutex_unlock(&ctx->lock);

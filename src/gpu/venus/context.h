@@ -194,12 +194,14 @@ struct pv_device {
     struct pv_queue *queues;       /* under ctx->lock; freed with the device */
 };
 
-/* Host-visible memory the renderer backs with a memfd so it can be exported. */
+/* Host-visible memory the renderer backs with shared memory (src/common/shm)
+ * so it can be exported. */
 struct pv_memory {
     VkDeviceMemory host;
     int fd;                        /* -1 when not exportable */
     void *map;
-    uint64_t map_size;
+    uint64_t map_size;             /* our mapping, the size imported into the host driver */
+    uint64_t file_size;            /* the file: map_size rounded to PV_SHM_PAGE_MAX; caps a blob */
     uint64_t size;                 /* allocationSize the client asked for */
     uint32_t type_index;
 };
