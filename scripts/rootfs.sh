@@ -25,7 +25,9 @@ pkgs_file="$here/rootfs/$profile.pkgs"
 cache=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
 key=$(cat "$0" "$pkgs_file" | sha256sum | cut -c1-16)
 dest="$cache/rootfs/trixie-$profile-$key"
-if [ -f "$dest/.pearvisor-complete" ]; then echo "$dest"; exit 0; fi
+# A hit marks the tree as used now (the clean-up below spares trees in use
+# by another checkout); a read-only cache just skips the mark.
+if [ -f "$dest/.pearvisor-complete" ]; then touch "$dest/.pearvisor-used" 2>/dev/null; echo "$dest"; exit 0; fi
 
 [ "$(id -u)" = 0 ] || { echo "rootfs: building a root filesystem needs root (debootstrap)" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "rootfs: debootstrap missing: apt-get install debootstrap" >&2; exit 1; }
@@ -90,7 +92,8 @@ mv "$tmp" "$dest"
 trap - EXIT
 # Older trees of this profile (an earlier recipe) are no longer used by this
 # checkout: remove them, unless a process still runs inside one (its root is
-# there) or something is mounted under it.
+# there), something is mounted under it, or another checkout (a branch, a
+# release) used it in the last day.
 for old in "$cache/rootfs/trixie-$profile-"*; do
     case $old in "$dest" | *.tmp.*) continue ;; esac
     # Only this profile's trees: trixie-client-* also matches trixie-client-bpo-*.
@@ -98,11 +101,12 @@ for old in "$cache/rootfs/trixie-$profile-"*; do
     [ -d "$old" ] || continue
     busy=
     grep -qF " $old/" /proc/self/mountinfo && busy=1
+    [ -n "$(find "$old/.pearvisor-used" -mmin -1440 2>/dev/null)" ] && busy=1
     for r in /proc/[0-9]*/root; do
         case "$(readlink "$r" 2>/dev/null)" in "$old" | "$old"/*) busy=1; break ;; esac
     done
     if [ -n "$busy" ]; then
-        echo "rootfs: keeping $old (in use)" >&2
+        echo "rootfs: keeping $old (in use, or used in the last day)" >&2
     else
         echo "rootfs: removing $old (an earlier recipe)" >&2
         rm -rf --one-file-system "$old"
