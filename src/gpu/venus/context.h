@@ -59,6 +59,7 @@ struct pv_renderer {
     PFN_vkGetInstanceProcAddr gipa;
     uint32_t instance_version;       /* host loader's version */
     atomic_uint ctx_count;
+    bool stats_only;                 /* PV_RENDERER_STATS_ONLY: no host Vulkan, no contexts */
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
     struct pv_stats stats;
     /* Which host memory types a host pointer can be imported into, per
