@@ -1,10 +1,15 @@
-/* cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--max-clients N] [--verbose]`. */
+/*
+ * cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--max-clients N] [--in-process]
+ * [--no-seccomp] [--verbose]`, and the hidden `pearvisor gpu render-process`
+ * that the server runs (from /proc/self/exe) for each client.
+ */
 #include "cli.h"
 
 #include <pvgpu/pvgpu.h>
 #include "vtest.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,7 +29,7 @@ static const char gpu_usage[] =
 
 static const char serve_usage[] =
     "Usage: pearvisor gpu serve [--socket PATH] [--stats-socket PATH] [--max-clients N]\n"
-    "                           [--verbose]\n"
+    "                           [--in-process] [--no-seccomp] [--verbose]\n"
     "\n"
     "Serves the host's Vulkan device to unmodified Mesa Venus clients over the\n"
     "vtest socket protocol. Point a client at it with:\n"
@@ -38,11 +43,22 @@ static const char serve_usage[] =
     "                     (read them with 'pearvisor gpu stats PATH')\n"
     "  --max-clients N    serve at most N clients at once (default 64); more are\n"
     "                     refused until one leaves\n"
+    "  --in-process       serve every client on a thread of this process instead\n"
+    "                     of a render process of its own (a host driver crash\n"
+    "                     then ends every client)\n"
+    "  --no-seccomp       render processes run without their syscall filter\n"
+    "                     (debugging; as PEARVISOR_NO_SECCOMP=1)\n"
     "  -v, --verbose      log every vtest message (as PEARVISOR_LOG=debug)\n"
     "  -h, --help         show this help\n"
     "\n"
-    "SIGINT or SIGTERM stops the server: clients are disconnected, their\n"
-    "contexts destroyed and the socket removed.\n";
+    "Each client is served by a render process of its own (this program again),\n"
+    "which loads the host's Vulkan driver, then enters a sandbox: a client that\n"
+    "crashes the driver ends only its own process. SIGINT or SIGTERM stops the\n"
+    "server: clients are disconnected, their contexts destroyed (render\n"
+    "processes still there after a second are killed) and the socket removed.\n";
+
+/* What the server execs for each client: this very binary, even if the file was replaced. */
+static char *render_argv[] = {"/proc/self/exe", "gpu", "render-process", NULL};
 
 /* The server the signal handlers stop (one per process). */
 static struct pv_vtest_server *serving_singleton;
@@ -124,11 +140,14 @@ gpu_serve(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"stats-socket", required_argument, NULL, 'S'},
         {"max-clients", required_argument, NULL, 'm'},
+        {"in-process", no_argument, NULL, 'i'},
+        {"no-seccomp", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct pv_vtest_opts vopts = {0};
     const char *stats_socket = NULL;
+    bool in_process = false;
     opterr = 0;
     optind = 0;
     int c;
@@ -151,6 +170,12 @@ gpu_serve(int argc, char **argv)
             vopts.max_clients = (unsigned)n;
             break;
         }
+        case 'i':
+            in_process = true;
+            break;
+        case 'n':
+            vopts.no_seccomp = true;
+            break;
         case 'v':
             /* Read by the logger on its first line; nothing has logged yet. */
             setenv("PEARVISOR_LOG", "debug", 1);
@@ -183,8 +208,23 @@ gpu_serve(int argc, char **argv)
         return PV_EXIT_FAIL;
     }
 
+    const char *no_seccomp = getenv("PEARVISOR_NO_SECCOMP");
+    if (no_seccomp && !strcmp(no_seccomp, "1"))
+        vopts.no_seccomp = true;
+    if (!in_process) {
+        /* Render processes: this one never loads the host driver. */
+        vopts.render_argv = render_argv;
+        err = pv_vtest_render_check(render_argv, vopts.no_seccomp);
+        if (err) {
+            fprintf(stderr, "pearvisor: cannot start a render process: %s\n",
+                    err == -ECHILD ? "it failed (its error is above)" : strerror(-err));
+            return PV_EXIT_FAIL;
+        }
+    }
+
     struct pv_renderer *renderer;
-    const struct pv_renderer_opts ropts = {.stats_socket = stats_socket};
+    const struct pv_renderer_opts ropts = {
+        .flags = in_process ? 0 : PV_RENDERER_STATS_ONLY, .stats_socket = stats_socket};
     err = pv_renderer_create(&ropts, &renderer);
     if (err) {
         fprintf(stderr, "pearvisor: cannot start the Venus renderer: %s\n", strerror(-err));
@@ -203,7 +243,10 @@ gpu_serve(int argc, char **argv)
 
     __atomic_store_n(&serving_singleton, server, __ATOMIC_RELEASE);
     unblock_stop_signals();
-    printf("pearvisor: serving Venus over vtest on %s\n", pv_vtest_server_path(server));
+    printf("pearvisor: serving Venus over vtest on %s (%s)\n", pv_vtest_server_path(server),
+           in_process ? "in this process"
+           : vopts.no_seccomp ? "a render process per client, without the syscall filter"
+                              : "a sandboxed render process per client");
     fflush(stdout);
     err = pv_vtest_server_run(server);
     if (err)
@@ -233,6 +276,9 @@ pv_cli_gpu(int argc, char **argv)
         return pv_cli_gpu_stats(argc - 1, argv + 1);
     if (!strcmp(sub, "probe"))
         return pv_cli_gpu_probe(argc - 1, argv + 1);
+    /* Not in the help: only `gpu serve` starts it, with its fds set up. */
+    if (!strcmp(sub, "render-process") && argc == 2)
+        return pv_vtest_render_process();
     if (sub[0] == '-')
         fprintf(stderr, "pearvisor gpu: unknown option '%s'\n", sub);
     else
