@@ -7,7 +7,7 @@
  * well-behaved Venus client that must keep passing, and checks the server.
  *
  *   pv-hostile-client [--socket PATH] [--timeout-ms N] [--iterations N] [--hold-ms N]
- *                     --case NAME
+ *                     [--name NAME] --case NAME
  *   pv-hostile-client --list
  *
  * The cases, by class (docs/threat-model.md):
@@ -26,7 +26,11 @@
  *      too-many-blobs, pending-syncs, and dup-ids (the duplicate check
  *      must not be O(n^2));
  *   6. ring control words must be aligned: ring-misaligned;
- * and the control "ping": a valid client, served and held --hold-ms.
+ *   7. the host driver is not hardened against invalid usage: host-crash
+ *      crashes lavapipe with calls the renderer has no grounds to refuse
+ *      (tests/vtest/sandbox.sh: only its render process may die);
+ * and the control "ping": a valid client (named --name, default
+ * hostile-ping), served and held --hold-ms.
  *
  * Exit: 0 the server did what it must; 1 it did not (or setup failed); 2
  * usage.
@@ -45,6 +49,7 @@
 
 static unsigned iterations = 20;
 static int hold_ms;
+static const char *ping_name = "hostile-ping"; /* --name: what the ping case calls itself */
 
 /* Devices of the hostile cases: with the features the cases use. */
 static uint64_t
@@ -855,7 +860,7 @@ static int
 case_ping(void)
 {
     struct vc_conn c;
-    vc_connect(&c, "hostile-ping");
+    vc_connect(&c, ping_name);
     vc_sync(&c, "ping");
     printf("%s: ping: served\n", vc_prog);
     fflush(stdout);
@@ -916,13 +921,15 @@ main(int argc, char **argv)
             name = argv[++i];
         } else if (!strcmp(argv[i], "--timeout-ms") && val && atoi(val) > 0) {
             vc_timeout_ms = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--name") && val) {
+            ping_name = argv[++i];
         } else if (!strcmp(argv[i], "--hold-ms") && val && atoi(val) >= 0) {
             hold_ms = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--iterations") && val && atoi(val) > 0) {
             iterations = (unsigned)atoi(argv[++i]);
         } else {
             fprintf(stderr, "usage: %s [--socket PATH] [--timeout-ms N] [--iterations N] "
-                            "[--hold-ms N] --case NAME | --list\n", vc_prog);
+                            "[--hold-ms N] [--name NAME] --case NAME | --list\n", vc_prog);
             return 2;
         }
     }

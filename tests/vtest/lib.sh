@@ -6,6 +6,8 @@
 #   PV_VIRTIO_ICD   Venus ICD manifest   (/usr/share/vulkan/icd.d/virtio_icd.json)
 #   PV_NATIVE_ICD   native ICD manifest  (/usr/share/vulkan/icd.d/lvp_icd.json)
 #   PV_TEST_TIMEOUT seconds for one client run (default 300)
+#   PV_SERVE_OPTS   extra `gpu serve` options for every server (e.g.
+#                   --in-process: tests/meson.build runs some tests both ways)
 set -u
 
 test_name=$(basename "$0" .sh)
@@ -62,13 +64,15 @@ native_device_name() {
 }
 
 # start_server PEARVISOR [SERVE OPTION...]: serve on a fresh socket (with
-# the extra `gpu serve` options given), wait until it listens.
+# the extra `gpu serve` options given, then $PV_SERVE_OPTS), wait until it
+# listens.
 start_server() {
-    local pv=$1 i
+    local pv=$1 i serve_opts
     shift
     need_exe "$pv"
+    read -r -a serve_opts <<<"${PV_SERVE_OPTS:-}"
     sock=$(mktemp -u /tmp/pv-XXXXXX.sock)
-    "$pv" gpu serve --socket "$sock" "$@" >"$server_log" 2>&1 &
+    "$pv" gpu serve --socket "$sock" "$@" "${serve_opts[@]}" >"$server_log" 2>&1 &
     server_pid=$!
     # The clients are test drivers around Mesa's Venus ICD, which the loader
     # dlcloses at vkDestroyInstance: LSan then reports Mesa's per-load
