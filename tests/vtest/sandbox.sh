@@ -204,7 +204,10 @@ seccomp)
     for c in $refused; do
         grep -qF "hook: $c: refused (E" "$server_log" || { grep 'hook:' "$server_log" >&2; fail "$c was not refused with an errno"; }
     done
-    grep -q 'hook: .*NOT' "$server_log" && { grep 'hook:' "$server_log" >&2; fail "a probe got through the filter"; }
+    # In a sanitizer build fork is let through (LeakSanitizer's tracer): only that may get by.
+    got_through=$(grep 'hook: .*NOT' "$server_log")
+    [ $asan = 1 ] && got_through=$(printf '%s\n' "$got_through" | grep -v 'hook: fork: NOT refused')
+    [ -n "$got_through" ] && { grep 'hook:' "$server_log" >&2; fail "a probe got through the filter"; }
     note "refused with an errno: $(grep -o 'hook: [^ ]*: refused ([A-Z]*)' "$server_log" | sed 's/hook: //' | tr '\n' ' ')"
     sigsys_re='its render process [0-9]+ was killed by signal 31 \(SIGSYS\) before the client had a context'
     for c in $killed; do
