@@ -37,26 +37,52 @@ ret_errno(long r)
     return r < 0 ? errno : 0;
 }
 
-static long p_socket(void) { return ret_errno(socket(AF_UNIX, SOCK_STREAM, 0)); }
-static long p_socketpair(void)
-{
-    int sv[2];
-    return ret_errno(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-}
-static long p_connect(void)
-{
-    struct sockaddr sa = {.sa_family = AF_UNIX};
-    return ret_errno(connect(-1, &sa, sizeof(sa)));
-}
-static long p_bind(void)
-{
-    struct sockaddr sa = {.sa_family = AF_UNIX};
-    return ret_errno(bind(-1, &sa, sizeof(sa)));
-}
-static long p_listen(void) { return ret_errno(listen(-1, 1)); }
-static long p_accept(void) { return ret_errno(accept(-1, NULL, NULL)); }
-static long p_accept4(void) { return ret_errno(accept4(-1, NULL, NULL, 0)); }
-static long p_fork(void)
+/* A probe whose call is one expression: its errno (0: it worked). */
+#define PROBE(fn, call)                                                                            \
+    static long fn(void)                                                                           \
+    {                                                                                              \
+        return ret_errno(call);                                                                    \
+    }
+
+static struct sockaddr unix_sa = {.sa_family = AF_UNIX};
+static int pair[2];
+static char *const true_argv[] = {"true", NULL};
+
+PROBE(p_socket, socket(AF_UNIX, SOCK_STREAM, 0))
+PROBE(p_socketpair, socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
+PROBE(p_connect, connect(-1, &unix_sa, sizeof(unix_sa)))
+PROBE(p_bind, bind(-1, &unix_sa, sizeof(unix_sa)))
+PROBE(p_listen, listen(-1, 1))
+PROBE(p_accept, accept(-1, NULL, NULL))
+PROBE(p_accept4, accept4(-1, NULL, NULL, 0))
+PROBE(p_clone3, syscall(__NR_clone3, NULL, (size_t)0))
+PROBE(p_kill_parent, kill(getppid(), 0))
+PROBE(p_kill_self, kill(getpid(), 0))
+PROBE(p_tkill, syscall(__NR_tkill, (long)gettid(), 0L))
+PROBE(p_unshare, unshare(0))
+PROBE(p_keyctl, syscall(__NR_keyctl, -1L, 0L, 0L, 0L, 0L))
+PROBE(p_userfaultfd, syscall(__NR_userfaultfd, 0x7fffffffL))
+PROBE(p_perf, syscall(__NR_perf_event_open, NULL, 0L, -1L, -1L, 0L))
+PROBE(p_io_uring, syscall(__NR_io_uring_setup, 0L, NULL))
+PROBE(p_pidfd_open, syscall(__NR_pidfd_open, (long)getppid(), 0L))
+PROBE(p_mknodat, mknodat(-1, "x", 0, 0))
+PROBE(p_getpid, syscall(__NR_getpid))
+PROBE(p_execve, execve("/bin/true", true_argv, NULL))
+PROBE(p_execveat, syscall(__NR_execveat, AT_FDCWD, "/bin/true", true_argv, NULL, 0L))
+PROBE(p_ptrace, ptrace(PTRACE_PEEKDATA, getpid(), NULL, NULL))
+PROBE(p_vm_readv, process_vm_readv(getppid(), NULL, 0, NULL, 0, 0))
+PROBE(p_vm_writev, process_vm_writev(getppid(), NULL, 0, NULL, 0, 0))
+PROBE(p_pidfd_getfd, syscall(__NR_pidfd_getfd, -1L, 0L, 0L))
+PROBE(p_mount, mount("none", "/nonexistent-pv", "tmpfs", 0, NULL))
+PROBE(p_chroot, chroot("/nonexistent-pv"))
+PROBE(p_bpf, syscall(__NR_bpf, -1L, NULL, 0L))
+#ifdef __x86_64__
+/* getpid through the x32 ABI (the bit alone): another architecture's numbering. */
+PROBE(p_x32, syscall(0x40000000L | __NR_getpid))
+#endif
+
+static long
+p_fork(void)
 {
     pid_t pid = fork();
     if (pid == 0)
@@ -65,9 +91,15 @@ static long p_fork(void)
         waitpid(pid, NULL, 0);
     return pid < 0 ? errno : 0;
 }
-static long p_clone3(void) { return ret_errno(syscall(__NR_clone3, NULL, (size_t)0)); }
-static void *thread_main(void *arg) { return arg; }
-static long p_thread(void)
+
+static void *
+thread_main(void *arg)
+{
+    return arg;
+}
+
+static long
+p_thread(void)
 {
     pthread_t t;
     int err = pthread_create(&t, NULL, thread_main, NULL);
@@ -75,46 +107,25 @@ static long p_thread(void)
         pthread_join(t, NULL);
     return err;
 }
-static long p_kill_parent(void) { return ret_errno(kill(getppid(), 0)); }
-static long p_kill_self(void) { return ret_errno(kill(getpid(), 0)); }
+
 static volatile sig_atomic_t got_usr1;
-static void on_usr1(int sig) { got_usr1 = sig; }
-static long p_raise(void)
+
+static void
+on_usr1(int sig)
+{
+    got_usr1 = sig;
+}
+
+static long
+p_raise(void)
 {
     signal(SIGUSR1, on_usr1);
     if (raise(SIGUSR1)) /* tgkill(own pid, own tid) */
         return errno;
     return got_usr1 == SIGUSR1 ? 0 : EINTR;
 }
-static long p_tkill(void) { return ret_errno(syscall(__NR_tkill, (long)gettid(), 0L)); }
-static long p_unshare(void) { return ret_errno(unshare(0)); }
-static long p_keyctl(void) { return ret_errno(syscall(__NR_keyctl, -1L, 0L, 0L, 0L, 0L)); }
-static long p_userfaultfd(void) { return ret_errno(syscall(__NR_userfaultfd, 0x7fffffffL)); }
-static long p_perf(void) { return ret_errno(syscall(__NR_perf_event_open, NULL, 0L, -1L, -1L, 0L)); }
-static long p_io_uring(void) { return ret_errno(syscall(__NR_io_uring_setup, 0L, NULL)); }
-static long p_pidfd_open(void) { return ret_errno(syscall(__NR_pidfd_open, (long)getppid(), 0L)); }
-static long p_mknodat(void) { return ret_errno(mknodat(-1, "x", 0, 0)); }
-static long p_execve(void)
-{
-    char *const argv[] = {"true", NULL};
-    return ret_errno(execve("/bin/true", argv, NULL));
-}
-static long p_execveat(void)
-{
-    char *const argv[] = {"true", NULL};
-    return ret_errno(syscall(__NR_execveat, AT_FDCWD, "/bin/true", argv, NULL, 0L));
-}
-static long p_ptrace(void) { return ret_errno(ptrace(PTRACE_PEEKDATA, getpid(), NULL, NULL)); }
-static long p_vm_readv(void) { return ret_errno(process_vm_readv(getppid(), NULL, 0, NULL, 0, 0)); }
-static long p_vm_writev(void) { return ret_errno(process_vm_writev(getppid(), NULL, 0, NULL, 0, 0)); }
-static long p_pidfd_getfd(void) { return ret_errno(syscall(__NR_pidfd_getfd, -1L, 0L, 0L)); }
-static long p_mount(void) { return ret_errno(mount("none", "/nonexistent-pv", "tmpfs", 0, NULL)); }
-static long p_chroot(void) { return ret_errno(chroot("/nonexistent-pv")); }
-static long p_bpf(void) { return ret_errno(syscall(__NR_bpf, -1L, NULL, 0L)); }
-static long p_getpid(void) { return ret_errno(syscall(__NR_getpid)); }
+
 #ifdef __x86_64__
-/* getpid through the x32 ABI (the bit alone): another architecture's numbering. */
-static long p_x32(void) { return ret_errno(syscall(0x40000000L | __NR_getpid)); }
 /* getpid (20) through the i386 entry point: AUDIT_ARCH_I386, not ours. */
 static long
 p_i386(void)
