@@ -366,19 +366,30 @@ def cpu_name():
 
 
 def git_commit():
-    """HEAD's commit from .git without the git binary (absent in the env)."""
+    """HEAD's commit: $PV_BENCH_COMMIT (bench/vtest.sh sets it), else read from .git
+    without the git binary (absent in the env)."""
+    if os.environ.get("PV_BENCH_COMMIT"):
+        return os.environ["PV_BENCH_COMMIT"][:12]
     gitdir = os.path.join(TOP, ".git")
     try:
+        commondir = gitdir
+        if os.path.isfile(gitdir):  # a worktree: "gitdir: PATH", refs in its commondir
+            with open(gitdir) as f:
+                gitdir = os.path.join(TOP, f.read().strip()[len("gitdir: "):])
+            commondir = gitdir
+            if os.path.exists(os.path.join(gitdir, "commondir")):
+                with open(os.path.join(gitdir, "commondir")) as f:
+                    commondir = os.path.join(gitdir, f.read().strip())
         with open(os.path.join(gitdir, "HEAD")) as f:
             head = f.read().strip()
         if not head.startswith("ref: "):
             return head[:12]
         ref = head[5:]
-        path = os.path.join(gitdir, ref)
+        path = os.path.join(commondir, ref)
         if os.path.exists(path):
             with open(path) as f:
                 return f.read().strip()[:12]
-        with open(os.path.join(gitdir, "packed-refs")) as f:
+        with open(os.path.join(commondir, "packed-refs")) as f:
             for line in f:
                 if line.rstrip().endswith(" " + ref):
                     return line.split()[0][:12]
