@@ -192,31 +192,56 @@ def summarize(samples):
             "min": min(samples), "max": max(samples), "samples": samples}
 
 
+def run_once(col, case, args):
+    """One run of one case on one column: ("ok", value) or (status, None)."""
+    env = dict(col.env(), **case.get("env", {}))
+    if col.server is not None and not col.server.alive():
+        col.server.start()
+    status, wall, out = run_client(case["argv"], env, args.timeout)
+    if status != "ok":
+        if col.server is not None:
+            sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
+            col.server.start()  # a hung or failed client may have wedged it
+        return status, None
+    if case["kind"] == "wall":
+        return "ok", wall
+    # a value the program printed: case["parse"] = (regex, factor to ms)
+    m = re.search(case["parse"][0], out, re.M)
+    if not m:
+        return "fails", None
+    return "ok", float(m.group(1)) * case["parse"][1]
+
+
 def measure(col, case, args):
     """Warm-up + args.runs runs of one case on one column."""
     if col.name not in case.get("columns", COLUMNS):
         return None
     samples = []
-    env = dict(col.env(), **case.get("env", {}))
     for i in range(args.runs + 1):
-        if col.server is not None and not col.server.alive():
-            col.server.start()
-        status, wall, out = run_client(case["argv"], env, args.timeout)
+        status, value = run_once(col, case, args)
         if status != "ok":
-            if col.server is not None:
-                sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
-                col.server.start()  # a hung or failed client may have wedged it
             return {"status": status, "n": len(samples)}
-        if case["kind"] == "wall":
-            value = wall
-        else:  # a value the program printed: case["parse"] = (regex, factor to ms)
-            m = re.search(case["parse"][0], out, re.M)
-            if not m:
-                return {"status": "fails", "n": len(samples)}
-            value = float(m.group(1)) * case["parse"][1]
         if i > 0:  # run 0 is the warm-up
             samples.append(value)
     return summarize(samples)
+
+
+def measure_interleaved(cols, case, args):
+    """As measure(), for every column at once: run i goes to each column in turn, in the
+    reverse order on odd i, so that load that drifts over the run hits every column alike."""
+    cols = [c for c in cols if c.name in case.get("columns", COLUMNS)]
+    samples = {c.name: [] for c in cols}
+    failed = {}
+    for i in range(args.runs + 1):
+        for col in (cols if i % 2 == 0 else cols[::-1]):
+            if col.name in failed:
+                continue
+            status, value = run_once(col, case, args)
+            if status != "ok":
+                failed[col.name] = {"status": status, "n": len(samples[col.name])}
+            elif i > 0:
+                samples[col.name].append(value)
+    return {c.name: failed.get(c.name) or summarize(samples[c.name]) for c in cols}
 
 
 def tree_memory_kib(pid):
@@ -436,6 +461,9 @@ def main():
     ap.add_argument("--peer", default="virgl_test_server")
     ap.add_argument("--columns", default=",".join(COLUMNS),
                     help="which of native,peer,pearvisor to run (default all)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="run every column's servers at once and each case's runs in turn "
+                         "across them (A/B on a busy machine)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--compare", metavar="OLD_JSON", help="A/B: compare pearvisor with an older run")
     ap.add_argument("--threshold", type=float, default=10.0,
@@ -521,9 +549,20 @@ def main():
                 if not (os.access(exe, os.X_OK) or shutil.which(exe)):
                     sys.stderr.write(f"bench: {col.name}: {exe} not found; column skipped\n")
                     missing.add(col.name)
-                    continue
-                col.server.start()
+        if args.interleave:
+            running = [c for c in columns if c.name not in missing]
+            for col in running:
+                if col.server is not None:
+                    col.server.start()
             for case in cases:
+                sys.stderr.write(f"bench: interleaved: {case['name']}\n")
+                results[case["name"]].update(measure_interleaved(running, case, args))
+        for col in columns:
+            if col.name in missing:
+                continue
+            if col.server is not None and not col.server.alive():
+                col.server.start()
+            for case in ([] if args.interleave else cases):
                 sys.stderr.write(f"bench: {col.name}: {case['name']}\n")
                 r = measure(col, case, args)
                 if r is not None:
@@ -621,7 +660,8 @@ def main():
     print("\n".join(lines))
     print(f"host: {meta['host']} ({meta['cpu']})  driver: {meta['driver']}")
     print(f"date: {meta['date']}  commit: {meta['commit']}  build: {meta['build']}  "
-          f"runs: {args.runs} (+1 warm-up)  timeout: {args.timeout:.0f} s")
+          f"runs: {args.runs} (+1 warm-up)  timeout: {args.timeout:.0f} s"
+          + ("  interleaved" if args.interleave else ""))
     print("(ratio = pearvisor / baseline: lower is better for times, higher for vkmark FPS; "
           "spread = half the min..max range)")
     for col in columns:
