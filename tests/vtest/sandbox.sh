@@ -26,6 +26,10 @@
 #            call the filter kills (it must die of SIGSYS, with one line).
 #            A sanitizer build lets LeakSanitizer's calls through (fork,
 #            ptrace; exec fails with EPERM): the expectations follow.
+#   loader   the server started through the dynamic loader by hand
+#            (ld-linux-x86-64.so.2 PEARVISOR ..., as the GPU machine's bundle
+#            runs it: /proc/self/exe is then the loader) still starts its
+#            render processes, through the same loader, and serves a client.
 . "$(dirname "$0")/lib.sh"
 usage="usage: sandbox.sh PEARVISOR PEARVISOR_TEST_HOOKS PV_RENDER_TEST PV_HOSTILE_CLIENT CASE"
 pv=${1:?$usage}
@@ -231,6 +235,35 @@ seccomp)
     stop_render
     stop_server
     echo "PASS $test_name: $(echo $refused | wc -w) calls refused with an errno, $(echo $killed | wc -w) killed, in the render process; the server and the rendering client carried on"
+    ;;
+loader)
+    ldso=$(ls /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.* 2>/dev/null | head -n 1)
+    [ -n "$ldso" ] || skip "no dynamic loader to run by hand"
+    cat >"$tmp/pv-ldso" <<WRAP
+#!/bin/sh
+exec "$ldso" "$pv" "\$@"
+WRAP
+    chmod +x "$tmp/pv-ldso"
+    start_server "$tmp/pv-ldso"
+    "$hostile" --socket "$sock" --case ping --hold-ms 3000 >"$tmp/ping.out" 2>&1 &
+    ping_pid=$!
+    bg_pids+=("$ping_pid")
+    for i in $(seq 1 100); do
+        kid=$(children | head -n 1)
+        [ -n "$kid" ] && break
+        sleep 0.05
+    done
+    [ -n "$kid" ] || fail "no render process for the client"
+    cmd=$(tr '\0' ' ' <"/proc/$kid/cmdline")
+    case $cmd in
+    *"$pv gpu render-process "*) ;;
+    *) fail "the render process runs '$cmd', not the loader with $pv gpu render-process" ;;
+    esac
+    wait "$ping_pid" || { cat "$tmp/ping.out" >&2; fail "the client was not served"; }
+    "${venus_cmd[@]}" "$render" --path dynamic --iterations 2 >"$tmp/render.out" 2>&1 ||
+        { cat "$tmp/render.out" >&2; fail "a Venus client through the loaded server failed"; }
+    stop_server
+    echo "PASS $test_name: under $ldso the render process runs '$cmd' and serves"
     ;;
 *)
     fail "unknown case $case_name"
