@@ -28,15 +28,7 @@ cp -L "${libs[@]}" "$out/lib/"
 cp -L /lib64/ld-linux-x86-64.so.2 "$out/lib/"
 sed "s|/usr/lib/x86_64-linux-gnu/libvulkan_virtio.so|libvulkan_virtio.so|" \
     /usr/share/vulkan/icd.d/virtio_icd.json >"$out/icd/virtio_icd.json"
-# A launcher: bundle/run PROGRAM ARGS runs a bundled program with the bundled libraries.
-cat >"$out/run" <<'RUN'
-#!/bin/sh
-d=$(cd "$(dirname "$0")" && pwd)
-p=$1; shift
-# PV_BUNDLE_LIBRARY_PATH: more directories, after ours (the host driver's, e.g.
-# where the NVIDIA ICD's libGLX_nvidia.so.0 lives).
-exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib${PV_BUNDLE_LIBRARY_PATH:+:$PV_BUNDLE_LIBRARY_PATH}" "$d/bin/$p" "$@"
-RUN
-chmod +x "$out/run"
-cp "$(dirname "$0")/device-run.sh" "$out/device-run.sh"
+# The launcher (BUNDLE/run PROGRAM ARGS) and the run scripts.
+cp "$(dirname "$0")/device-launcher.sh" "$out/run"
+cp "$(dirname "$0")/device-run.sh" "$(dirname "$0")/device-env.sh" "$out/"
 du -sh "$out"

@@ -19,18 +19,8 @@ sizes=4K,1M,16M,64M
 [ "${1:-}" = --sizes ] && sizes=$2
 OUT=${OUT:-/tmp/pv-device-out}
 mkdir -p "$OUT"
-nv=/usr/local/nvidia
-export VK_DRIVER_FILES=${NVIDIA_ICD:-$nv/share/vulkan/icd.d/nvidia_icd.json}
-[ -f "$VK_DRIVER_FILES" ] || { echo "device-run: no NVIDIA ICD at $VK_DRIVER_FILES" >&2; exit 1; }
-for f in "$nv/share/glvnd/egl_vendor.d/10_nvidia.json" /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
-    [ -f "$f" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$f && break
-done
-if [ -z "${NVIDIA_LIBS:-}" ]; then
-    for dir in "$nv/lib64" "$nv/lib" /usr/lib/x86_64-linux-gnu; do
-        [ -e "$dir/libGLX_nvidia.so.0" ] && NVIDIA_LIBS=$dir && break
-    done
-fi
-export PV_BUNDLE_LIBRARY_PATH=${NVIDIA_LIBS:?device-run: cannot find libGLX_nvidia.so.0; set NVIDIA_LIBS}
+. "$d/device-env.sh"
+pv_nvidia_env || exit 1
 echo "== the driver's memory model"
 "$d/run" pv-memory-probe || exit 1
 sock=/tmp/pv-device-$$.sock

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds (or finds in the cache) a Debian 13 (trixie) root filesystem.
+# Builds (or finds in the cache) a Debian 13 (trixie) root filesystem,
+# optionally with some packages from trixie-backports or Debian sid.
 #
 #   scripts/rootfs.sh PROFILE      prints the rootfs path on stdout
 #
@@ -9,7 +10,10 @@
 # new tree and an unchanged one is reused. The mirror comes from the host's
 # apt sources at run time (scripts/debian-mirror.sh). A line
 # "# backports: PKG..." in the list installs those packages (and what they
-# need) from trixie-backports on the same mirror, after the others. Needs root.
+# need) from trixie-backports on the same mirror, after the others; a line
+# "# sid: PKG..." does the same from sid (unstable), whose Release file may
+# read as expired on a mirror, so that step alone skips apt's Valid-Until
+# check. Needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 profile=${1:?usage: rootfs.sh PROFILE}
@@ -24,19 +28,23 @@ if [ -f "$dest/.pearvisor-complete" ]; then echo "$dest"; exit 0; fi
 command -v debootstrap >/dev/null || { echo "rootfs: debootstrap missing: apt-get install debootstrap" >&2; exit 1; }
 mirror=$("$here/debian-mirror.sh")
 bpo=$(sed -n 's/^# *backports: *//p' "$pkgs_file")
+sid=$(sed -n 's/^# *sid: *//p' "$pkgs_file")
+what="Debian 13"
+[ -z "$bpo" ] || what="$what + trixie-backports"
+[ -z "$sid" ] || what="$what + packages from sid"
 mkdir -p "$cache/rootfs"
 tmp="$dest.tmp.$$"
 cleanup() { for m in proc dev; do umount -l "$tmp/$m" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 log="$cache/rootfs/$profile.log"
-echo "rootfs: building Debian 13 '$profile' at $dest (log: $log)" >&2
+echo "rootfs: building $what '$profile' at $dest (log: $log)" >&2
 echo "rootfs: [1/3] debootstrap trixie (a few minutes)" >&2
 debootstrap --variant=minbase --include=ca-certificates trixie "$tmp" "$mirror" >"$log" 2>&1 \
     || { tail -20 "$log" >&2; exit 1; }
 echo "deb $mirror trixie main" >"$tmp/etc/apt/sources.list"
 [ -z "$bpo" ] || echo "deb $mirror trixie-backports main" >>"$tmp/etc/apt/sources.list"
 mount -t proc proc "$tmp/proc"; mount --bind /dev "$tmp/dev"
-echo "rootfs: [2/3] installing $(grep -v '^#' "$pkgs_file" | wc -w) packages" >&2
+echo "rootfs: [2/3] installing $(grep -v '^#' "$pkgs_file" | wc -w) packages from trixie" >&2
 chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update >>"$log" 2>&1
 # shellcheck disable=SC2046
 chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -46,6 +54,16 @@ if [ -n "$bpo" ]; then
     # shellcheck disable=SC2086
     chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         -t trixie-backports $bpo >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
+fi
+if [ -n "$sid" ]; then
+    echo "rootfs: [2/3] installing $(echo $sid | wc -w) packages from sid" >&2
+    echo "deb $mirror sid main" >>"$tmp/etc/apt/sources.list"
+    nocheck=(-o Acquire::Check-Valid-Until=false)
+    chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get "${nocheck[@]}" update >>"$log" 2>&1 \
+        || { tail -20 "$log" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get "${nocheck[@]}" install -y \
+        --no-install-recommends -t sid $sid >>"$log" 2>&1 || { tail -20 "$log" >&2; exit 1; }
 fi
 chroot "$tmp" apt-get clean
 umount -l "$tmp/proc" "$tmp/dev"

@@ -5,7 +5,10 @@
 # Between the two, a plain build in the next client generation's environment
 # (build-bpo/, PEARVISOR_PROFILE=client-bpo: Mesa 26 and QEMU 11.1 from
 # trixie-backports) runs the suites that meet them: vtest, vm, gpu-vm and
-# the door's exports.
+# the door's exports. Then the plain build's server runs the llm suite
+# (llama.cpp on ggml's Vulkan backend, from Debian sid) in the peer-sid
+# environment, a ThreadSanitizer build (build-tsan/) runs the suite 'races',
+# and every fuzz target runs for a bounded time.
 #
 #   sudo scripts/test.sh [--quick]
 #
@@ -15,8 +18,9 @@
 # (scripts/host-deps.sh); the environment is cached by scripts/rootfs.sh.
 # With CI=true a skipped test counts as a failure (CI installs everything,
 # docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/,
-# build-bpo/ to DIR-asan, DIR-bpo). PEARVISOR_NATIVE=1 (a Debian 13 host, no
-# chroot) skips the client-bpo pass. Exit status: 0 only when nothing failed.
+# build-bpo/, build-tsan/ to DIR-asan, DIR-bpo, DIR-tsan). PEARVISOR_NATIVE=1
+# (a Debian 13 host, no chroot) skips the client-bpo and peer-sid passes.
+# Exit status: 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -26,7 +30,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -45,6 +49,9 @@ if [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
         say "Debian 13 with trixie-backports (scripts/rootfs.sh client-bpo; cached after the first build)"
         "$here/rootfs.sh" client-bpo >/dev/null ||
             { echo "test.sh: building the client-bpo environment failed" >&2; exit 1; }
+        say "Debian 13 with llama.cpp and Mesa from sid (scripts/rootfs.sh peer-sid; cached after the first build)"
+        "$here/rootfs.sh" peer-sid >/dev/null ||
+            { echo "test.sh: building the peer-sid environment failed" >&2; exit 1; }
     fi
 fi
 
@@ -105,8 +112,21 @@ run_build() {
 }
 
 bdir=${PEARVISOR_BUILD_DIR:-build}
-test_args=()
+# llm needs llama.cpp, which only the peer-sid environment has (below).
+test_args=(--no-suite llm)
 run_build "$bdir" plain
+
+if [ $quick = 0 ] && [ "${PEARVISOR_NATIVE:-0}" != 1 ] && [ -x "$bdir/src/cli/pearvisor" ]; then
+    # The LLM workload: llama.cpp 0.7 and Mesa 26.2's Venus driver from sid
+    # against the plain build's server (built here, run on sid's libraries).
+    t_sid=$SECONDS
+    say "peer-sid: meson test --suite llm"
+    rm -f "$bdir/meson-logs/testlog.json"
+    PEARVISOR_PROFILE=peer-sid "$here/in-env.sh" meson test -C "$bdir" --no-rebuild --print-errorlogs \
+        --suite llm
+    count_results "$bdir" peer-sid
+    say "peer-sid: $((SECONDS - t_sid)) s"
+fi
 
 if [ $quick = 0 ] && [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
     # The next client generation: Mesa 26's Venus driver (it negotiates down
@@ -137,6 +157,18 @@ if [ $quick = 0 ]; then
     test_args=(--timeout-multiplier 2 --suite unit --suite codegen --suite vtest --suite fuzz-regress
         --suite vm --suite gpu-door)
     run_build "$bdir-asan" asan+ubsan -Db_sanitize=address,undefined
+fi
+
+if [ $quick = 0 ]; then
+    # ThreadSanitizer on the tests that race the renderer's threads against
+    # each other (suite 'races': the hostile cases, compute, render, timeline,
+    # shutdown). A report makes the instrumented process exit 66, which the
+    # tests treat as a failure. tests/tsan.supp leaves out what TSan cannot
+    # judge: races inside the uninstrumented host driver and Venus client.
+    export TSAN_OPTIONS="suppressions=$top/tests/tsan.supp"
+    test_args=(--timeout-multiplier 3 --suite races)
+    run_build "$bdir-tsan" tsan -Db_sanitize=thread -Db_lundef=false
+    unset TSAN_OPTIONS
 fi
 
 if [ $quick = 0 ]; then

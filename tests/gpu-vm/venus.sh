@@ -72,59 +72,8 @@ icd=/usr/share/vulkan/icd.d/virtio_icd.json
 img=${PV_GUEST_IMAGE:-$("$top/guest/build-image.sh" --lookup debian-13 2>/dev/null)}
 [ -n "$img" ] && [ -f "$img/vmlinuz" ] || skip "guest image missing: run 'pearvisor image create debian-13'"
 
-# ---- the guest's initramfs ----
-ird=$tmp/ird
-mkdir -p "$ird"/{bin,proc,sys,dev,tmp,lib/modules,usr/local/bin,usr/share/vulkan/icd.d}
-mods=$tmp/mods
-if [ -d "$img/modules" ]; then
-    mods=$img/modules
-else
-    kver=$(debugfs -R "ls -p /usr/lib/modules" "$img/root.img" 2>/dev/null |
-        awk -F/ '$6 ~ /^[0-9]/ { print $6 }' | sort -V | tail -n1)
-    [ -n "$kver" ] || fail "no kernel modules in $img/root.img"
-    mkdir -p "$mods"
-    debugfs -R "rdump /usr/lib/modules/$kver/kernel/drivers $mods" "$img/root.img" >/dev/null 2>&1
-fi
-# find_mod NAME: the module file (names may use - or _).
-find_mod() { find "$mods/" \( -name "$1.ko*" -o -name "$(echo "$1" | tr _ -).ko*" \) | head -n1; }
-# load_order NAME: NAME's dependencies first (from each module's depends= tag).
-load_order() {
-    local f d
-    f=$(find_mod "$1")
-    [ -n "$f" ] || fail "kernel module $1 not found in the guest image"
-    for d in $( (xz -dc "$f" 2>/dev/null || cat "$f") | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
-        load_order "$d"
-    done
-    echo "$f"
-}
-: >"$ird/modules"
-order=$(load_order virtio_gpu | awk '!seen[$0]++')
-case $order in *virtio?gpu.ko*) ;; *) fail "kernel module virtio_gpu not found in the guest image" ;; esac
-for f in $order; do
-    ko=$(basename "$f" .xz)
-    case $f in *.xz) xz -dc "$f" >"$ird/lib/modules/$ko" ;; *) cp "$f" "$ird/lib/modules/$ko" ;; esac
-    echo "${ko%.ko}" >>"$ird/modules"
-done
-cp "$(command -v busybox)" "$ird/bin/busybox"
-venus_lib=$(sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' "$icd")
-case $venus_lib in /*) ;; *) venus_lib=/usr/lib/x86_64-linux-gnu/$venus_lib ;; esac
-[ -f "$venus_lib" ] || skip "the Venus ICD's library is missing ($venus_lib)"
-for f in "$(command -v vulkaninfo)" "$venus_lib" "$compute" "$garbage"; do
-    for l in "$f" $(ldd "$f" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
-        [ -e "$ird$l" ] || { mkdir -p "$ird$(dirname "$l")"; cp -L "$l" "$ird$l"; }
-    done
-done
-cp "$compute" "$garbage" "$ird/usr/local/bin/"
-cp "$icd" "$ird/usr/share/vulkan/icd.d/"
-cat >"$ird/init" <<EOF
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-for m in \$(cat /modules); do insmod /lib/modules/\$m.ko || echo "insmod \$m failed"; done
-i=0; while [ ! -e /dev/dri/renderD128 ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i + 1)); done
-export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu HOME=/tmp
-export VK_DRIVER_FILES=/usr/share/vulkan/icd.d/$(basename "$icd")
+# ---- the guest's initramfs (guest/venus-initramfs.sh) ----
+cat >"$tmp/script" <<EOF
 up() { cut -d' ' -f1 /proc/uptime; }
 for k in 1 2 3 4; do
     s=\$(up); vulkaninfo --summary >/tmp/vi.txt 2>&1; rc=\$?; e=\$(up)
@@ -137,10 +86,9 @@ done
 read -t 120 ack </dev/ttyS0; echo "PVTEST host read the stats: \$ack"
 vulkaninfo --summary >/tmp/vi2.txt 2>&1; echo "PVTEST after-garbage rc=\$? \$(grep -c 'Virtio-GPU Venus' /tmp/vi2.txt)"
 echo PVTEST-END
-poweroff -f
 EOF
-chmod 755 "$ird/init"
-(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/initramfs.gz" || fail "cpio"
+"$top/guest/venus-initramfs.sh" "$img" "$tmp/initramfs.gz" "$tmp/script" "$compute" "$garbage" \
+    >"$tmp/initramfs.log" 2>&1 || fail "initramfs: $(tail -n 3 "$tmp/initramfs.log")"
 
 # ---- run: Xvfb + QEMU with SDL GL; only our directory added to the library path ----
 disp=

@@ -130,7 +130,8 @@ pv_ctx_destroy(struct pv_ctx *ctx)
         pv_ring_destroy(ring);
     }
     pthread_mutex_lock(&ctx->lock);
-    ctx->stopping = true;
+    /* Also read without the lock (the fence thread between host waits). */
+    __atomic_store_n(&ctx->stopping, true, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&ctx->fence_cond);
     pthread_cond_broadcast(&ctx->monitor_cond);
     pthread_mutex_unlock(&ctx->lock);

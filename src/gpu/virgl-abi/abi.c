@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct va_state va = {.event_fd = -1};
@@ -183,10 +184,14 @@ static struct pv_renderer *
 renderer(void)
 {
     if (!va.r) {
+        uint64_t t0 = pv_clock_now_ns();
         int err = pv_renderer_create(NULL, &va.r);
         if (err) {
             pv_err("virgl-abi", "PearVisor renderer unavailable: %s", strerror(-err));
             va.r = NULL;
+        } else {
+            pv_info("virgl-abi", "renderer ready in %.1f ms (host driver loaded and probed)",
+                    (double)(pv_clock_now_ns() - t0) / 1e6);
         }
     }
     return va.r;
