@@ -129,6 +129,7 @@ crash)
     server_alive || fail "the server died with its client's render process"
     render_alive || render_failed "when the other client's render process crashed"
     note "$(grep -E -- "$re" "$server_log")"
+    expect_crashed_pid "$(grep -E -- "$re" "$server_log")"
     stop_render
     # A third client, after the crash: served from the start.
     "${venus_cmd[@]}" "$render" --path all --iterations 2 >"$tmp/third.out" 2>&1 ||
