@@ -130,10 +130,11 @@ native() {
 # hostile.sh host-crash): a sanitizer's report of that crash ("==PID==ERROR:
 # ...Sanitizer: SEGV") is what the test asked for, not a finding.
 crashed_pids=()
-# expect_crashed_pid LINE: notes the pid of "its render process PID was killed" in LINE.
+# expect_crashed_pid LINE: notes the pid of "its render process PID was killed
+# ..." (or "exited ...": a sanitizer that caught the crash exits) in LINE.
 expect_crashed_pid() {
     local pid
-    pid=$(printf '%s\n' "$1" | sed -n 's/.*its render process \([0-9]*\) was killed.*/\1/p' | head -n 1)
+    pid=$(printf '%s\n' "$1" | sed -n 's/.*its render process \([0-9]*\) \(was killed\|exited\).*/\1/p' | head -n 1)
     [ -n "$pid" ] && crashed_pids+=("$pid")
 }
 

@@ -24,8 +24,9 @@
 #            filter refuses with an errno (each must be refused, and the
 #            client then served); one named pv-hook-kill-CALL makes it try a
 #            call the filter kills (it must die of SIGSYS, with one line).
-#            A sanitizer build lets LeakSanitizer's calls through (fork,
-#            ptrace; exec fails with EPERM): the expectations follow.
+#            A sanitizer build (ASan, TSan) lets LeakSanitizer's calls and
+#            the symbolizer's through (fork, ptrace; exec fails with EPERM):
+#            the expectations follow.
 #   loader   the server started through the dynamic loader by hand
 #            (ld-linux-x86-64.so.2 PEARVISOR ..., as the GPU machine's bundle
 #            runs it: /proc/self/exe is then the loader) still starts its
@@ -43,8 +44,9 @@ need_exe "$pv"
 need_exe "$pv_hooks"
 need_exe "$render"
 need_exe "$hostile"
+# A sanitizer build (ASan or TSan: pv_sandbox_relaxed) lets some calls through.
 asan=0
-grep -q __asan_init "$pv" 2>/dev/null && asan=1
+grep -qE '__asan_init|__tsan_init' "$pv" 2>/dev/null && asan=1
 
 stats_sock=$tmp/stats.sock
 # fatal_stats: "contexts_fatal N" and one "REASON N" line per fatal reason.
@@ -113,7 +115,8 @@ crash)
     first_new=$(($(wc -l <"$server_log") + 1))
     "$hostile" --socket "$sock" --case host-crash --timeout-ms 30000 >"$tmp/crash.out" 2>&1 ||
         { cat "$tmp/crash.out" >&2; fail "the crashing client was not dropped"; }
-    re='context [0-9]+ \(hostile-host-crash\): fatal \(lost\): its render process [0-9]+ was killed by signal [0-9]+ \(SIG[A-Z]+\); the client is dropped'
+    # A sanitizer build catches the crash and exits (TSan: status 66) instead.
+    re='context [0-9]+ \(hostile-host-crash\): fatal \(lost\): its render process [0-9]+ (was killed by signal [0-9]+ \(SIG[A-Z]+\)|exited with status [0-9]+); the client is dropped'
     wait_line "$re" || fail "no line saying the crashing client's render process was lost"
     sleep 0.5
     got=$(($(fatal_lines) - before))
