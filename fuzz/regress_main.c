@@ -28,6 +28,10 @@ run_file(const char *path)
     fclose(f);
     if (!buf)
         return 1;
+    if (getenv("PV_FUZZ_REPORT")) {
+        printf("%s: ", path);
+        fflush(stdout);
+    }
     LLVMFuzzerTestOneInput(buf, got);
     free(buf);
     return 0;

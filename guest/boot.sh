@@ -21,11 +21,14 @@ done
 echo "$name" >/proc/sys/kernel/hostname
 
 # What udev would load, and no more: drivers for the virtio devices present
-# (network, rng, GPU; virtio_pci and the console are built in), the ACPI power
-# button and evdev, through which pv-init reads it. Not the q35 chipset's
-# SATA, SMBus and LPC drivers: nothing here uses them, and under TCG they
-# cost seconds.
-modprobe -qab evdev button $(cat /sys/bus/virtio/devices/*/modalias 2>/dev/null)
+# (network, rng, GPU; virtio_pci and the console are built in), the power
+# button and evdev, through which pv-init reads it. The button is ACPI's on
+# x86 (q35); on a device-tree machine (ARM's virt) it is a gpio-keys key on
+# the PL061 GPIO controller. Not the q35 chipset's SATA, SMBus and LPC
+# drivers: nothing here uses them, and under TCG they cost seconds.
+button=button
+[ -d /proc/device-tree ] && button="gpio_pl061 gpio_keys"
+modprobe -qab evdev $button $(cat /sys/bus/virtio/devices/*/modalias 2>/dev/null)
 
 $bb ip link set lo up
 if [ -e /sys/class/net/eth0 ]; then

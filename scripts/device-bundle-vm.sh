@@ -62,7 +62,8 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$out/lib/"
 # The guest: what it runs comes from bench/gpu-vm-guest.sh (the same file
 # the native side runs on the host).
 cp "$img/vmlinuz" "$out/guest/"
-"$top/guest/venus-initramfs.sh" "${adds[@]}" "$img" "$out/guest/initramfs.gz" \
+"$top/guest/venus-initramfs.sh" "${adds[@]}" --module virtio_blk --add "$top/bench/gpu-vm-guest-llm.sh=/pv-extra.sh" \
+    "$img" "$out/guest/initramfs.gz" \
     "$top/bench/gpu-vm-guest.sh" "${progs[@]}"
 # Debug information stays behind: the transfer to that machine is limited.
 command -v strip >/dev/null && find "$out/bin" "$out/lib" "$out/door" "$out/qemu/modules" -type f \

@@ -8,15 +8,20 @@
 # memory. Logs under $OUT (default /tmp/pv-device-out): native.txt,
 # guest.txt, qemu.err.
 #
-#   BUNDLE/device-run-vm.sh [--smp N] [--mem MiB] [--hostmem MiB] [--timeout S]
+#   BUNDLE/device-run-vm.sh [--smp N] [--mem MiB] [--hostmem MiB] [--timeout S] [--llm FILE [--llm-shape tiny]]
+#
+# --llm FILE: scripts/device-bundle-llm.sh's .tar.gz, given to the guest as
+# its disk: the guest then also runs llama-bench (bench/gpu-vm-guest-llm.sh).
 d=$(cd "$(dirname "$0")" && pwd)
-smp=8 mem=8192 hostmem=16384 timeout=420
+smp=8 mem=8192 hostmem=16384 timeout=420 llm= shape=
 while [ $# -gt 0 ]; do
     case $1 in
         --smp) smp=$2; shift ;;
         --mem) mem=$2; shift ;;
         --hostmem) hostmem=$2; shift ;;
         --timeout) timeout=$2; shift ;;
+        --llm) llm=$2; shift ;;
+        --llm-shape) shape=$2; shift ;;
         *) echo "device-run-vm: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -40,8 +45,9 @@ SDL_VIDEODRIVER=offscreen QEMU_MODULE_DIR="$d/qemu/modules" PEARVISOR_LOG=info \
     -nodefaults -no-user-config -no-reboot \
     -object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -machine memory-backend=mem \
     -display sdl,gl=on -device "virtio-gpu-gl-pci,venus=on,blob=on,hostmem=${hostmem}M" \
+    ${llm:+-drive "file=$llm,format=raw,if=virtio,readonly=on"} \
     -serial stdio -kernel "$d/guest/vmlinuz" -initrd "$d/guest/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 quiet rdinit=/init" </dev/null >"$OUT/guest.txt" 2>"$OUT/qemu.err" &
+    -append "console=ttyS0 panic=-1 quiet rdinit=/init${shape:+ pv.llm_shape=$shape}" </dev/null >"$OUT/guest.txt" 2>"$OUT/qemu.err" &
 qp=$!
 peak=0 rss=0 first=
 while kill -0 "$qp" 2>/dev/null; do

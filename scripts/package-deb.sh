@@ -109,8 +109,10 @@ depends=$(printf '%s\n' "${deps[@]}" | sort -u | paste -sd, - | sed 's/,/, /g')
 recommends="qemu-system-x86, qemu-utils, qemu-system-gui, qemu-system-modules-opengl, xvfb,
  mesa-vulkan-drivers, debootstrap, gcc, libc6-dev, cpio, xz-utils, e2fsprogs"
 # Suggests: the system's renderer for --renderer virgl; Vulkan clients;
-# the loader's headers for linking libpvgpu statically.
-suggests="virgl-server, vulkan-tools, libvulkan-dev"
+# the loader's headers for linking libpvgpu statically; ARM64 guests
+# (--arch arm64: the engine, and what the arm64 image recipe runs).
+suggests="virgl-server, vulkan-tools, libvulkan-dev,
+ qemu-system-arm, qemu-user-static, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross"
 
 doc=$stage/usr/share/doc/pearvisor
 mkdir -p "$doc"

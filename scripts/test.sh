@@ -2,7 +2,9 @@
 # The one test command: builds PearVisor in its Debian 13 environment and runs
 # every test suite twice, in a plain build (build/) and under ASan+UBSan
 # (build-asan/), then prints "N passed, N failed[, N skipped]" over all.
-# Between the two, a plain build in the next client generation's environment
+# Between the two, a build with POSIX shared memory (build-posix/, -Dshm=posix:
+# the macOS seam) runs the unit and vtest suites, and a plain build in the
+# next client generation's environment
 # (build-bpo/, PEARVISOR_PROFILE=client-bpo: Mesa 26 and QEMU 11.1 from
 # trixie-backports) runs the suites that meet them: vtest, vm, gpu-vm and
 # the door's exports. Then the plain build's server runs the llm suite
@@ -18,9 +20,9 @@
 # (scripts/host-deps.sh); the environment is cached by scripts/rootfs.sh.
 # With CI=true a skipped test counts as a failure (CI installs everything,
 # docs/STYLE.md §B.10). PEARVISOR_BUILD_DIR moves build/ (and build-asan/,
-# build-bpo/, build-tsan/ to DIR-asan, DIR-bpo, DIR-tsan). PEARVISOR_NATIVE=1
-# (a Debian 13 host, no chroot) skips the client-bpo and peer-sid passes.
-# Exit status: 0 only when nothing failed.
+# build-bpo/, build-tsan/, build-posix/ to DIR-asan, DIR-bpo, DIR-tsan,
+# DIR-posix). PEARVISOR_NATIVE=1 (a Debian 13 host, no chroot) skips the
+# client-bpo and peer-sid passes. Exit status: 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -30,7 +32,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -54,6 +56,16 @@ if [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
             { echo "test.sh: building the peer-sid environment failed" >&2; exit 1; }
     fi
 fi
+
+# The ARM64 guest (tests/vm/arm64.sh, tests/gpu-vm/venus-arm64.sh): its
+# foreign root runs apt under qemu-user, about 13 minutes cold on 2 cores,
+# too long for one test's timeout; cached (by recipe) afterwards, then this
+# takes a second.
+say "ARM64 guest image (guest/build-image.sh --arch arm64 debian-13; cached after the first build)"
+t_arm64=$SECONDS
+"$here/in-env.sh" "$top/guest/build-image.sh" --arch arm64 debian-13 >/dev/null ||
+    { echo "test.sh: building the arm64 guest image failed" >&2; exit 1; }
+say "ARM64 guest image: $((SECONDS - t_arm64)) s"
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -128,6 +140,17 @@ if [ $quick = 0 ] && [ "${PEARVISOR_NATIVE:-0}" != 1 ] && [ -x "$bdir/src/cli/pe
     say "peer-sid: $((SECONDS - t_sid)) s"
 fi
 
+if [ $quick = 0 ]; then
+    # The portable shared-memory seam as macOS will use it (-Dshm=posix:
+    # shm_open with a random name instead of memfd_create, src/common/shm.c):
+    # the shm unit test and the whole vtest suite, whose clients map every
+    # ring, reply stream and host-visible memory through it.
+    t_posix=$SECONDS
+    test_args=(--suite vtest --suite unit)
+    run_build "$bdir-posix" posix-shm -Dshm=posix
+    say "posix-shm: $((SECONDS - t_posix)) s"
+fi
+
 if [ $quick = 0 ] && [ "${PEARVISOR_NATIVE:-0}" != 1 ]; then
     # The next client generation: Mesa 26's Venus driver (it negotiates down
     # to what the renderer offers) against our server on lavapipe 26, and
@@ -178,7 +201,7 @@ if [ $quick = 0 ]; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
-        failures+=("fuzz: a target crashed; reproducer in ${PEARVISOR_FUZZ_DIR:-build-fuzz}/artifacts")
+        failures+=("fuzz: a finding in our code; reproducers in ${PEARVISOR_FUZZ_DIR:-build-fuzz}/runs/*/artifacts")
     fi
 fi
 

@@ -45,7 +45,7 @@
 #include <unistd.h>
 
 #define BOOT_SCRIPT "/usr/lib/pearvisor/boot.sh"
-#define CONSOLE_TTY "/dev/ttyS0"
+#define CONSOLE_TTY_DEFAULT "ttyS0" /* x86's first UART; the kernel's console= says otherwise */
 #define MAX_BUTTONS 8
 #define MAX_ARGS 256
 #define TERM_GRACE_MS 3000
@@ -380,12 +380,37 @@ struct child {
     unsigned quick_deaths;
 };
 
+/* The serial console's device: the last console= on the kernel command line
+ * (the one /dev/console is; "ttyAMA0,115200" names ttyAMA0), which differs
+ * between machines (ttyS0 on x86's q35, ttyAMA0 on ARM's virt). */
+static void
+console_tty(char *out, size_t size)
+{
+    char cmdline[4096], name[32] = CONSOLE_TTY_DEFAULT;
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, cmdline, sizeof(cmdline) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    cmdline[n > 0 ? n : 0] = '\0';
+    for (char *save = NULL, *w = strtok_r(cmdline, " \n", &save); w;
+         w = strtok_r(NULL, " \n", &save)) {
+        if (strncmp(w, "console=", 8) || !w[8])
+            continue;
+        size_t len = strcspn(w + 8, ",");
+        if (len < sizeof(name) && !memchr(w + 8, '/', len))
+            snprintf(name, sizeof(name), "%.*s", (int)len, w + 8);
+    }
+    snprintf(out, size, "/dev/%s", name);
+}
+
 static void
 console_shell_main(void)
 {
     child_reset_signals();
     setsid();
-    int fd = open(CONSOLE_TTY, O_RDWR);
+    char tty[64];
+    console_tty(tty, sizeof(tty));
+    int fd = open(tty, O_RDWR);
     if (fd < 0)
         _exit(1);
     ioctl(fd, TIOCSCTTY, 0);

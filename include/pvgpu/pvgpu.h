@@ -155,7 +155,8 @@ int pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, ui
 /*
  * Attaches caller-owned memory as resource `res_id` (virtio-gpu guest blobs
  * or iovec-backed resources mapped into one range by the front door). The
- * memory must stay valid until pv_ctx_destroy_resource().
+ * memory must stay valid until pv_ctx_destroy(): a ring or reply stream the
+ * client placed in it keeps using it after pv_ctx_destroy_resource().
  */
 int pv_ctx_import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t size);
 

@@ -28,6 +28,8 @@
 
 static const char vm_options_help[] =
     "  --image NAME       guest image (default " DEFAULT_IMAGE "; 'pearvisor image list')\n"
+    "  --arch ARCH        the guest's CPU: x86_64 (default) or arm64 (qemu-system-aarch64\n"
+    "                     -M virt; TCG on an x86_64 host; the image built with --arch)\n"
     "  --cpus N           virtual CPUs (default 2)\n"
     "  --memory SIZE      guest RAM, e.g. 2G or 512M (default 2G; at most the host's RAM)\n"
     "  --disk SIZE        disk size, at least the image's (default: the image's size)\n"
@@ -97,20 +99,29 @@ load_named_vm(const char *verb, int argc, char **argv, struct pv_dirs *dirs,
 }
 
 static int
-boot_timeout_ms(const struct pv_host *h, int opt_s)
+boot_timeout_ms(const struct pv_vm_def *d, const struct pv_host *h, int opt_s)
 {
     if (opt_s > 0)
         return opt_s * 1000;
     const char *e = getenv("PEARVISOR_BOOT_TIMEOUT");
     if (e && atoi(e) > 0)
         return atoi(e) * 1000;
-    return h->kvm_usable ? 30000 : 90000; /* TCG boots in ~5 s alone; CI runs VMs side by side */
+    /* TCG boots an x86 guest in ~5 s alone, an arm64 one (another
+     * instruction set) in ~15 s; CI runs VMs side by side. */
+    if (pv_qemu_uses_kvm(d, h))
+        return 30000;
+    return d->arch == pv_arch_native() ? 90000 : 180000;
 }
 
 static void
-accel_notice(const struct pv_host *h, bool quiet)
+accel_notice(const struct pv_vm_def *d, const struct pv_host *h, bool quiet)
 {
-    if (!h->kvm_usable && !quiet)
+    if (quiet || pv_qemu_uses_kvm(d, h))
+        return;
+    if (d->arch != pv_arch_native())
+        fprintf(stderr, "pearvisor: using TCG (software emulation): an %s guest on an %s host\n",
+                pv_arch_name(d->arch), pv_arch_name(pv_arch_native()));
+    else
         fprintf(stderr, "pearvisor: using TCG (software emulation): KVM cannot run a stock guest "
                         "here: %s\n", h->kvm_why);
 }
@@ -153,6 +164,7 @@ install_signal_handlers(void)
 enum {
     OPT_IMAGE = 256, OPT_CPUS, OPT_MEMORY, OPT_DISK, OPT_GPU, OPT_PORT, OPT_APPEND,
     OPT_DRY_RUN, OPT_BOOT_TIMEOUT, OPT_TIMEOUT, OPT_NO_WAIT, OPT_FORCE, OPT_QUIET, OPT_RENDERER,
+    OPT_ARCH,
 };
 
 #define VM_LONG_OPTIONS                                                                            \
@@ -161,7 +173,8 @@ enum {
         {"disk", required_argument, NULL, OPT_DISK}, {"gpu", required_argument, NULL, OPT_GPU},   \
         {"port", required_argument, NULL, OPT_PORT},                                               \
         {"append", required_argument, NULL, OPT_APPEND},                                           \
-        {"renderer", required_argument, NULL, OPT_RENDERER}
+        {"renderer", required_argument, NULL, OPT_RENDERER},                                       \
+        {"arch", required_argument, NULL, OPT_ARCH}
 
 static void
 def_defaults(struct pv_vm_def *d)
@@ -214,6 +227,10 @@ vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, bool *s
     case OPT_RENDERER:
         if (pv_parse_renderer(arg, &d->renderer))
             return usage_error(verb, "--renderer takes pearvisor or virgl");
+        break;
+    case OPT_ARCH:
+        if (pv_parse_arch(arg, &d->arch))
+            return usage_error(verb, "--arch takes x86_64 or arm64");
         break;
     case OPT_PORT:
         if (d->nports == PV_VM_MAX_PORTS)
@@ -280,10 +297,13 @@ print_dry_run(const char *verb, const struct pv_dirs *dirs, const struct pv_host
 /* ----------------------------------------------------------------- image */
 
 static const char image_help[] =
-    "Usage: pearvisor image create NAME   build (or find cached) a guest image\n"
-    "       pearvisor image list          known images and whether they are built\n"
-    "       pearvisor image path NAME     print a built image's directory\n"
+    "Usage: pearvisor image create NAME [--arch ARCH]   build (or find cached) a guest image\n"
+    "       pearvisor image list                        known images, per architecture, and\n"
+    "                                                   whether they are built\n"
+    "       pearvisor image path NAME [--arch ARCH]     print a built image's directory\n"
     "\n"
+    "ARCH: x86_64 (default) or arm64 (a foreign Debian root finished under\n"
+    "qemu-user-static, with both stock kernels: 4 KiB and 16 KiB pages).\n"
     "Images are built from Debian packages by guest/build-image.sh (needs root),\n"
     "with the mirror from the host's apt sources, and cached under\n"
     "$PEARVISOR_CACHE (default ~/.cache/pearvisor), keyed by the recipe.\n";
@@ -299,23 +319,38 @@ pv_cmd_image(int argc, char **argv)
     const char *sub = argv[1];
     char dir[PATH_MAX];
     if (!strcmp(sub, "list")) {
-        printf("%-12s %-8s %s\n", "IMAGE", "BUILT", "DESCRIPTION");
-        for (const struct pv_image_info *i = pv_images; i->name; i++)
-            printf("%-12s %-8s %s\n", i->name,
-                   pv_image_lookup(i->name, dir, sizeof(dir)) ? "no" : "yes", i->desc);
+        printf("%-12s %-7s %-8s %s\n", "IMAGE", "ARCH", "BUILT", "DESCRIPTION");
+        for (const struct pv_image_info *i = pv_images; i->name; i++) {
+            for (enum pv_arch a = PV_ARCH_X86_64; a <= PV_ARCH_ARM64; a++)
+                printf("%-12s %-7s %-8s %s\n", i->name, pv_arch_name(a),
+                       pv_image_lookup(i->name, a, dir, sizeof(dir)) ? "no" : "yes", i->desc);
+        }
         return PV_EXIT_OK;
     }
     if (strcmp(sub, "create") && strcmp(sub, "path"))
         return usage_error(verb, "expected create, list or path");
-    if (argc != 3)
+    const char *name = NULL;
+    enum pv_arch arch = PV_ARCH_X86_64;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--arch") || !strncmp(argv[i], "--arch=", 7)) {
+            const char *v = argv[i][6] == '=' ? argv[i] + 7 : i + 1 < argc ? argv[++i] : NULL;
+            if (pv_parse_arch(v, &arch))
+                return usage_error(verb, "--arch takes x86_64 or arm64");
+        } else if (!name && argv[i][0] != '-') {
+            name = argv[i];
+        } else {
+            return usage_error(verb, "expected one image name and at most --arch ARCH");
+        }
+    }
+    if (!name)
         return usage_error(verb, "expected one image name");
-    const char *name = argv[2];
     if (!pv_image_find(name)) {
         failf(verb, "unknown image '%s' (known: debian-13)", name);
         return PV_EXIT_FAIL;
     }
+    const char *arch_opt = arch == PV_ARCH_X86_64 ? "" : " --arch arm64";
     if (!strcmp(sub, "path")) {
-        int err = pv_image_lookup(name, dir, sizeof(dir));
+        int err = pv_image_lookup(name, arch, dir, sizeof(dir));
         if (err == -ENOEXEC) {
             pv_guest_dir(dir, sizeof(dir));
             failf(verb, "the image recipe %s/build-image.sh is missing (set PEARVISOR_GUEST_DIR)",
@@ -323,23 +358,26 @@ pv_cmd_image(int argc, char **argv)
             return PV_EXIT_FAIL;
         }
         if (err) {
-            failf(verb, err == -ENOENT ? "image '%s' is not built: run 'pearvisor image create %s'"
-                                       : "cannot look up image '%s' (%s)",
-                  name, err == -ENOENT ? name : strerror(-err));
+            if (err == -ENOENT)
+                failf(verb, "image '%s'%s is not built: run 'pearvisor image create %s%s'", name,
+                      arch_opt, name, arch_opt);
+            else
+                failf(verb, "cannot look up image '%s' (%s)", name, strerror(-err));
             return PV_EXIT_FAIL;
         }
         printf("%s\n", dir);
         return PV_EXIT_OK;
     }
     double t0 = pv_clock_now_s();
-    int err = pv_image_build(name, dir, sizeof(dir));
+    int err = pv_image_build(name, arch, dir, sizeof(dir));
     if (err) {
         if (err == -ENOEXEC) {
             pv_guest_dir(dir, sizeof(dir));
             failf(verb, "the image recipe %s/build-image.sh is missing (set PEARVISOR_GUEST_DIR)",
                   dir);
         } else {
-            failf(verb, "building image '%s' failed (the recipe's messages are above)", name);
+            failf(verb, "building image '%s'%s failed (the recipe's messages are above)", name,
+                  arch_opt);
         }
         return PV_EXIT_FAIL;
     }
@@ -407,7 +445,7 @@ pv_cmd_create(int argc, char **argv)
     pv_host_probe(&host);
     char msg[PV_MSG_MAX];
     if (dry) {
-        if (pv_image_lookup(def.image, def.image_dir, sizeof(def.image_dir)))
+        if (pv_image_lookup(def.image, def.arch, def.image_dir, sizeof(def.image_dir)))
             dry_image_dir(&def, &dirs);
         return print_dry_run(verb, &dirs, &host, &def);
     }
@@ -493,7 +531,7 @@ pv_cmd_start(int argc, char **argv)
         return print_dry_run(verb, &dirs, &host, &def);
     install_signal_handlers();
     char gpu_line[PV_MSG_MAX] = "";
-    struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s),
+    struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&def, &host, timeout_s),
                               .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
     double t0 = pv_clock_now_s();
     int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
@@ -502,11 +540,11 @@ pv_cmd_start(int argc, char **argv)
         fail(verb, msg);
         return PV_EXIT_FAIL;
     }
-    accel_notice(&host, quiet);
+    accel_notice(&def, &host, quiet);
     struct pv_vm_status st;
     pv_vm_status(&dirs, &def, &st);
     printf("started VM %s (QEMU pid %d, %s)%s in %.1f s; 'pearvisor console %s' attaches\n",
-           def.name, (int)st.pid, host.kvm_usable ? "KVM" : "TCG", wait ? ", guest up" : "",
+           def.name, (int)st.pid, pv_qemu_uses_kvm(&def, &host) ? "KVM" : "TCG", wait ? ", guest up" : "",
            pv_clock_now_s() - t0, def.name);
     return PV_EXIT_OK;
 }
@@ -950,7 +988,7 @@ pv_cmd_run(int argc, char **argv)
     }
     if (dry) {
         if (!def.image_dir[0] &&
-            pv_image_lookup(def.image, def.image_dir, sizeof(def.image_dir)))
+            pv_image_lookup(def.image, def.arch, def.image_dir, sizeof(def.image_dir)))
             dry_image_dir(&def, &dirs);
         return print_dry_run(verb, &dirs, &host, &def) ? PV_EXIT_RUN_FAILED : PV_EXIT_OK;
     }
@@ -967,7 +1005,7 @@ pv_cmd_run(int argc, char **argv)
     int ret = PV_EXIT_RUN_FAILED;
     double t0 = pv_clock_now_s();
     char gpu_line[PV_MSG_MAX] = "";
-    struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&host, timeout_s),
+    struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&def, &host, timeout_s),
                               .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
     int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
     gpu_notice(gpu_line, quiet);
@@ -975,7 +1013,7 @@ pv_cmd_run(int argc, char **argv)
         fail(verb, msg);
         goto out;
     }
-    accel_notice(&host, quiet);
+    accel_notice(&def, &host, quiet);
     double t1 = pv_clock_now_s();
     int status = 0;
     bool ran = !exec_in_vm(verb, &dirs, &def, cmd, &status);

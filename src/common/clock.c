@@ -1,5 +1,6 @@
 /* common/clock: see clock.h. */
 #include "clock.h"
+#include <sys/prctl.h>
 
 uint64_t
 pv_clock_now_ns(void)
@@ -51,4 +52,12 @@ pv_clock_sleep_ns(uint64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
     nanosleep(&ts, NULL);
+}
+
+void
+pv_clock_precise_sleeps(void)
+{
+#ifdef __linux__
+    prctl(PR_SET_TIMERSLACK, 1000ul, 0, 0, 0);
+#endif
 }

@@ -33,4 +33,11 @@ void pv_clock_deadline(struct timespec *ts, uint64_t ns);
 /* Sleeps for about `ns` nanoseconds (less when a signal arrives). */
 void pv_clock_sleep_ns(uint64_t ns);
 
+/*
+ * Makes the calling thread's timed sleeps and waits end when asked (about a
+ * microsecond of slack) rather than up to the default 50 us later: for
+ * threads whose short polling sleeps are what a client waits on.
+ */
+void pv_clock_precise_sleeps(void);
+
 #endif /* PV_COMMON_CLOCK_H */

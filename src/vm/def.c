@@ -125,6 +125,36 @@ pv_renderer_name(enum pv_renderer_kind r)
                                                                              : "?";
 }
 
+int
+pv_parse_arch(const char *s, enum pv_arch *out)
+{
+    if (!s)
+        return -EINVAL;
+    if (!strcmp(s, "x86_64") || !strcmp(s, "amd64"))
+        *out = PV_ARCH_X86_64;
+    else if (!strcmp(s, "arm64") || !strcmp(s, "aarch64"))
+        *out = PV_ARCH_ARM64;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+const char *
+pv_arch_name(enum pv_arch a)
+{
+    return a == PV_ARCH_ARM64 ? "arm64" : "x86_64";
+}
+
+enum pv_arch
+pv_arch_native(void)
+{
+#if defined(__aarch64__)
+    return PV_ARCH_ARM64;
+#else
+    return PV_ARCH_X86_64;
+#endif
+}
+
 const char *
 pv_size_str(uint64_t bytes, char *buf, size_t size)
 {
@@ -283,6 +313,8 @@ def_set(struct pv_vm_def *d, const char *key, const char *v)
         if (v[0] != '/')
             return -EINVAL;
         return set_str(d->image_dir, sizeof(d->image_dir), v);
+    } else if (!strcmp(key, "arch")) {
+        return pv_parse_arch(v, &d->arch);
     } else if (!strcmp(key, "cpus")) {
         if ((err = parse_uint(v, MAX_CPUS, &x)))
             return err;
@@ -388,6 +420,8 @@ pv_vm_def_format(const struct pv_vm_def *d, char *buf, size_t size)
     /* Written only when not the default, so older definitions read the same. */
     if (d->renderer != PV_RENDERER_PEARVISOR)
         EMIT("renderer=%s\n", pv_renderer_name(d->renderer));
+    if (d->arch != PV_ARCH_X86_64)
+        EMIT("arch=%s\n", pv_arch_name(d->arch));
     for (unsigned i = 0; i < d->nports; i++)
         EMIT("port=%u:%u\n", d->ports[i].host, d->ports[i].guest);
     if (d->append[0])

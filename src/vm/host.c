@@ -127,6 +127,9 @@ pv_host_probe(struct pv_host *h)
     const char *q = getenv("PEARVISOR_QEMU");
     if (pv_which(q && *q ? q : "qemu-system-x86_64", h->qemu, sizeof(h->qemu)))
         h->qemu[0] = '\0';
+    q = getenv("PEARVISOR_QEMU_ARM64");
+    if (pv_which(q && *q ? q : "qemu-system-aarch64", h->qemu_arm64, sizeof(h->qemu_arm64)))
+        h->qemu_arm64[0] = '\0';
     q = getenv("PEARVISOR_QEMU_IMG");
     if (pv_which(q && *q ? q : "qemu-img", h->qemu_img, sizeof(h->qemu_img)))
         h->qemu_img[0] = '\0';

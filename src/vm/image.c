@@ -97,7 +97,7 @@ pv_guest_dir(char *out, size_t size)
  * dir, its stderr (progress) to ours. Returns its exit status or -errno
  * (-ENOEXEC: there is no recipe to run). */
 static int
-run_recipe(const char *name, bool lookup, char *dir, size_t size)
+run_recipe(const char *name, enum pv_arch arch, bool lookup, char *dir, size_t size)
 {
     char gdir[PATH_MAX], script[PATH_MAX];
     pv_guest_dir(gdir, sizeof(gdir));
@@ -105,10 +105,14 @@ run_recipe(const char *name, bool lookup, char *dir, size_t size)
         return -ENAMETOOLONG;
     if (access(script, X_OK))
         return -ENOEXEC;
-    char *argv[4] = {script};
+    char *argv[6] = {script};
     size_t n = 1;
     if (lookup)
         argv[n++] = "--lookup";
+    if (arch != PV_ARCH_X86_64) {
+        argv[n++] = "--arch";
+        argv[n++] = (char *)pv_arch_name(arch);
+    }
     argv[n] = (char *)name;
     struct pv_proc_spec s = PV_PROC_SPEC(argv);
     s.out = PV_PROC_CAPTURE;
@@ -124,11 +128,11 @@ run_recipe(const char *name, bool lookup, char *dir, size_t size)
 }
 
 int
-pv_image_lookup(const char *name, char *dir, size_t size)
+pv_image_lookup(const char *name, enum pv_arch arch, char *dir, size_t size)
 {
     if (!pv_image_find(name))
         return -EINVAL;
-    int r = run_recipe(name, true, dir, size);
+    int r = run_recipe(name, arch, true, dir, size);
     if (r == 3)
         return -ENOENT;
     if (r < 0)
@@ -137,11 +141,11 @@ pv_image_lookup(const char *name, char *dir, size_t size)
 }
 
 int
-pv_image_build(const char *name, char *dir, size_t size)
+pv_image_build(const char *name, enum pv_arch arch, char *dir, size_t size)
 {
     if (!pv_image_find(name))
         return -EINVAL;
-    int r = run_recipe(name, false, dir, size);
+    int r = run_recipe(name, arch, false, dir, size);
     if (r < 0)
         return r;
     return r ? -EIO : 0;

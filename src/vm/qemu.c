@@ -125,7 +125,8 @@ pv_qemu_hostmem_mib(const struct pv_vm_def *d)
      * map at once, and a guest rarely maps more than it has RAM to fill, so:
      * the guest's RAM, rounded down to a power of two (a BAR's size is one),
      * at least 256 MiB (rings plus a few buffers; Venus works with 256M,
-     * docs/qemu-and-hosts.md §3) and at most 4 GiB (well inside q35's 64-bit PCI window). */
+     * docs/qemu-and-hosts.md §3) and at most 4 GiB (well inside q35's and
+     * virt's 64-bit PCI windows). */
     uint64_t mib = d->mem_bytes >> 20, p2 = 256;
     while (p2 * 2 <= mib && p2 < 4096)
         p2 *= 2;
@@ -235,6 +236,19 @@ pv_qemu_error_line(const char *out, char *line, size_t size)
     return false;
 }
 
+const char *
+pv_qemu_binary(const struct pv_vm_def *d, const struct pv_host *h)
+{
+    return d->arch == PV_ARCH_ARM64 ? h->qemu_arm64 : h->qemu;
+}
+
+bool
+pv_qemu_uses_kvm(const struct pv_vm_def *d, const struct pv_host *h)
+{
+    /* KVM runs only the host's own instruction set; another one is TCG's. */
+    return h->kvm_usable && d->arch == pv_arch_native();
+}
+
 #define ADD(...)                                                                                   \
     do {                                                                                           \
         if ((err = pv_argv_addf(out, __VA_ARGS__)))                                                \
@@ -260,7 +274,9 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
         return -ENODEV;
     }
 
-    ADD("%s", h->qemu[0] ? h->qemu : "qemu-system-x86_64");
+    bool arm = d->arch == PV_ARCH_ARM64, kvm = pv_qemu_uses_kvm(d, h);
+    const char *qemu = pv_qemu_binary(d, h);
+    ADD("%s", qemu[0] ? qemu : arm ? "qemu-system-aarch64" : "qemu-system-x86_64");
     ADD("-name");
     ADD("%s,process=pearvisor-%s", d->name, d->name);
     ADD("-uuid");
@@ -276,16 +292,21 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
      * a stock kernel (not kvm_pvm, see host.c). -cpu max under TCG offers the
      * newest ISA TCG emulates; under KVM, host passes the real CPU through. */
     ADD("-accel");
-    ADD("%s", h->kvm_usable ? "kvm" : "tcg");
-    /* q35: PCIe, ACPI (power button for clean shutdown). microvm would boot
-     * faster but corrupts initrds above 1 GiB of RAM (docs/qemu-and-hosts.md §2). */
+    ADD("%s", kvm ? "kvm" : "tcg");
+    /* x86: q35: PCIe, ACPI (power button for clean shutdown). microvm would
+     * boot faster but corrupts initrds above 1 GiB of RAM
+     * (docs/qemu-and-hosts.md §2). ARM64: virt, PCIe too; booted with
+     * -kernel it describes itself by device tree, whose gpio-keys power
+     * button (KEY_POWER) is what system_powerdown presses; GICv3 where
+     * there are more vCPUs than GICv2's 8. */
+    const char *machine = arm ? (d->cpus > 8 ? "virt,gic-version=3" : "virt") : "q35";
     ADD("-machine");
     if (d->gpu == PV_GPU_VENUS)
-        ADD("q35,memory-backend=pv-mem");
+        ADD("%s,memory-backend=pv-mem", machine);
     else
-        ADD("q35");
+        ADD("%s", machine);
     ADD("-cpu");
-    ADD("%s", h->kvm_usable ? "host" : "max");
+    ADD("%s", kvm ? "host" : "max");
     ADD("-smp");
     ADD("%u", d->cpus);
     ADD("-m");
@@ -303,8 +324,9 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
     ADD("-initrd");
     ADD("%s", p->initrd);
     ADD("-append");
-    ADD("console=ttyS0 root=/dev/vda rw quiet panic=-1 pearvisor.name=%s%s%s", d->name,
-        d->append[0] ? " " : "", d->append);
+    /* The serial console: the first 8250 UART on q35, the PL011 on virt. */
+    ADD("console=%s root=/dev/vda rw quiet panic=-1 pearvisor.name=%s%s%s",
+        arm ? "ttyAMA0" : "ttyS0", d->name, d->append[0] ? " " : "", d->append);
 
     /* Control: QMP on a Unix socket (stop, status). -qmp, not -chardev
      * with -mon: QEMU 11.1 deprecates -mon (for -object monitor-qmp, which

@@ -58,6 +58,12 @@ enum pv_gpu_display {
     PV_DISPLAY_XVFB,         /* neither: a private Xvfb per VM, SDL with GL on it */
 };
 
+/* The guest's CPU architecture: which QEMU, machine, console and image. */
+enum pv_arch {
+    PV_ARCH_X86_64, /* qemu-system-x86_64 -M q35; console ttyS0 */
+    PV_ARCH_ARM64,  /* qemu-system-aarch64 -M virt; console ttyAMA0 (PL011) */
+};
+
 struct pv_port_fwd {
     uint16_t host;  /* on 127.0.0.1 */
     uint16_t guest; /* on the guest's 10.0.2.15 */
@@ -70,6 +76,7 @@ struct pv_vm_def {
     char image[64];          /* recipe name, e.g. "debian-13" */
     char os[64];             /* guest OS, e.g. "debian-13" */
     char image_dir[PATH_MAX]; /* built image: vmlinuz, initrd.img, root.img */
+    enum pv_arch arch;       /* "arch=" in vm.conf, written when not x86_64 */
     unsigned cpus;
     uint64_t mem_bytes;
     uint64_t disk_bytes;     /* virtual size of the qcow2 overlay */
@@ -90,6 +97,12 @@ int pv_parse_port(const char *s, struct pv_port_fwd *out);
 int pv_parse_gpu(const char *s, enum pv_gpu_mode *out);
 const char *pv_gpu_name(enum pv_gpu_mode gpu);
 int pv_parse_renderer(const char *s, enum pv_renderer_kind *out);
+/* "x86_64" (or "amd64"), "arm64" (or "aarch64"). */
+int pv_parse_arch(const char *s, enum pv_arch *out);
+/* "x86_64", "arm64": the names definitions and image recipes use. */
+const char *pv_arch_name(enum pv_arch a);
+/* The architecture this pearvisor was built for (what KVM could run). */
+enum pv_arch pv_arch_native(void);
 const char *pv_renderer_name(enum pv_renderer_kind r);
 /* "2.0G", "512M": a size for humans, into buf. */
 const char *pv_size_str(uint64_t bytes, char *buf, size_t size);
@@ -152,6 +165,7 @@ struct pv_host {
     bool kvm_usable;
     char kvm_why[192];        /* when !kvm_usable: one line saying why */
     char qemu[PATH_MAX];      /* qemu-system-x86_64, "" when missing */
+    char qemu_arm64[PATH_MAX]; /* qemu-system-aarch64, "" when missing */
     char qemu_img[PATH_MAX];  /* qemu-img, "" when missing */
     uint64_t mem_total;       /* bytes, from /proc/meminfo */
     unsigned cpus;            /* online host CPUs */
@@ -164,7 +178,8 @@ struct pv_host {
 };
 
 /* Probes once; never fails (missing things are empty fields). Honors
- * PEARVISOR_ACCEL=tcg|kvm, PEARVISOR_QEMU and PEARVISOR_QEMU_IMG. */
+ * PEARVISOR_ACCEL=tcg|kvm, PEARVISOR_QEMU (x86_64), PEARVISOR_QEMU_ARM64 and
+ * PEARVISOR_QEMU_IMG. */
 void pv_host_probe(struct pv_host *host);
 /* The KVM verdict from its inputs, so it can be unit tested: cpuinfo text,
  * whether /dev/kvm opens read-write, and the loaded kvm modules. */
@@ -195,6 +210,11 @@ void pv_argv_free(struct pv_argv *a);
 /* Shell-quoted, one line, for --dry-run and logs. Returns a malloc'd string. */
 char *pv_argv_join(const struct pv_argv *a);
 
+/* The QEMU binary for the definition's architecture ("" when missing). */
+const char *pv_qemu_binary(const struct pv_vm_def *def, const struct pv_host *host);
+/* Whether def runs under KVM on host: KVM usable and the guest's
+ * architecture the host's own; else TCG. */
+bool pv_qemu_uses_kvm(const struct pv_vm_def *def, const struct pv_host *host);
 /* The whole QEMU command line for def on host, with files at p. Pure: reads
  * nothing but its arguments. -ENODEV: the GPU mode needs something the host
  * lacks (why in err); -EINVAL: a definition value QEMU cannot take. The
@@ -269,7 +289,8 @@ struct pv_image_info {
     const char *desc;
 };
 
-/* Known recipes; NULL-terminated by name. */
+/* Known recipes; NULL-terminated by name. Each builds for every enum pv_arch
+ * (build-image.sh --arch). */
 extern const struct pv_image_info pv_images[];
 const struct pv_image_info *pv_image_find(const char *name);
 /* The guest/ directory holding the recipe (build-image.sh) for the binary
@@ -283,10 +304,10 @@ void pv_guest_dir(char *out, size_t size);
 /* The built image's directory, or -ENOENT when it is not built (cache key =
  * the recipe's sha256, see guest/build-image.sh), -ENOEXEC when the recipe
  * itself is missing (pv_guest_dir). */
-int pv_image_lookup(const char *name, char *dir, size_t size);
+int pv_image_lookup(const char *name, enum pv_arch arch, char *dir, size_t size);
 /* Builds (or finds cached) the image; the recipe prints progress to stderr.
  * -ENOEXEC when the recipe is missing. */
-int pv_image_build(const char *name, char *dir, size_t size);
+int pv_image_build(const char *name, enum pv_arch arch, char *dir, size_t size);
 
 /* ---- lifecycle (vmm.c) ---- */
 

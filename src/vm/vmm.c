@@ -166,10 +166,11 @@ pv_vm_create(const struct pv_dirs *dirs, const struct pv_host *host, struct pv_v
     if (!def->os[0])
         snprintf(def->os, sizeof(def->os), "%s", def->image);
     if (!def->image_dir[0]) {
-        int err = pv_image_lookup(def->image, def->image_dir, sizeof(def->image_dir));
+        int err = pv_image_lookup(def->image, def->arch, def->image_dir, sizeof(def->image_dir));
         if (err == -ENOENT) {
-            snprintf(msg, msg_size, "image '%s' is not built yet: run 'pearvisor image create %s'",
-                     def->image, def->image);
+            const char *a = def->arch == PV_ARCH_X86_64 ? "" : " --arch arm64";
+            snprintf(msg, msg_size, "image '%s'%s is not built yet: run 'pearvisor image create %s%s'",
+                     def->image, a, def->image, a);
             return err;
         }
         if (err) {
@@ -677,10 +678,11 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
         snprintf(msg, msg_size, "VM '%s' is already running (QEMU pid %d)", def->name, (int)st.pid);
         return -EBUSY;
     }
-    if (!host->qemu[0]) {
-        snprintf(msg, msg_size,
-                 "QEMU not found: qemu-system-x86_64 is not in PATH (install the package "
-                 "qemu-system-x86)");
+    if (!pv_qemu_binary(def, host)[0]) {
+        bool arm = def->arch == PV_ARCH_ARM64;
+        snprintf(msg, msg_size, "QEMU not found: %s is not in PATH (install the package %s)",
+                 arm ? "qemu-system-aarch64" : "qemu-system-x86_64",
+                 arm ? "qemu-system-arm" : "qemu-system-x86");
         return -ENOENT;
     }
     if (host->mem_total && def->mem_bytes > host->mem_total) {

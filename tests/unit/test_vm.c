@@ -139,6 +139,18 @@ test_definitions(void)
                        "image=debian-13\nimage_dir=/x\ncpus=1\nmemory=1073741824\n";
     snprintf(text, sizeof(text), "%s", base);
     CHECK(parse(text, &e, err) == 0 && e.gpu == PV_GPU_OFF && !strcmp(e.os, "debian-13"));
+    /* No arch= is an x86_64 VM (definitions older than arm64 support). */
+    CHECK(e.arch == PV_ARCH_X86_64);
+    CHECK(pv_vm_def_format(&d, text, sizeof(text)) > 0 && !strstr(text, "arch="));
+    d.arch = PV_ARCH_ARM64;
+    CHECK(pv_vm_def_format(&d, text, sizeof(text)) > 0 && strstr(text, "\narch=arm64\n"));
+    CHECK(parse(text, &e, err) == 0 && e.arch == PV_ARCH_ARM64 && !memcmp(&d, &e, sizeof(d)));
+    d.arch = PV_ARCH_X86_64;
+    enum pv_arch arch;
+    CHECK(pv_parse_arch("aarch64", &arch) == 0 && arch == PV_ARCH_ARM64);
+    CHECK(pv_parse_arch("amd64", &arch) == 0 && arch == PV_ARCH_X86_64);
+    CHECK(pv_parse_arch("riscv64", &arch) == -EINVAL && pv_parse_arch(NULL, &arch) == -EINVAL);
+    CHECK(!strcmp(pv_arch_name(PV_ARCH_ARM64), "arm64"));
     /* CRLF and comments are fine. */
     CHECK(parse("# c\r\nversion=1\r\nname=a\r\nuuid=123e4567-e89b-42d3-a456-426614174000\r\n"
                 "image=i\r\nimage_dir=/x\r\ncpus=1\r\nmemory=1073741824\r\n",
@@ -163,6 +175,7 @@ test_definitions(void)
         {"image_dir=relative\n", "bad value"},
         {"append=a\"b\n", "quotes"},
         {"uuid=xyz\n", "bad value"},
+        {"arch=mips\n", "bad value"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(text, sizeof(text), "%s%s", base, bad[i].extra);
@@ -363,6 +376,36 @@ test_configurator(void)
     CHECK(pv_qemu_env(&d, &h, &p, NULL, &e) == 0 && e.n == 0);
     pv_argv_free(&e);
     d.gpu = PV_GPU_VENUS;
+
+    /* ARM64: qemu-system-aarch64 -M virt, the PL011 console, TCG on this
+     * x86_64 host even where KVM is usable (another instruction set), the
+     * same devices and Venus GPU as x86. */
+    d.arch = PV_ARCH_ARM64;
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(!strcmp(a.v[0], "qemu-system-aarch64")); /* none probed: found on PATH */
+    pv_argv_free(&a);
+    snprintf(h.qemu_arm64, sizeof(h.qemu_arm64), "/usr/bin/qemu-system-aarch64");
+    CHECK(h.kvm_usable && !pv_qemu_uses_kvm(&d, &h));
+    CHECK(!strcmp(pv_qemu_binary(&d, &h), "/usr/bin/qemu-system-aarch64"));
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(!strcmp(a.v[0], "/usr/bin/qemu-system-aarch64"));
+    CHECK(find_pair(&a, "-accel", "tcg") >= 0);
+    CHECK(find_pair(&a, "-cpu", "max") >= 0);
+    CHECK(find_pair(&a, "-machine", "virt,memory-backend=pv-mem") >= 0);
+    CHECK(find_pair(&a, "-device", "virtio-gpu-gl-pci,venus=on,blob=on,hostmem=4096M") >= 0);
+    CHECK(find_pair(&a, "-device", "virtio-blk-pci,drive=pv-disk") >= 0);
+    CHECK(find_pair(&a, "-append", "console=ttyAMA0 root=/dev/vda rw quiet panic=-1 "
+                                   "pearvisor.name=web loglevel=7") >= 0);
+    pv_argv_free(&a);
+    d.cpus = 16; /* more than GICv2's 8 */
+    d.gpu = PV_GPU_2D;
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(find_pair(&a, "-machine", "virt,gic-version=3") >= 0);
+    pv_argv_free(&a);
+    d.cpus = 4;
+    d.gpu = PV_GPU_VENUS;
+    d.arch = PV_ARCH_X86_64;
+    CHECK(pv_qemu_uses_kvm(&d, &h));
 
     /* Invalid definitions never reach QEMU. */
     d.cpus = 0;

@@ -9,21 +9,27 @@ set -euo pipefail
 vm_script=$0
 vm_script_args=("$@")
 
+# vm_arch (set before vm_setup; default x86_64) picks the guests' CPU: arm64
+# needs qemu-system-aarch64 and the arm64 image (pearvisor image create
+# debian-13 --arch arm64).
 vm_setup() {
     pv=${1:?usage: TEST.sh PEARVISOR}
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     top=$(cd "$here/../.." && pwd)
     export PEARVISOR_CACHE=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
-    command -v qemu-system-x86_64 >/dev/null ||
-        vm_skip "qemu-system-x86_64 not installed (package qemu-system-x86)"
+    local qemu=qemu-system-x86_64 qpkg=qemu-system-x86 image=(debian-13)
+    if [ "${vm_arch:-x86_64}" = arm64 ]; then
+        qemu=qemu-system-aarch64 qpkg=qemu-system-arm image+=(--arch arm64)
+    fi
+    command -v $qemu >/dev/null || vm_skip "$qemu not installed (package $qpkg)"
     command -v qemu-img >/dev/null || vm_skip "qemu-img not installed (package qemu-utils)"
     tmp=$(mktemp -d /tmp/pv-vmtest.XXXXXX)
     export XDG_DATA_HOME=$tmp/data XDG_STATE_HOME=$tmp/state XDG_RUNTIME_DIR=$tmp/run
     trap vm_cleanup EXIT
-    if ! "$pv" image path debian-13 >/dev/null 2>&1; then
-        [ "$(id -u)" = 0 ] || vm_skip "the debian-13 image is not built and building it needs root"
-        echo "# building the debian-13 guest image (cached afterwards)" >&2
-        "$pv" image create debian-13 >/dev/null || vm_fail "pearvisor image create debian-13 failed"
+    if ! "$pv" image path "${image[@]}" >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] || vm_skip "the ${image[*]} image is not built and building it needs root"
+        echo "# building the ${image[*]} guest image (cached afterwards)" >&2
+        "$pv" image create "${image[@]}" >/dev/null || vm_fail "pearvisor image create ${image[*]} failed"
     fi
 }
 

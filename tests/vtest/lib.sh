@@ -81,9 +81,12 @@ start_server() {
     venus_cmd=(env VN_DEBUG=vtest "VTEST_SOCKET_NAME=$sock" "VK_DRIVER_FILES=$VIRTIO_ICD"
         "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
         timeout -k 5 "$CLIENT_TIMEOUT")
-    # Polled often: shutdown.sh sends SIGTERM the moment the socket appears.
+    # Polled often: shutdown.sh sends SIGTERM the moment the server is up.
+    # The path exists from bind(), before listen(): a client connecting then
+    # is refused (seen once under load), so wait for the line the server
+    # prints once it listens.
     for i in $(seq 1 3000); do
-        [ -S "$sock" ] && return 0
+        [ -S "$sock" ] && grep -qF "serving Venus over vtest on $sock" "$server_log" && return 0
         kill -0 "$server_pid" 2>/dev/null || {
             wait "$server_pid"
             fail "server exited with status $? before listening on $sock"

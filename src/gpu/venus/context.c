@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "shm.h"
 
 /* Decoded arguments of one command; far above any real command (shader code, cache data). */
 #define CHANNEL_ARENA_LIMIT (64u << 20)
@@ -74,6 +75,8 @@ pv_ctx_fatal(struct pv_ctx *ctx, enum pv_fatal_reason reason, const char *why)
 void
 pv_ctx_transport_fatal(struct pv_ctx *ctx, const char *why)
 {
+    if (!pv_ctx_is_fatal(ctx))
+        pv_capture_event(ctx, PV_CAPTURE_TRANSPORT_FATAL, 0, 0, 0, 0, NULL, 0);
     pv_ctx_fatal(ctx, PV_FATAL_TRANSPORT, why);
 }
 
@@ -108,6 +111,7 @@ pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
     pv_clock_cond_init(&ctx->fence_cond);
     pv_clock_cond_init(&ctx->monitor_cond);
     pv_channel_init(&ctx->chan, ctx, NULL);
+    pv_capture_ctx_init(ctx);
     atomic_fetch_add(&r->ctx_count, 1);
     PV_STAT_ADD(r, contexts_created, 1);
     pv_dbg("venus", "context %u (%s) created", ctx->id, ctx->name);
@@ -163,31 +167,10 @@ pv_ctx_destroy(struct pv_ctx *ctx)
     pthread_cond_destroy(&ctx->fence_cond);
     pthread_cond_destroy(&ctx->monitor_cond);
     pthread_mutex_destroy(&ctx->lock);
+    pv_capture_ctx_fini(ctx);
     atomic_fetch_sub(&ctx->r->ctx_count, 1);
     pv_dbg("venus", "context %u destroyed", ctx->id);
     free(ctx);
-}
-
-/* At most this many streams per context are captured: seeds, not a trace. */
-#define CAPTURE_MAX 256
-
-void
-pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size)
-{
-    if (!ctx->r->capture_dir)
-        return;
-    unsigned n = atomic_fetch_add(&ctx->captured, 1);
-    if (n >= CAPTURE_MAX)
-        return;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/ctx%u-%d-%s-%04u.venus", ctx->r->capture_dir, ctx->id,
-             (int)getpid(), channel, n);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
-    ssize_t w = write(fd, data, size);
-    (void)w;
-    close(fd);
 }
 
 int
@@ -199,9 +182,12 @@ pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
         pv_ctx_fatal(ctx, PV_FATAL_DECODE, "submit size is not a multiple of 4");
         return -EINVAL;
     }
-    pv_ctx_capture(ctx, "submit", cmds, size);
+    pv_capture_stream(ctx, "submit", cmds, size);
+    pv_capture_event(ctx, PV_CAPTURE_SUBMIT, 0, 0, 0, 0, cmds, size);
     PV_STAT_ADD(ctx->r, submit_bytes, size);
-    if (!pv_venus_dispatch_stream(&ctx->chan, cmds, size, NULL) || pv_ctx_is_fatal(ctx))
+    bool ok = pv_venus_dispatch_stream(&ctx->chan, cmds, size, NULL);
+    pv_capture_event(ctx, PV_CAPTURE_SUBMIT_DONE, ok, 0, 0, 0, NULL, 0);
+    if (!ok || pv_ctx_is_fatal(ctx))
         return -EINVAL;
     return 0;
 }
@@ -253,13 +239,15 @@ add_resource(struct pv_ctx *ctx, struct pv_resource *res)
     }
     if (res->kind == PV_RESOURCE_SHM) {
         /* Shared memory is the process's memory: every context draws on it. */
+        /* Counted as the file the client can map and touch: whole
+         * PV_SHM_PAGE_MAX units (pv_shm_round), not the bytes it named. */
         if (ctx->shm_blobs >= PV_CTX_MAX_SHM_BLOBS ||
-            res->size > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
+            pv_shm_round(res->size) > PV_CTX_MAX_SHM_BYTES - ctx->shm_bytes) {
             pthread_mutex_unlock(&ctx->lock);
             return -ENOSPC;
         }
         ctx->shm_blobs++;
-        ctx->shm_bytes += res->size;
+        ctx->shm_bytes += pv_shm_round(res->size);
     }
     res->next = ctx->resources;
     ctx->resources = res;
@@ -270,9 +258,9 @@ add_resource(struct pv_ctx *ctx, struct pv_resource *res)
 /* Largest shared-memory blob one request may create (rings, streams, replies). */
 #define PV_SHM_MAX_SIZE (1ull << 30)
 
-int
-pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size,
-                   uint32_t flags, int *fd_out, uint32_t *map_info)
+static int
+create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size, uint32_t flags,
+            int *fd_out, uint32_t *map_info)
 {
     if (pv_ctx_is_fatal(ctx))
         return -EINVAL;
@@ -288,17 +276,15 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
     res->id = res_id;
     res->kind = PV_RESOURCE_SHM;
     res->size = size;
-    res->fd = memfd_create("pearvisor-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    int err;
-    if (res->fd < 0 || ftruncate(res->fd, (off_t)size) < 0) {
-        err = -errno;
+    /* The file is a whole number of the largest pages a client may have
+     * (pv_shm_round): a guest with 16 KiB pages asks for 4 KiB multiples
+     * sometimes and maps whole pages always. The blob stays `size` long. */
+    int err = pv_shm_create("pearvisor-shm", pv_shm_round(size));
+    res->fd = err;
+    if (err < 0)
         goto fail;
-    }
-    /* The client must not shrink it under us. */
-    fcntl(res->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-    res->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, res->fd, 0);
-    if (res->base == MAP_FAILED) {
-        res->base = NULL;
+    res->base = pv_shm_map(res->fd, size, 0);
+    if (!res->base) {
         err = -errno;
         goto fail;
     }
@@ -323,7 +309,7 @@ pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64
     PV_STAT_ADD(ctx->r, blobs_created, 1);
     PV_STAT_ADD(ctx->r, blob_bytes, size);
     if (map_info)
-        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: a memfd is ordinary coherent memory */
+        *map_info = 0x1; /* VIRTIO_GPU_MAP_CACHE_CACHED: shared memory is ordinary coherent memory */
     return 0;
 fail:
     if (res->base)
@@ -335,7 +321,17 @@ fail:
 }
 
 int
-pv_ctx_import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t size)
+pv_ctx_create_blob(struct pv_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size,
+                   uint32_t flags, int *fd_out, uint32_t *map_info)
+{
+    int err = create_blob(ctx, res_id, blob_id, size, flags, fd_out, map_info);
+    pv_capture_event(ctx, PV_CAPTURE_BLOB, res_id, blob_id, size,
+                     flags | (uint64_t)(uint32_t)err << 32, NULL, 0);
+    return err;
+}
+
+static int
+import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t size)
 {
     struct pv_resource *res = calloc(1, sizeof(*res));
     if (!res)
@@ -352,9 +348,19 @@ pv_ctx_import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t
     return err;
 }
 
+int
+pv_ctx_import_resource(struct pv_ctx *ctx, uint32_t res_id, void *base, uint64_t size)
+{
+    int err = import_resource(ctx, res_id, base, size);
+    pv_capture_event(ctx, PV_CAPTURE_IMPORT, res_id, 0, size, (uint64_t)(uint32_t)err << 32, NULL,
+                     0);
+    return err;
+}
+
 void
 pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
 {
+    pv_capture_event(ctx, PV_CAPTURE_UNREF, res_id, 0, 0, 0, NULL, 0);
     pthread_mutex_lock(&ctx->lock);
     struct pv_resource **pp = &ctx->resources;
     while (*pp && (*pp)->id != res_id)
@@ -364,7 +370,7 @@ pv_ctx_destroy_resource(struct pv_ctx *ctx, uint32_t res_id)
         *pp = res->next;
         if (res->kind == PV_RESOURCE_SHM) {
             ctx->shm_blobs--;
-            ctx->shm_bytes -= res->size;
+            ctx->shm_bytes -= pv_shm_round(res->size);
         }
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -389,6 +395,7 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
 {
     if (ring_idx >= PV_MAX_TIMELINES)
         return -EINVAL;
+    pv_capture_event(ctx, PV_CAPTURE_FENCE, ring_idx, fence_id, 0, 0, NULL, 0);
     struct pv_fence_req req = {.ring_idx = ring_idx, .fence_id = fence_id};
     struct pv_device *unref = NULL; /* a reference to drop once the lock is released */
     pthread_mutex_lock(&ctx->lock);

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "cs.h"
 #include "objects.h"
 #include "renderer.h"
@@ -61,6 +62,7 @@ struct pv_renderer {
     atomic_uint ctx_count;
     bool stats_only;                 /* PV_RENDERER_STATS_ONLY: no host Vulkan, no contexts */
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
+    bool profile_commands;           /* PEARVISOR_PROFILE_COMMANDS=1: time every command */
     struct pv_stats stats;
     /* Which host memory types a host pointer can be imported into, per
      * device model (device.c, pv_device_host_import_types): probed once. */
@@ -141,6 +143,7 @@ struct pv_ring {
     bool notified;
     bool stop;
     bool sleeping;                 /* idle, waiting for a notify */
+    bool kick;                     /* a seqno waiter wants the thread out of its poll sleep */
     uint32_t cur;                  /* bytes consumed (free-running, like head) */
     uint64_t vq_seqno;             /* last vkSubmitVirtqueueSeqnoMESA value */
     uint64_t vq_wait;              /* seqno the ring waits for in vkWaitVirtqueueSeqnoMESA; 0 none */
@@ -192,12 +195,14 @@ struct pv_device {
     struct pv_queue *queues;       /* under ctx->lock; freed with the device */
 };
 
-/* Host-visible memory the renderer backs with a memfd so it can be exported. */
+/* Host-visible memory the renderer backs with shared memory (src/common/shm)
+ * so it can be exported. */
 struct pv_memory {
     VkDeviceMemory host;
     int fd;                        /* -1 when not exportable */
     void *map;
-    uint64_t map_size;
+    uint64_t map_size;             /* our mapping, the size imported into the host driver */
+    uint64_t file_size;            /* the file: map_size rounded to PV_SHM_PAGE_MAX; caps a blob */
     uint64_t size;                 /* allocationSize the client asked for */
     uint32_t type_index;
 };
@@ -256,6 +261,9 @@ struct pv_ctx {
     pthread_cond_t monitor_cond;
     uint32_t monitor_period_us;
     atomic_uint captured;          /* streams written to the capture dir */
+    pthread_mutex_t trace_lock;    /* orders the trace's records (capture.c) */
+    int trace_fd;                  /* -1 unless capturing */
+    uint64_t trace_bytes;
 };
 
 /* Marks the context fatal, counts `reason` and logs it with `why` once, sets
@@ -329,8 +337,5 @@ VkExternalMemoryHandleTypeFlags pv_memory_image_handle_types(struct pv_device *d
                                                              const VkImageCreateInfo *ci);
 int pv_memory_export(struct pv_ctx *ctx, uint64_t memory_id, uint64_t size, uint32_t flags,
                      int *fd);
-
-/* Writes a stream the context is about to decode to the capture dir, if any. */
-void pv_ctx_capture(struct pv_ctx *ctx, const char *channel, const void *data, size_t size);
 
 #endif /* PV_VENUS_CONTEXT_H */

@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "interop.h"
 #include "log.h"
+#include "shm.h"
 
 static bool
 host_has_extension(struct pv_instance *inst, VkPhysicalDevice phys, const char *name)
@@ -51,7 +52,7 @@ probe_import_types(struct pv_ctx *ctx, struct pv_instance *inst, VkPhysicalDevic
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                       .pNext = &hp};
     inst->t.GetPhysicalDeviceProperties2(phys, &p2);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = pv_host_page_size();
     size_t len = hp.minImportedHostPointerAlignment > page ? hp.minImportedHostPointerAlignment
                                                           : page;
     float prio = 1.0f;
@@ -71,16 +72,14 @@ probe_import_types(struct pv_ctx *ctx, struct pv_instance *inst, VkPhysicalDevic
         (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(dev, "vkGetMemoryHostPointerPropertiesEXT");
     PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)gdpa(dev, "vkDestroyDevice");
     uint32_t bits = all;
-    int fd = memfd_create("pearvisor-probe", MFD_CLOEXEC);
-    void *map = MAP_FAILED;
-    if (fd >= 0 && ftruncate(fd, (off_t)len) == 0)
-        map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int fd = pv_shm_create("pearvisor-probe", len);
+    void *map = fd >= 0 ? pv_shm_map(fd, len, len) : NULL;
     VkMemoryHostPointerPropertiesEXT mp = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
-    if (get && map != MAP_FAILED &&
+    if (get && map &&
         get(dev, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, map, &mp) == VK_SUCCESS)
         bits = mp.memoryTypeBits & all;
-    if (map != MAP_FAILED)
+    if (map)
         munmap(map, len);
     if (fd >= 0)
         close(fd);
@@ -197,7 +196,7 @@ PV_DECLARE_HANDLER(vkCreateDevice)
     dev->gdpa = gdpa;
     pv_dispatch_probe_commands(dev->has_cmd, true, &dev->t);
     inst->t.GetPhysicalDeviceMemoryProperties(a->physicalDevice, &dev->mem_props);
-    dev->host_ptr_align = 4096;
+    dev->host_ptr_align = pv_host_page_size();
     dev->ext_buffer_props = inst->t.GetPhysicalDeviceExternalBufferProperties;
     dev->image_format_props2 = inst->t.GetPhysicalDeviceImageFormatProperties2;
     if (have_host_ptr) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "context.h"
 #include "dispatch.h"
 #include "log.h"
@@ -400,10 +401,13 @@ pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
             PV_STAT_ADD(ctx->r, commands[cmd], 1);
             VkObjectType owner_type = pvg_command_infos[cmd].dispatch_type;
             pv_dispatch_fn fn = pv_dispatch_handlers[cmd];
+            uint64_t t0 = ctx->r->profile_commands ? pv_clock_now_ns() : 0;
             ok = owner_type == VK_OBJECT_TYPE_UNKNOWN || pin_owner(ch, &dec, owner_type);
             if (ok)
                 ok = fn ? fn(ch, &dec, (uint32_t)cmd, flags)
                         : pv_dispatch_generic(ch, &dec, (uint32_t)cmd, flags);
+            if (t0)
+                PV_STAT_ADD(ctx->r, command_ns[cmd], pv_clock_now_ns() - t0);
         }
         pv_channel_unpin_to(ch, mark);
         ch->owner = outer;

@@ -8,14 +8,15 @@
  * differ in what they can export (lavapipe without udmabuf and NVIDIA's
  * datacenter driver export no dma-buf), so the renderer does not ask the
  * driver for an fd at all: it backs every host-visible allocation with a
- * memfd of its own, maps it, and imports that mapping with
- * VK_EXT_external_memory_host. The same memfd is what the client maps.
+ * shared-memory file of its own (src/common/shm: a memfd, or POSIX shm with
+ * -Dshm=posix), maps it, and imports that mapping with
+ * VK_EXT_external_memory_host. The same file is what the client maps.
  * Without that extension, host-visible memory cannot be shared and blob
  * creation fails with a clear log line. Memory is never imported from a
  * resource (VkImportMemoryResourceInfoMESA): only dma-buf resources could
  * be, and the renderer hands out none.
  *
- * Each memfd is a file descriptor of the process, which every context
+ * Each such file is a file descriptor of the process, which every context
  * shares: a context holds at most PV_CTX_MAX_MEMFDS of them. A blob request
  * (the front door's thread) reads a memory's fd while a ring may free the
  * memory: it does so with the object table locked, and vkFreeMemory takes
@@ -30,6 +31,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "shm.h"
 
 
 static void
@@ -55,35 +57,36 @@ pv_memory_free(struct pv_device *dev, struct pv_memory *mem)
     free(mem);
 }
 
-/* A memfd of `size` bytes mapped here, for import as host memory. */
+/* A shared-memory file for `size` bytes of host memory, mapped here at the
+ * driver's import alignment, for import as host memory. The import (and
+ * our mapping) is `size` rounded to that alignment; the file is rounded
+ * further to the largest page a client may map (pv_shm_round), because a
+ * client with larger pages than ours (an ARM64 guest with 16 KiB pages)
+ * asks for a blob of whole pages of its own. */
 static VkResult
 memfd_backing(struct pv_device *dev, struct pv_memory *mem, VkDeviceSize size)
 {
     VkDeviceSize align = dev->host_ptr_align;
     VkDeviceSize map_size = (size + align - 1) & ~(align - 1);
-    if (map_size < size)
+    uint64_t file_size = pv_shm_round(map_size);
+    if (map_size < size || !file_size || map_size > SIZE_MAX)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     if (atomic_fetch_add(&dev->ctx->memfds, 1) >= PV_CTX_MAX_MEMFDS) {
         atomic_fetch_sub(&dev->ctx->memfds, 1);
         return VK_ERROR_TOO_MANY_OBJECTS; /* the caller makes the context fatal */
     }
-    mem->fd = memfd_create("pearvisor-memory", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    mem->fd = pv_shm_create("pearvisor-memory", file_size);
     if (mem->fd < 0) {
+        mem->fd = -1;
         atomic_fetch_sub(&dev->ctx->memfds, 1);
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     }
-    if (ftruncate(mem->fd, (off_t)map_size) < 0)
-        return VK_ERROR_OUT_OF_HOST_MEMORY;
-    fcntl(mem->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-    /* mmap aligns to pages; ask for more and trim when the driver wants more. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (align > page)
-        return VK_ERROR_OUT_OF_HOST_MEMORY; /* TODO: over-allocate and align */
-    void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, mem->fd, 0);
-    if (p == MAP_FAILED)
+    void *p = pv_shm_map(mem->fd, map_size, (size_t)align);
+    if (!p)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     mem->map = p;
     mem->map_size = map_size;
+    mem->file_size = file_size;
     return VK_SUCCESS;
 }
 
@@ -281,7 +284,7 @@ export_locked(const struct pv_obj *o, void *data)
     e->type_index = mem->type_index;
     if (mem->fd < 0)
         e->fd = -ENOTSUP;
-    else if (e->size > mem->map_size)
+    else if (e->size > mem->file_size)
         e->fd = -EINVAL;
     else if ((e->fd = fcntl(mem->fd, F_DUPFD_CLOEXEC, 0)) < 0)
         e->fd = -errno;

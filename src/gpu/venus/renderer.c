@@ -131,6 +131,9 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         }
     }
     pthread_mutex_init(&r->import_lock, NULL);
+    /* Statistics-only renderers too: they serve the render processes' command times. */
+    const char *prof = getenv("PEARVISOR_PROFILE_COMMANDS");
+    r->profile_commands = prof && !strcmp(prof, "1");
     const char *stats = opts && opts->stats_socket ? opts->stats_socket
                                                    : getenv("PEARVISOR_STATS_SOCKET");
     if (stats && *stats) {

@@ -68,19 +68,28 @@ ring_progress(struct pv_channel *ch, size_t consumed)
 
 /*
  * Backoff between polls of an active ring. Clients submit in bursts and
- * often wait on the result right away, so pickup latency is what a frame
- * pays: yield for a while, then sleep 10 us, doubling up to 160 us, until
- * the ring's idle timeout puts the thread to sleep for good.
+ * often wait on the result right away, so pickup latency is what a dispatch
+ * or a token pays: yield for a while (about 50-100 us), then sleep 10, 20,
+ * then 40 us at a time (the thread's timers are precise), until the ring's
+ * idle timeout puts the thread to sleep for good. The sleeps are timed waits
+ * a context-channel seqno wait cuts short (pv_ring_wait_seqno kicks): the
+ * client that sends one is waiting for this ring right now.
  */
 static void
-ring_relax(uint32_t iter)
+ring_relax(struct pv_ring *ring, uint32_t iter)
 {
-    if (iter < 32) {
+    if (iter < 128) {
         sched_yield();
         return;
     }
-    uint32_t shift = (iter - 32) / 16;
-    pv_clock_sleep_ns(10000u << (shift > 4 ? 4 : shift));
+    uint32_t shift = (iter - 128) / 32;
+    struct timespec ts;
+    pv_clock_deadline(&ts, 10000ull << (shift > 2 ? 2 : shift));
+    pthread_mutex_lock(&ring->lock);
+    if (!ring->kick && !ring->stop)
+        pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
+    ring->kick = false;
+    pthread_mutex_unlock(&ring->lock);
 }
 
 static void
@@ -124,6 +133,7 @@ ring_thread_main(void *arg)
     struct pv_ctx *ctx = ring->ctx;
     uint64_t last_active = pv_clock_now_ns();
     uint32_t iter = 0;
+    pv_clock_precise_sleeps();
 
     for (;;) {
         pthread_mutex_lock(&ring->lock);
@@ -145,7 +155,7 @@ ring_thread_main(void *arg)
                 last_active = pv_clock_now_ns();
                 iter = 0;
             } else {
-                ring_relax(iter++);
+                ring_relax(ring, iter++);
             }
             continue;
         }
@@ -158,9 +168,12 @@ ring_thread_main(void *arg)
         uint32_t first = ring->buf_size - pos < size ? ring->buf_size - pos : size;
         memcpy(ring->scratch, ring->buf + pos, first);
         memcpy(ring->scratch + first, ring->buf, size - first);
-        pv_ctx_capture(ctx, "ring", ring->scratch, size);
+        pv_capture_stream(ctx, "ring", ring->scratch, size);
+        pv_capture_event(ctx, PV_CAPTURE_RING_READ, 0, ring->id, 0, 0, ring->scratch, size);
         PV_STAT_ADD(ctx->r, ring_bytes, size);
-        if (!pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress)) {
+        bool ok = pv_venus_dispatch_stream(&ring->chan, ring->scratch, size, ring_progress);
+        pv_capture_event(ctx, PV_CAPTURE_RING_DONE, ok, ring->id, 0, 0, NULL, 0);
+        if (!ok) {
             pv_ctx_fatal(ctx, PV_FATAL_DECODE,
                          ring->chan.arena.used ? "ring command failed to decode"
                                                : "ring command failed");
@@ -376,6 +389,9 @@ pv_ring_wait_seqno(struct pv_ring *ring, struct pv_channel *ch, uint64_t seqno)
     const char *why = NULL;
     pthread_mutex_lock(&ring->lock);
     __atomic_add_fetch(&ring->head_waiters, 1, __ATOMIC_ACQ_REL);
+    /* The ring thread may be in a poll sleep with the commands already there. */
+    ring->kick = true;
+    pthread_cond_broadcast(&ring->cond);
     while (!seqno_reached(atomic_load_explicit(ring->head, memory_order_acquire), (uint32_t)seqno)) {
         if (ring->stop || !pv_channel_alive(ch)) {
             why = "vkWaitRingSeqnoMESA: " PV_WAIT_CUT_SHORT;

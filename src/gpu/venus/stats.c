@@ -76,7 +76,22 @@ pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size)
         OUT("%s\"%s\":%llu", first ? "" : ",", pvg_command_infos[i].name, (unsigned long long)c);
         first = false;
     }
-    OUT("},\"commands_total\":%llu}\n", (unsigned long long)total);
+    OUT("},\"commands_total\":%llu", (unsigned long long)total);
+    if (r->profile_commands) {
+        /* Microseconds of host time per command type, busiest first is the reader's job. */
+        OUT(",\"command_us\":{");
+        first = true;
+        for (uint32_t i = 0; i < PVG_CMD_COUNT; i++) {
+            uint64_t ns = get(&s->command_ns[i]);
+            if (!ns || !pvg_command_infos[i].name)
+                continue;
+            OUT("%s\"%s\":%llu", first ? "" : ",", pvg_command_infos[i].name,
+                (unsigned long long)(ns / 1000));
+            first = false;
+        }
+        OUT("}");
+    }
+    OUT("}\n");
 #undef OUT
     if (buf && size)
         buf[n < size ? n : size - 1] = '\0';
@@ -85,7 +100,7 @@ pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size)
 
 /*
  * The counters in the order of pv_renderer_stats_save, after its vals[0]
- * (the level): the scalars, the fatal reasons, the commands.
+ * (the level): the scalars, the fatal reasons, the commands, their host times.
  */
 static const size_t scalar_offsets[] = {
     offsetof(struct pv_stats, contexts_created), offsetof(struct pv_stats, contexts_fatal),
@@ -95,8 +110,12 @@ static const size_t scalar_offsets[] = {
     offsetof(struct pv_stats, fences_retired),
 };
 #define N_SCALARS (sizeof(scalar_offsets) / sizeof(scalar_offsets[0]))
-#define N_COUNTS (N_SCALARS + PV_FATAL_REASON_COUNT + PVG_CMD_COUNT)
+#define N_COUNTS (N_SCALARS + PV_FATAL_REASON_COUNT + 2 * PVG_CMD_COUNT)
 #define N_VALS (1 + N_COUNTS)
+/* A counter added to struct pv_stats must be added here too (render processes report it). */
+_Static_assert(offsetof(struct pv_stats, listen_fd) ==
+                   N_COUNTS * sizeof(atomic_uint_fast64_t),
+               "every counter of struct pv_stats is in pv_renderer_stats_save's order");
 
 static atomic_uint_fast64_t *
 count_at(struct pv_stats *s, size_t i)
@@ -106,7 +125,10 @@ count_at(struct pv_stats *s, size_t i)
     i -= N_SCALARS;
     if (i < PV_FATAL_REASON_COUNT)
         return &s->fatal_reasons[i];
-    return &s->commands[i - PV_FATAL_REASON_COUNT];
+    i -= PV_FATAL_REASON_COUNT;
+    if (i < PVG_CMD_COUNT)
+        return &s->commands[i];
+    return &s->command_ns[i - PVG_CMD_COUNT];
 }
 
 size_t

@@ -20,6 +20,8 @@ struct pv_stats {
     atomic_uint_fast64_t contexts_fatal;
     atomic_uint_fast64_t fatal_reasons[PV_FATAL_REASON_COUNT]; /* contexts_fatal by reason */
     atomic_uint_fast64_t commands[PVG_CMD_COUNT];
+    /* Host time spent in each command, only with PEARVISOR_PROFILE_COMMANDS=1. */
+    atomic_uint_fast64_t command_ns[PVG_CMD_COUNT];
     atomic_uint_fast64_t ring_bytes;
     atomic_uint_fast64_t submit_bytes;
     atomic_uint_fast64_t ring_sleeps;      /* a ring went idle and waited for a notify */

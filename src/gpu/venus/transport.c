@@ -226,7 +226,9 @@ PV_DECLARE_HANDLER(vkExecuteCommandStreamsMESA)
             ok = false;
             break;
         }
-        pv_ctx_capture(ch->ctx, "exec", p, d[i].size);
+        pv_capture_stream(ch->ctx, "exec", p, d[i].size);
+        pv_capture_event(ch->ctx, PV_CAPTURE_EXEC, d[i].resourceId, d[i].offset,
+                         ch->ring ? ch->ring->id : 0, ch->ring != NULL, p, d[i].size);
         ok = pv_venus_dispatch_stream(ch, p, d[i].size, NULL);
     }
     ch->in_execute = false;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "shm.h"
 
 /* QEMU hands us its virtio_gpu_box (six uint32) as an opaque struct virgl_box. */
 struct va_box {
@@ -364,11 +365,25 @@ fd_covers(int fd, uint64_t size)
     return fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size >= size;
 }
 
+/* The host maps whole pages only, and the VMM maps a blob into the guest's
+ * host-visible window at the guest's offset, so a blob must be a whole
+ * number of the larger of the two page sizes. A guest with larger pages
+ * than the host's (an ARM64 guest with 16 KiB pages here) gives sizes and
+ * offsets of its own pages, which are whole host pages too; the renderer
+ * makes every blob's file long enough for that (pv_shm_round). A guest
+ * with smaller pages than the host's (a 4 KiB guest on a 16 KiB Apple
+ * host) can name a blob that ends inside a host page: mapping more than it
+ * asked would cover its neighbour in the window, so that blob is refused,
+ * and said why, once. */
 static bool
 page_aligned(uint64_t size)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    return page > 0 && size % (uint64_t)page == 0;
+    size_t page = pv_host_page_size();
+    if (size % page == 0)
+        return true;
+    va_log_once("resource_map: a blob that is not a whole number of host pages (the guest's pages "
+                "are smaller than the host's): refused");
+    return false;
 }
 
 VIRGL_EXPORT int
@@ -467,7 +482,7 @@ virgl_renderer_resource_map(uint32_t res_handle, void **map, uint64_t *out_size)
 
 /*
  * virglrenderer 1.2.1's map_fixed (QEMU >= 11 built against it uses it when
- * present): the blob's memfd mapped over `addr`, inside the VMM's own
+ * present): the blob's file mapped over `addr`, inside the VMM's own
  * host-memory window, so mapping a blob changes no guest memory map. The
  * mapping then belongs to the caller, who unmaps it by mapping over it.
  */
@@ -475,8 +490,7 @@ VIRGL_EXPORT int
 virgl_renderer_resource_map_fixed(uint32_t res_handle, void *addr)
 {
     struct va_res *r = va_res_find(res_handle);
-    long page = sysconf(_SC_PAGESIZE);
-    if (!r || !addr || page <= 0 || (uintptr_t)addr % (uintptr_t)page)
+    if (!r || !addr || (uintptr_t)addr % pv_host_page_size())
         return -EINVAL;
     if (!host_mappable(r))
         return -EINVAL;
@@ -503,7 +517,7 @@ virgl_renderer_resource_get_map_info(uint32_t res_handle, uint32_t *map_info)
     struct va_res *r = va_res_find(res_handle);
     if (!r || !map_info || r->kind != VA_RES_BLOB_HOST)
         return -EINVAL;
-    /* Ordinary host memory (memfd), coherent with the CPU: the guest may cache it. */
+    /* Ordinary host memory (src/common/shm), coherent with the CPU: the guest may cache it. */
     *map_info = VIRGL_RENDERER_MAP_CACHE_CACHED;
     return 0;
 }
@@ -517,7 +531,7 @@ virgl_renderer_resource_export_blob(uint32_t res_id, uint32_t *fd_type, int *fd)
     int dup = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0)
         return -errno;
-    *fd_type = VIRGL_RENDERER_BLOB_FD_TYPE_SHM; /* a memfd */
+    *fd_type = VIRGL_RENDERER_BLOB_FD_TYPE_SHM; /* a memfd or a POSIX shm object */
     *fd = dup;
     return 0;
 }
