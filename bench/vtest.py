@@ -7,9 +7,17 @@ Measures, on the same host driver (lavapipe), for three "columns":
   peer       through Mesa's Venus ICD over vtest to
              `virgl_test_server --venus --no-virgl --multi-clients`
   pearvisor  through Mesa's Venus ICD over vtest to `pearvisor gpu serve`
+             (a sandboxed render process per client, the default)
+  inproc     the same to `pearvisor gpu serve --in-process` (every client
+             on a thread of the server)
 
 the cases
 
+  connect              wall time of `pv-hostile-client --case ping`: connect,
+                       the vtest handshake and one reply (with render
+                       processes: spawning one, which loads the renderer and
+                       the host driver first); servers only
+  vulkaninfo_summary   wall time of `vulkaninfo --summary` (ms)
   vulkaninfo           wall time of a full `vulkaninfo` run (ms)
   compute_run_4K       wall time of a whole `pv-compute-test --size 4K` (setup
                        + one dispatch + check; ms)
@@ -25,6 +33,11 @@ the cases
   vkmark               `vkmark --winsys headless`, all default scenes, each
                        --vkmark-duration seconds: FPS per scene (higher is
                        better), a separate table
+  memory               (servers, --memory-clients K > 0) resident memory of
+                       the server and its render processes, idle and with K
+                       pv-compute-test clients holding a device and 1 MiB
+                       buffers: RSS and PSS (shared pages split among the
+                       processes that map them) per client, a third table
 
 Each case is run once as warm-up, then --runs times; the table shows the
 median, the spread (half the min..max range, relative to the median) and
@@ -56,7 +69,7 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICD_DIR = "/usr/share/vulkan/icd.d"
-COLUMNS = ("native", "peer", "pearvisor")
+COLUMNS = ("native", "peer", "pearvisor", "inproc")
 
 
 def parse_size(s):
@@ -179,29 +192,124 @@ def summarize(samples):
             "min": min(samples), "max": max(samples), "samples": samples}
 
 
+def run_once(col, case, args):
+    """One run of one case on one column: ("ok", value) or (status, None)."""
+    env = dict(col.env(), **case.get("env", {}))
+    if col.server is not None and not col.server.alive():
+        col.server.start()
+    status, wall, out = run_client(case["argv"], env, args.timeout)
+    if status != "ok":
+        if col.server is not None:
+            sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
+            col.server.start()  # a hung or failed client may have wedged it
+        return status, None
+    if case["kind"] == "wall":
+        return "ok", wall
+    # a value the program printed: case["parse"] = (regex, factor to ms)
+    m = re.search(case["parse"][0], out, re.M)
+    if not m:
+        return "fails", None
+    return "ok", float(m.group(1)) * case["parse"][1]
+
+
 def measure(col, case, args):
     """Warm-up + args.runs runs of one case on one column."""
+    if col.name not in case.get("columns", COLUMNS):
+        return None
     samples = []
-    env = dict(col.env(), **case.get("env", {}))
     for i in range(args.runs + 1):
-        if col.server is not None and not col.server.alive():
-            col.server.start()
-        status, wall, out = run_client(case["argv"], env, args.timeout)
+        status, value = run_once(col, case, args)
         if status != "ok":
-            if col.server is not None:
-                sys.stderr.write(f"  {col.name} server log: {col.server.log_tail()}\n")
-                col.server.start()  # a hung or failed client may have wedged it
             return {"status": status, "n": len(samples)}
-        if case["kind"] == "wall":
-            value = wall
-        else:  # a value the program printed: case["parse"] = (regex, factor to ms)
-            m = re.search(case["parse"][0], out, re.M)
-            if not m:
-                return {"status": "fails", "n": len(samples)}
-            value = float(m.group(1)) * case["parse"][1]
         if i > 0:  # run 0 is the warm-up
             samples.append(value)
     return summarize(samples)
+
+
+def measure_interleaved(cols, case, args):
+    """As measure(), for every column at once: run i goes to each column in turn, in the
+    reverse order on odd i, so that load that drifts over the run hits every column alike."""
+    cols = [c for c in cols if c.name in case.get("columns", COLUMNS)]
+    samples = {c.name: [] for c in cols}
+    failed = {}
+    for i in range(args.runs + 1):
+        for col in (cols if i % 2 == 0 else cols[::-1]):
+            if col.name in failed:
+                continue
+            status, value = run_once(col, case, args)
+            if status != "ok":
+                failed[col.name] = {"status": status, "n": len(samples[col.name])}
+            elif i > 0:
+                samples[col.name].append(value)
+    return {c.name: failed.get(c.name) or summarize(samples[c.name]) for c in cols}
+
+
+def tree_memory_kib(pid):
+    """(RSS, PSS) in KiB of pid and its children (render processes)."""
+    pids = [pid]
+    try:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                             text=True).stdout
+        pids += [int(p) for p in out.split()]
+    except OSError:
+        pass
+    rss = pss = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            pass
+    return rss, pss, len(pids) - 1
+
+
+def measure_memory(col, args):
+    """Server (+ render processes) memory idle and with K held compute clients, per client."""
+    col.server.start()
+    time.sleep(0.5)
+    idle = tree_memory_kib(col.server.proc.pid)
+    stop = os.path.join(col.server.tmpdir, f"stop-{col.name}")
+    if os.path.exists(stop):
+        os.unlink(stop)
+    env = dict(os.environ, **col.env())
+    procs, outs = [], []
+    for i in range(args.memory_clients):
+        out = open(os.path.join(col.server.tmpdir, f"mem-{col.name}-{i}.out"), "w+")
+        procs.append(subprocess.Popen([args.compute, "--sizes", "1M", "--iterations", "1",
+                                       "--repeat-until-exists", stop], env=env, stdout=out,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        outs.append(out)
+    deadline = time.monotonic() + args.timeout * 2
+    ready = False
+    while time.monotonic() < deadline and not ready:
+        ready = True
+        for out in outs:
+            out.seek(0)
+            if not re.search(r"^size=\d+ ok ", out.read(), re.M):
+                ready = False
+        time.sleep(0.2)
+    time.sleep(0.5)
+    held = tree_memory_kib(col.server.proc.pid)
+    open(stop, "w").close()
+    for p in procs:
+        try:
+            p.wait(args.timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for out in outs:
+        out.close()
+    col.server.stop()
+    if not ready:
+        return {"status": "fails"}
+    k = args.memory_clients
+    return {"status": "ok", "clients": k, "idle_rss_kib": idle[0], "idle_pss_kib": idle[1],
+            "rss_kib": held[0], "pss_kib": held[1], "render_processes": held[2],
+            "rss_per_client_kib": (held[0] - idle[0]) / k,
+            "pss_per_client_kib": (held[1] - idle[1]) / k}
 
 
 VKMARK_FPS = re.compile(r"^(\[[a-z0-9-]+\] .*): FPS: (\d+) FrameTime: [0-9.]+ ms$", re.M)
@@ -283,19 +391,30 @@ def cpu_name():
 
 
 def git_commit():
-    """HEAD's commit from .git without the git binary (absent in the env)."""
+    """HEAD's commit: $PV_BENCH_COMMIT (bench/vtest.sh sets it), else read from .git
+    without the git binary (absent in the env)."""
+    if os.environ.get("PV_BENCH_COMMIT"):
+        return os.environ["PV_BENCH_COMMIT"][:12]
     gitdir = os.path.join(TOP, ".git")
     try:
+        commondir = gitdir
+        if os.path.isfile(gitdir):  # a worktree: "gitdir: PATH", refs in its commondir
+            with open(gitdir) as f:
+                gitdir = os.path.join(TOP, f.read().strip()[len("gitdir: "):])
+            commondir = gitdir
+            if os.path.exists(os.path.join(gitdir, "commondir")):
+                with open(os.path.join(gitdir, "commondir")) as f:
+                    commondir = os.path.join(gitdir, f.read().strip())
         with open(os.path.join(gitdir, "HEAD")) as f:
             head = f.read().strip()
         if not head.startswith("ref: "):
             return head[:12]
         ref = head[5:]
-        path = os.path.join(gitdir, ref)
+        path = os.path.join(commondir, ref)
         if os.path.exists(path):
             with open(path) as f:
                 return f.read().strip()[:12]
-        with open(os.path.join(gitdir, "packed-refs")) as f:
+        with open(os.path.join(commondir, "packed-refs")) as f:
             for line in f:
                 if line.rstrip().endswith(" " + ref):
                     return line.split()[0][:12]
@@ -332,6 +451,9 @@ def main():
     ap.add_argument("--compute", default=os.path.join(TOP, "build/tests/vk/pv-compute-test"))
     ap.add_argument("--render", default=os.path.join(TOP, "build/tests/vk/pv-render-test"))
     ap.add_argument("--roundtrip", default=os.path.join(TOP, "build/bench/pv-roundtrip"))
+    ap.add_argument("--hostile", default=os.path.join(TOP, "build/tests/vk/pv-hostile-client"))
+    ap.add_argument("--memory-clients", type=int, default=4,
+                    help="compute clients held for the memory table (default 4; 0 skips it)")
     ap.add_argument("--calls", type=int, default=20000,
                     help="calls per pv-roundtrip run (default 20000)")
     ap.add_argument("--vkmark-duration", type=float, default=2.0,
@@ -339,6 +461,9 @@ def main():
     ap.add_argument("--peer", default="virgl_test_server")
     ap.add_argument("--columns", default=",".join(COLUMNS),
                     help="which of native,peer,pearvisor to run (default all)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="run every column's servers at once and each case's runs in turn "
+                         "across them (A/B on a busy machine)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--compare", metavar="OLD_JSON", help="A/B: compare pearvisor with an older run")
     ap.add_argument("--threshold", type=float, default=10.0,
@@ -352,7 +477,7 @@ def main():
     for c in wanted:
         if c not in COLUMNS:
             ap.error(f"unknown column {c!r}")
-    for exe in (args.compute, args.render, args.roundtrip):
+    for exe in (args.compute, args.render, args.roundtrip, args.hostile):
         if not os.access(exe, os.X_OK):
             sys.exit(f"bench: {exe} not built (meson compile -C build)")
     if not shutil.which("vulkaninfo"):
@@ -376,8 +501,19 @@ def main():
         columns.append(Column("pearvisor", "Venus/vtest -> " + " ".join(pv_argv) + " --socket S",
                               Server("pearvisor", lambda s: pv_argv + ["--socket", s], tmpdir),
                               virtio_icd))
+    if "inproc" in wanted:
+        columns.append(Column("inproc", "Venus/vtest -> " + " ".join(pv_argv) +
+                              " --socket S --in-process",
+                              Server("inproc", lambda s: pv_argv + ["--socket", s, "--in-process"],
+                                     tmpdir),
+                              virtio_icd))
 
-    cases = [{"name": "vulkaninfo", "kind": "wall", "argv": ["vulkaninfo"],
+    cases = [{"name": "connect", "kind": "wall", "argv": [args.hostile, "--case", "ping"],
+              "columns": ("peer", "pearvisor", "inproc"),
+              "what": "pv-hostile-client --case ping (connect, handshake, one reply), wall time"},
+             {"name": "vulkaninfo_summary", "kind": "wall", "argv": ["vulkaninfo", "--summary"],
+              "what": "vulkaninfo --summary, process wall time"},
+             {"name": "vulkaninfo", "kind": "wall", "argv": ["vulkaninfo"],
               "what": "full vulkaninfo, process wall time"},
              {"name": "compute_run_4K", "kind": "wall",
               "argv": [args.compute, "--size", "4K"],
@@ -404,6 +540,7 @@ def main():
 
     results = {c["name"]: {} for c in cases}
     vkmark = {}  # column -> {scene: result} or a status string
+    memory = {}  # column -> measure_memory()
     missing = set()
     try:
         for col in columns:
@@ -412,14 +549,30 @@ def main():
                 if not (os.access(exe, os.X_OK) or shutil.which(exe)):
                     sys.stderr.write(f"bench: {col.name}: {exe} not found; column skipped\n")
                     missing.add(col.name)
-                    continue
-                col.server.start()
+        if args.interleave:
+            running = [c for c in columns if c.name not in missing]
+            for col in running:
+                if col.server is not None:
+                    col.server.start()
             for case in cases:
+                sys.stderr.write(f"bench: interleaved: {case['name']}\n")
+                results[case["name"]].update(measure_interleaved(running, case, args))
+        for col in columns:
+            if col.name in missing:
+                continue
+            if col.server is not None and not col.server.alive():
+                col.server.start()
+            for case in ([] if args.interleave else cases):
                 sys.stderr.write(f"bench: {col.name}: {case['name']}\n")
-                results[case["name"]][col.name] = measure(col, case, args)
+                r = measure(col, case, args)
+                if r is not None:
+                    results[case["name"]][col.name] = r
             if args.vkmark_duration > 0:
                 sys.stderr.write(f"bench: {col.name}: vkmark\n")
                 vkmark[col.name] = measure_vkmark(col, args)
+            if col.server is not None and col.name != "peer" and args.memory_clients > 0:
+                sys.stderr.write(f"bench: {col.name}: memory\n")
+                memory[col.name] = measure_memory(col, args)
             if col.server is not None:
                 col.server.stop()
     finally:
@@ -451,15 +604,16 @@ def main():
     def cell(case, col):
         return results[case["name"]].get(col)
 
-    hdr = f"{'case':<16}" + "".join(f"{c:>12}" for c in COLUMNS) + \
-        f"{'pv/native':>11}{'pv/peer':>10}{'n':>4}{'spread(pv)':>12}"
+    hdr = f"{'case':<18}" + "".join(f"{c:>12}" for c in COLUMNS) + \
+        f"{'pv/native':>11}{'pv/peer':>10}{'pv/inproc':>11}{'n':>4}{'spread(pv)':>12}"
     lines = [hdr]
     for case in cases:
         pv = cell(case, "pearvisor")
         spread = f"±{pv['spread'] * 100:.0f}%" if pv and pv["status"] == "ok" else "-"
         n = max((r.get("n", 0) for r in results[case["name"]].values()), default=0)
-        lines.append(f"{case['name']:<16}" + "".join(f"{fmt_ms(cell(case, c)):>12}" for c in COLUMNS)
+        lines.append(f"{case['name']:<18}" + "".join(f"{fmt_ms(cell(case, c)):>12}" for c in COLUMNS)
                      + f"{ratio(pv, cell(case, 'native')):>11}{ratio(pv, cell(case, 'peer')):>10}"
+                     + f"{ratio(pv, cell(case, 'inproc')):>11}"
                      + f"{n:>4}{spread:>12}")
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -475,7 +629,7 @@ def main():
     if scenes:
         lines.append("")
         lines.append(f"{'vkmark scene (FPS)':<34}" + "".join(f"{c:>10}" for c in COLUMNS) +
-                     f"{'pv/native':>11}{'pv/peer':>10}{'n':>4}{'spread(pv)':>12}")
+                     f"{'pv/native':>11}{'pv/peer':>10}{'pv/inproc':>11}{'n':>4}{'spread(pv)':>12}")
         for scene in scenes:
             pv = scene_cell(scene, "pearvisor")
             spread = f"±{pv['spread'] * 100:.0f}%" if pv and pv["status"] == "ok" else "-"
@@ -489,22 +643,40 @@ def main():
             lines.append(f"{scene:<34}" + "".join(f"{fps(scene_cell(scene, c)):>10}"
                                                   for c in COLUMNS)
                          + f"{ratio(pv, scene_cell(scene, 'native')):>11}"
-                         + f"{ratio(pv, scene_cell(scene, 'peer')):>10}{n:>4}{spread:>12}")
+                         + f"{ratio(pv, scene_cell(scene, 'peer')):>10}"
+                         + f"{ratio(pv, scene_cell(scene, 'inproc')):>11}{n:>4}{spread:>12}")
+    if memory:
+        lines.append("")
+        lines.append(f"{'memory (KiB)':<18}{'idle RSS':>10}{'idle PSS':>10}{'K':>3}"
+                     f"{'RSS':>10}{'PSS':>10}{'RSS/client':>12}{'PSS/client':>12}{'procs':>7}")
+        for name, m in memory.items():
+            if m.get("status") != "ok":
+                lines.append(f"{name:<18}{m.get('status')}")
+                continue
+            lines.append(f"{name:<18}{m['idle_rss_kib']:>10}{m['idle_pss_kib']:>10}"
+                         f"{m['clients']:>3}{m['rss_kib']:>10}{m['pss_kib']:>10}"
+                         f"{m['rss_per_client_kib']:>12.0f}{m['pss_per_client_kib']:>12.0f}"
+                         f"{m['render_processes']:>7}")
     print("\n".join(lines))
     print(f"host: {meta['host']} ({meta['cpu']})  driver: {meta['driver']}")
     print(f"date: {meta['date']}  commit: {meta['commit']}  build: {meta['build']}  "
-          f"runs: {args.runs} (+1 warm-up)  timeout: {args.timeout:.0f} s")
+          f"runs: {args.runs} (+1 warm-up)  timeout: {args.timeout:.0f} s"
+          + ("  interleaved" if args.interleave else ""))
     print("(ratio = pearvisor / baseline: lower is better for times, higher for vkmark FPS; "
           "spread = half the min..max range)")
     for col in columns:
         print(f"  {col.name:<10} {col.describe}")
     for case in cases:
         print(f"  {case['name']:<16} {case['what']}")
+    if memory:
+        print(f"  {'memory':<16} server + render processes (smaps_rollup), idle and with "
+              f"{args.memory_clients} pv-compute-test --sizes 1M clients held; per client = "
+              "(held - idle) / K")
     if args.vkmark_duration > 0:
         print(f"  {'vkmark':<16} vkmark --winsys headless -b :duration={args.vkmark_duration:g} "
               f"(all default scenes), FPS, median of {args.runs} runs")
 
-    doc = dict(meta, columns={c.name: c.describe for c in columns},
+    doc = dict(meta, columns={c.name: c.describe for c in columns}, memory=memory,
                cases=[dict(name=c["name"], what=c["what"], **results[c["name"]]) for c in cases]
                + [dict({"name": f"vkmark {s}", "what": "FPS", "better": "higher"},
                        **{c: scene_cell(s, c) for c in COLUMNS if scene_cell(s, c)})

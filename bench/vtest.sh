@@ -5,4 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# The environment may not see a worktree's git directory: name the commit here.
+PV_BENCH_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || true)
+export PV_BENCH_COMMIT
 exec scripts/in-env.sh python3 bench/vtest.py "$@"

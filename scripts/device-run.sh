@@ -24,7 +24,11 @@ pv_nvidia_env || exit 1
 echo "== the driver's memory model"
 "$d/run" pv-memory-probe || exit 1
 sock=/tmp/pv-device-$$.sock
-"$d/run" pearvisor gpu serve --socket "$sock" >"$OUT/server.log" 2>&1 &
+# PV_SERVE_OPTS: more `gpu serve` options (e.g. --in-process, to compare with
+# the default render process per client; --no-seccomp, if the driver trips
+# the render process's syscall filter).
+# shellcheck disable=SC2086
+"$d/run" pearvisor gpu serve --socket "$sock" ${PV_SERVE_OPTS:-} >"$OUT/server.log" 2>&1 &
 sp=$!
 i=0
 while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

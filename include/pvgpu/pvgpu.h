@@ -32,8 +32,16 @@ struct pv_ctx;
 #define PV_BLOB_FLAG_SHAREABLE 0x2u
 #define PV_BLOB_FLAG_CROSS_DEVICE 0x4u
 
+/*
+ * pv_renderer_opts.flags: a renderer that only keeps statistics (its own
+ * counters, those added with pv_renderer_stats_add, the statistics socket)
+ * and never calls the host's Vulkan: pv_ctx_create fails with -ENODEV. For
+ * a front door whose contexts run in render processes of their own.
+ */
+#define PV_RENDERER_STATS_ONLY 0x1u
+
 struct pv_renderer_opts {
-    /* Reserved for options (host device selection, debug flags). */
+    /* PV_RENDERER_* flags; other bits are reserved (host device selection, debug flags). */
     uint32_t flags;
     /*
      * Unix socket path on which to serve live statistics (one JSON object
@@ -57,10 +65,31 @@ void pv_renderer_destroy(struct pv_renderer *r);
  * wrong-typed object id, or a new id in use), "unsupported" (a command type
  * not served), "limit" (a size or count past a limit), "ring" (a ring's
  * layout, tail or seqno), "refused" (a handler refused the arguments),
- * "transport" (the front door's framing, pv_ctx_transport_fatal). The
- * context's fatal log line names the same reason.
+ * "transport" (the front door's framing, pv_ctx_transport_fatal), "lost"
+ * (the render process that ran the context died: pv_renderer_stats_gone).
+ * The context's fatal log line names the same reason.
  */
 size_t pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size);
+
+/*
+ * The statistics of render processes, for a front door that runs each
+ * context in a process of its own (the same build on both sides) and serves
+ * their sum from one renderer made with PV_RENDERER_STATS_ONLY.
+ *
+ * pv_renderer_stats_save writes the counters as plain numbers into vals (at
+ * most n of them; vals[0] is a level, contexts_active, the others only grow)
+ * and returns how many there are. pv_renderer_stats_add adds now[i] -
+ * before[i] for each (before may be NULL: zeros); -EINVAL unless n is that
+ * count. pv_renderer_stats_gone says that the process whose last numbers
+ * were `last` has ended: its level is taken back, its counts stay; `lost`
+ * counts its context as fatal for the reason "lost". The numbers come from
+ * another process and are only added up: wrong ones make wrong statistics,
+ * nothing else.
+ */
+size_t pv_renderer_stats_save(struct pv_renderer *r, uint64_t *vals, size_t n);
+int pv_renderer_stats_add(struct pv_renderer *r, const uint64_t *before, const uint64_t *now,
+                          size_t n);
+void pv_renderer_stats_gone(struct pv_renderer *r, const uint64_t *last, size_t n, bool lost);
 
 /*
  * Copies the capset `id` (version `version`) into buf (at most `size`

@@ -1,10 +1,17 @@
-/* cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--max-clients N] [--verbose]`. */
+/*
+ * cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--max-clients N] [--in-process]
+ * [--no-seccomp] [--verbose]`, and the hidden `pearvisor gpu render-process`
+ * that the server runs (from /proc/self/exe) for each client.
+ */
 #include "cli.h"
 
 #include <pvgpu/pvgpu.h>
 #include "vtest.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,7 +31,7 @@ static const char gpu_usage[] =
 
 static const char serve_usage[] =
     "Usage: pearvisor gpu serve [--socket PATH] [--stats-socket PATH] [--max-clients N]\n"
-    "                           [--verbose]\n"
+    "                           [--in-process] [--no-seccomp] [--verbose]\n"
     "\n"
     "Serves the host's Vulkan device to unmodified Mesa Venus clients over the\n"
     "vtest socket protocol. Point a client at it with:\n"
@@ -38,11 +45,116 @@ static const char serve_usage[] =
     "                     (read them with 'pearvisor gpu stats PATH')\n"
     "  --max-clients N    serve at most N clients at once (default 64); more are\n"
     "                     refused until one leaves\n"
+    "  --in-process       serve every client on a thread of this process instead\n"
+    "                     of a render process of its own (a host driver crash\n"
+    "                     then ends every client)\n"
+    "  --no-seccomp       render processes run without their syscall filter\n"
+    "                     (debugging; as PEARVISOR_NO_SECCOMP=1)\n"
     "  -v, --verbose      log every vtest message (as PEARVISOR_LOG=debug)\n"
     "  -h, --help         show this help\n"
     "\n"
-    "SIGINT or SIGTERM stops the server: clients are disconnected, their\n"
-    "contexts destroyed and the socket removed.\n";
+    "Each client is served by a render process of its own (this program again),\n"
+    "which loads the host's Vulkan driver, then enters a sandbox: a client that\n"
+    "crashes the driver ends only its own process. SIGINT or SIGTERM stops the\n"
+    "server: clients are disconnected, their contexts destroyed (render\n"
+    "processes still there after a second are killed) and the socket removed.\n";
+
+/* What the server execs for each client, when no loader stands in front (the usual case). */
+static char *plain_render_argv[] = {"/proc/self/exe", "gpu", "render-process", NULL};
+
+/* Whether /proc/self/exe is the file our own code was loaded from. */
+static bool
+exe_is_us(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return true;
+    uintptr_t here = (uintptr_t)&exe_is_us;
+    char line[4096], path[4096] = "";
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || !off)
+            continue;
+        if (here >= lo && here < hi) {
+            snprintf(path, sizeof(path), "%s", line + off);
+            path[strcspn(path, "\n")] = '\0';
+            break;
+        }
+    }
+    fclose(f);
+    struct stat a, b;
+    if (!path[0] || stat(path, &a) || stat("/proc/self/exe", &b))
+        return true;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * What the server execs for each client: this very binary (/proc/self/exe,
+ * even if the file was replaced). Started through an explicit dynamic loader
+ * (`ld-linux-x86-64.so.2 --library-path DIR pearvisor ...`, as the launcher
+ * of scripts/device-bundle.sh does), /proc/self/exe is the loader: then the
+ * loader's own arguments, which /proc/self/cmdline still shows before our
+ * argv[0], come first again. NULL on failure (no memory, an unreadable
+ * command line). *storage gets what the returned argv points into (free both
+ * unless it is plain_render_argv).
+ */
+static char **
+make_render_argv(char **storage)
+{
+    const char *argv0 = program_invocation_name; /* main's argv[0], after the loader's */
+    *storage = NULL;
+    if (exe_is_us())
+        return plain_render_argv;
+    FILE *f = fopen("/proc/self/cmdline", "re");
+    if (!f)
+        return NULL;
+    char *cmd = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            char *n = realloc(cmd, cap = cap ? cap * 2 : 8192);
+            if (!n) {
+                free(cmd);
+                fclose(f);
+                return NULL;
+            }
+            cmd = n;
+        }
+        size_t r = fread(cmd + len, 1, cap - len - 1, f);
+        if (!r)
+            break;
+        len += r;
+    }
+    fclose(f);
+    cmd[len] = '\0';
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+        n++;
+    char **argv = calloc(n + 3, sizeof(*argv));
+    if (!argv) {
+        free(cmd);
+        return NULL;
+    }
+    /* The loader and its arguments: everything up to the first argument equal to our argv[0]. */
+    size_t k = 0;
+    bool found = false;
+    for (size_t i = 0; i < len && !found; i += strlen(cmd + i) + 1) {
+        argv[k] = k == 0 ? "/proc/self/exe" : cmd + i;
+        found = k > 0 && !strcmp(cmd + i, argv0);
+        k++;
+    }
+    if (!found) {
+        free(argv);
+        free(cmd);
+        return NULL;
+    }
+    argv[k++] = "gpu";
+    argv[k++] = "render-process";
+    argv[k] = NULL;
+    *storage = cmd;
+    return argv;
+}
 
 /* The server the signal handlers stop (one per process). */
 static struct pv_vtest_server *serving_singleton;
@@ -116,6 +228,56 @@ listen_error(int err)
     }
 }
 
+/* The server's life once its options are known: the exit status. */
+static int
+serve(struct pv_vtest_opts *vopts, const char *stats_socket)
+{
+    bool in_process = !vopts->render_argv;
+    int err;
+    if (!in_process) {
+        err = pv_vtest_render_check(vopts->render_argv, vopts->no_seccomp);
+        if (err) {
+            fprintf(stderr, "pearvisor: cannot start a render process: %s\n",
+                    err == -ECHILD ? "it failed (its error is above)" : strerror(-err));
+            return PV_EXIT_FAIL;
+        }
+    }
+
+    struct pv_renderer *renderer;
+    const struct pv_renderer_opts ropts = {
+        .flags = in_process ? 0 : PV_RENDERER_STATS_ONLY, .stats_socket = stats_socket};
+    err = pv_renderer_create(&ropts, &renderer);
+    if (err) {
+        fprintf(stderr, "pearvisor: cannot start the Venus renderer: %s\n", strerror(-err));
+        return PV_EXIT_FAIL;
+    }
+
+    struct pv_vtest_server *server;
+    err = pv_vtest_server_create(vopts, renderer, &server);
+    if (err) {
+        const char *path = vopts->socket_path ? vopts->socket_path : getenv("VTEST_SOCKET_NAME");
+        fprintf(stderr, "pearvisor: cannot listen on %s: %s\n",
+                path ? path : PV_VTEST_DEFAULT_SOCKET, listen_error(err));
+        pv_renderer_destroy(renderer);
+        return PV_EXIT_FAIL;
+    }
+
+    __atomic_store_n(&serving_singleton, server, __ATOMIC_RELEASE);
+    unblock_stop_signals();
+    printf("pearvisor: serving Venus over vtest on %s (%s)\n", pv_vtest_server_path(server),
+           in_process ? "in this process"
+           : vopts->no_seccomp ? "a render process per client, without the syscall filter"
+                               : "a sandboxed render process per client");
+    fflush(stdout);
+    err = pv_vtest_server_run(server);
+    if (err)
+        fprintf(stderr, "pearvisor: vtest server failed: %s\n", strerror(-err));
+    __atomic_store_n(&serving_singleton, NULL, __ATOMIC_RELEASE);
+    pv_vtest_server_destroy(server);
+    pv_renderer_destroy(renderer);
+    return err ? PV_EXIT_FAIL : PV_EXIT_OK;
+}
+
 static int
 gpu_serve(int argc, char **argv)
 {
@@ -124,11 +286,14 @@ gpu_serve(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"stats-socket", required_argument, NULL, 'S'},
         {"max-clients", required_argument, NULL, 'm'},
+        {"in-process", no_argument, NULL, 'i'},
+        {"no-seccomp", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct pv_vtest_opts vopts = {0};
     const char *stats_socket = NULL;
+    bool in_process = false;
     opterr = 0;
     optind = 0;
     int c;
@@ -151,6 +316,12 @@ gpu_serve(int argc, char **argv)
             vopts.max_clients = (unsigned)n;
             break;
         }
+        case 'i':
+            in_process = true;
+            break;
+        case 'n':
+            vopts.no_seccomp = true;
+            break;
         case 'v':
             /* Read by the logger on its first line; nothing has logged yet. */
             setenv("PEARVISOR_LOG", "debug", 1);
@@ -183,36 +354,27 @@ gpu_serve(int argc, char **argv)
         return PV_EXIT_FAIL;
     }
 
-    struct pv_renderer *renderer;
-    const struct pv_renderer_opts ropts = {.stats_socket = stats_socket};
-    err = pv_renderer_create(&ropts, &renderer);
-    if (err) {
-        fprintf(stderr, "pearvisor: cannot start the Venus renderer: %s\n", strerror(-err));
-        return PV_EXIT_FAIL;
+    const char *no_seccomp = getenv("PEARVISOR_NO_SECCOMP");
+    if (no_seccomp && !strcmp(no_seccomp, "1"))
+        vopts.no_seccomp = true;
+    char *argv_storage = NULL;
+    if (!in_process) {
+        /* Render processes: this one never loads the host driver. */
+        vopts.render_argv = make_render_argv(&argv_storage);
+        if (!vopts.render_argv) {
+            fprintf(stderr, "pearvisor: cannot tell how to start a render process (this program "
+                            "runs under a loader whose command line cannot be read); try "
+                            "--in-process\n");
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+            return PV_EXIT_FAIL;
+        }
     }
-
-    struct pv_vtest_server *server;
-    err = pv_vtest_server_create(&vopts, renderer, &server);
-    if (err) {
-        const char *path = vopts.socket_path ? vopts.socket_path : getenv("VTEST_SOCKET_NAME");
-        fprintf(stderr, "pearvisor: cannot listen on %s: %s\n",
-                path ? path : PV_VTEST_DEFAULT_SOCKET, listen_error(err));
-        pv_renderer_destroy(renderer);
-        return PV_EXIT_FAIL;
-    }
-
-    __atomic_store_n(&serving_singleton, server, __ATOMIC_RELEASE);
-    unblock_stop_signals();
-    printf("pearvisor: serving Venus over vtest on %s\n", pv_vtest_server_path(server));
-    fflush(stdout);
-    err = pv_vtest_server_run(server);
-    if (err)
-        fprintf(stderr, "pearvisor: vtest server failed: %s\n", strerror(-err));
-    __atomic_store_n(&serving_singleton, NULL, __ATOMIC_RELEASE);
-    pv_vtest_server_destroy(server);
-    pv_renderer_destroy(renderer);
+    int rc = serve(&vopts, stats_socket);
+    if (vopts.render_argv != plain_render_argv)
+        free((void *)vopts.render_argv);
+    free(argv_storage);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    return err ? PV_EXIT_FAIL : PV_EXIT_OK;
+    return rc;
 }
 
 int
@@ -233,6 +395,9 @@ pv_cli_gpu(int argc, char **argv)
         return pv_cli_gpu_stats(argc - 1, argv + 1);
     if (!strcmp(sub, "probe"))
         return pv_cli_gpu_probe(argc - 1, argv + 1);
+    /* Not in the help: only `gpu serve` starts it, with its fds set up. */
+    if (!strcmp(sub, "render-process") && argc == 2)
+        return pv_vtest_render_process();
     if (sub[0] == '-')
         fprintf(stderr, "pearvisor gpu: unknown option '%s'\n", sub);
     else

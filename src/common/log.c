@@ -55,6 +55,19 @@ pv_logv(enum pv_log_level level, const char *module, const char *fmt, va_list ap
 }
 
 void
+pv_log_sanitize(char *dst, size_t size, const char *src)
+{
+    if (!size)
+        return;
+    size_t n = 0;
+    for (; src && src[n] && n + 1 < size; n++) {
+        char c = src[n];
+        dst[n] = (c >= 0x20 && c < 0x7f && c != '%') ? c : '?';
+    }
+    dst[n] = '\0';
+}
+
+void
 pv_log(enum pv_log_level level, const char *module, const char *fmt, ...)
 {
     va_list ap;

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum pv_log_level { PV_LOG_ERR, PV_LOG_WARN, PV_LOG_INFO, PV_LOG_DEBUG };
 
@@ -19,6 +20,13 @@ void pv_log(enum pv_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void pv_logv(enum pv_log_level level, const char *module, const char *fmt, va_list ap);
 bool pv_log_enabled(enum pv_log_level level);
+
+/*
+ * Copies a client-chosen name into dst (at most size - 1 bytes, always
+ * terminated) for log lines: anything but printable ASCII, and '%', becomes
+ * '?'.
+ */
+void pv_log_sanitize(char *dst, size_t size, const char *src);
 
 #define pv_err(mod, ...) pv_log(PV_LOG_ERR, mod, __VA_ARGS__)
 #define pv_warn(mod, ...) pv_log(PV_LOG_WARN, mod, __VA_ARGS__)

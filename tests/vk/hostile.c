@@ -7,7 +7,7 @@
  * well-behaved Venus client that must keep passing, and checks the server.
  *
  *   pv-hostile-client [--socket PATH] [--timeout-ms N] [--iterations N] [--hold-ms N]
- *                     --case NAME
+ *                     [--name NAME] --case NAME
  *   pv-hostile-client --list
  *
  * The cases, by class (docs/threat-model.md):
@@ -26,7 +26,11 @@
  *      too-many-blobs, pending-syncs, and dup-ids (the duplicate check
  *      must not be O(n^2));
  *   6. ring control words must be aligned: ring-misaligned;
- * and the control "ping": a valid client, served and held --hold-ms.
+ *   7. the host driver is not hardened against invalid usage: host-crash
+ *      crashes lavapipe with calls the renderer has no grounds to refuse
+ *      (tests/vtest/sandbox.sh: only its render process may die);
+ * and the control "ping": a valid client (named --name, default
+ * hostile-ping), served and held --hold-ms.
  *
  * Exit: 0 the server did what it must; 1 it did not (or setup failed); 2
  * usage.
@@ -45,6 +49,7 @@
 
 static unsigned iterations = 20;
 static int hold_ms;
+static const char *ping_name = "hostile-ping"; /* --name: what the ping case calls itself */
 
 /* Devices of the hostile cases: with the features the cases use. */
 static uint64_t
@@ -695,6 +700,79 @@ case_dup_ids(void)
 }
 
 /*
+ * host-crash: a call the Venus protocol lets through but the host driver is
+ * not hardened against. lavapipe (Mesa 25 and 26) ignores maxSets and
+ * overruns a descriptor pool of one set when asked for many more (262143
+ * here; all ids new and distinct, so the renderer has nothing to refuse):
+ * the process that runs the host driver crashes. The render process of
+ * this client must die alone; the client sees its connection end.
+ */
+static int
+case_host_crash(void)
+{
+    struct vc_session *s = session("hostile-host-crash");
+    struct vc_ring *r = s->rings[0];
+    const VkDescriptorSetLayoutBinding bind = {.binding = 0,
+                                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                               .descriptorCount = 1,
+                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+    const VkDescriptorSetLayoutCreateInfo lci = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 1,
+        .pBindings = &bind};
+    VkDescriptorSetLayout layout = (VkDescriptorSetLayout)(uintptr_t)s->next_id++;
+    VC_ENC(r, vkCreateDescriptorSetLayout, 0, .device = DEV(s), .pCreateInfo = &lci,
+           .pSetLayout = &layout);
+    const VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1};
+    const VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                            .maxSets = 1, .poolSizeCount = 1, .pPoolSizes = &ps};
+    VkDescriptorPool pool = (VkDescriptorPool)(uintptr_t)s->next_id++;
+    VC_ENC(r, vkCreateDescriptorPool, 0, .device = DEV(s), .pCreateInfo = &pci,
+           .pDescriptorPool = &pool);
+    vc_ring_flush_wait(r, "descriptor set layout and pool");
+
+    const uint32_t n = 262143;
+    VkDescriptorSetLayout *layouts = malloc(sizeof(*layouts) * n);
+    VkDescriptorSet *sets = malloc(sizeof(*sets) * n);
+    size_t cap = 16u * n + 4096;
+    uint8_t *cmd = malloc(cap);
+    if (!layouts || !sets || !cmd)
+        vc_die("out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        layouts[i] = layout;
+        sets[i] = (VkDescriptorSet)(uintptr_t)(0x40000000ull + i);
+    }
+    bool fatal = false;
+    struct pv_cs_enc e = {cmd, cmd + cap, &fatal};
+    const VkCommandStreamDescriptionMESA d = {.resourceId = s->reply_res, .offset = 0,
+                                              .size = VC_REPLY_SIZE};
+    struct pvg_args_vkSetReplyCommandStreamMESA sr = {.pStream = &d};
+    pvg_encode_vkSetReplyCommandStreamMESA(&e, 0, &sr);
+    const VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                            .descriptorPool = pool, .descriptorSetCount = n,
+                                            .pSetLayouts = layouts};
+    struct pvg_args_vkAllocateDescriptorSets a = {.device = DEV(s), .pAllocateInfo = &ai,
+                                                  .pDescriptorSets = sets};
+    pvg_encode_vkAllocateDescriptorSets(&e, VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+    if (fatal)
+        vc_die("internal: the command does not fit");
+    double elapsed = 0;
+    int rc = 0;
+    if (vc_submit(&s->c, cmd, (uint32_t)(e.cur - cmd)) == 0 &&
+        !vc_wait_closed(&s->c, vc_timeout_ms, &elapsed)) {
+        fprintf(stderr, "%s: host-crash: the server still serves this client after %.0f ms\n",
+                vc_prog, elapsed);
+        rc = 1;
+    } else {
+        printf("%s: host-crash: the connection ended %.0f ms after %u sets from a pool of one "
+               "(ok)\n", vc_prog, elapsed, n);
+    }
+    free(layouts);
+    free(sets);
+    free(cmd);
+    return rc;
+}
+
+/*
  * SUBMIT_CMD2 batches on a timeline whose queue is stuck (its fences never
  * retire), each setting one sync 60000 times: the server keeps every queued
  * ref until the fence retires. It must refuse before 40 such batches
@@ -782,7 +860,7 @@ static int
 case_ping(void)
 {
     struct vc_conn c;
-    vc_connect(&c, "hostile-ping");
+    vc_connect(&c, ping_name);
     vc_sync(&c, "ping");
     printf("%s: ping: served\n", vc_prog);
     fflush(stdout);
@@ -819,6 +897,7 @@ static const struct {
     {"too-many-memories", case_too_many_memories},
     {"too-many-blobs", case_too_many_blobs},
     {"dup-ids", case_dup_ids},
+    {"host-crash", case_host_crash},
     {"pending-syncs", case_pending_syncs},
     {"ring-misaligned", case_ring_misaligned},
 };
@@ -842,13 +921,15 @@ main(int argc, char **argv)
             name = argv[++i];
         } else if (!strcmp(argv[i], "--timeout-ms") && val && atoi(val) > 0) {
             vc_timeout_ms = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--name") && val) {
+            ping_name = argv[++i];
         } else if (!strcmp(argv[i], "--hold-ms") && val && atoi(val) >= 0) {
             hold_ms = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--iterations") && val && atoi(val) > 0) {
             iterations = (unsigned)atoi(argv[++i]);
         } else {
             fprintf(stderr, "usage: %s [--socket PATH] [--timeout-ms N] [--iterations N] "
-                            "[--hold-ms N] --case NAME | --list\n", vc_prog);
+                            "[--hold-ms N] [--name NAME] --case NAME | --list\n", vc_prog);
             return 2;
         }
     }

@@ -7,7 +7,8 @@
 # down cleanly. The server's fd count, thread count and RSS are measured
 # after a warm-up of WARMUP cycles and at the end:
 #   - fds and threads must not grow at all (a leaked memfd, socket or ring
-#     thread shows up as +1 per cycle);
+#     thread shows up as +1 per cycle), and no render process may be left
+#     (each client's ends with it);
 #   - RSS may grow by at most PV_SOAK_RSS_KIB (default 8 MiB). Some growth is
 #     not a leak: glibc keeps freed memory in per-thread arenas (up to
 #     8 x cores of them, reused by whichever client thread runs next), and
@@ -96,6 +97,9 @@ settle
 fd1=$(fds) th1=$(threads) rss1=$(rss_kib)
 note "after $cycles cycles: fds $fd1, threads $th1, VmRSS $rss1 KiB ($((rss1 - rss0)) KiB growth, bound $rss_bound)"
 
+# Render processes end with their clients: none may be left once all are gone.
+left=$(ps -o pid= --ppid "$server_pid" | wc -l)
+[ "$left" -eq 0 ] || fail "$left render processes outlived their clients (seed $seed)"
 [ "$fd1" -le "$fd0" ] || fail "the server's fd count grew from $fd0 to $fd1 (seed $seed)"
 [ "$th1" -le "$th0" ] || fail "the server's thread count grew from $th0 to $th1 (seed $seed)"
 [ $((rss1 - rss0)) -le "$rss_bound" ] ||

@@ -5,7 +5,8 @@
 # programs go through Venus: full vulkaninfo, pv-compute-test, pv-render-test,
 # pv-timeline-test and every default vkmark scene. Any "Validation Error" in
 # the server's output fails, and the layer must really be loaded in the
-# server (its library in the server's mappings).
+# renderer (its library in the mappings of a client's render process, or of
+# the server with --in-process).
 #
 #   validation.sh PEARVISOR PV_COMPUTE_TEST PV_RENDER_TEST PV_TIMELINE_TEST
 . "$(dirname "$0")/lib.sh"
@@ -41,8 +42,24 @@ run() {
     note "$label: ok"
 }
 run vulkaninfo vulkaninfo
-grep -q "libVkLayer_khronos_validation" "/proc/$server_pid/maps" ||
-    fail "the validation layer is not loaded in the server"
+# The layer must be loaded where the renderer runs: in the render process of
+# a connected client (in the server itself with --in-process).
+hold=$tmp/stop-hold
+venus "$compute" --sizes 4K --iterations 1 --repeat-until-exists "$hold" >"$tmp/hold.out" 2>&1 &
+hold_pid=$!
+bg_pids+=("$hold_pid")
+for i in $(seq 1 600); do
+    grep -q '^size=[0-9]* ok ' "$tmp/hold.out" && break
+    kill -0 "$hold_pid" 2>/dev/null || { cat "$tmp/hold.out" >&2; fail "the held compute client ended early"; }
+    sleep 0.1
+done
+loaded=0
+for p in "$server_pid" $(ps -o pid= --ppid "$server_pid"); do
+    grep -q "libVkLayer_khronos_validation" "/proc/$p/maps" 2>/dev/null && loaded=1
+done
+touch "$hold"
+wait "$hold_pid" || { cat "$tmp/hold.out" >&2; fail "the held compute client failed"; }
+[ $loaded -eq 1 ] || fail "the validation layer is not loaded in the server or its render processes"
 run compute "$compute" --sizes 4K,1M,16M --iterations 3
 run render "$render" --iterations 2 --out "$tmp/venus.pam"
 run timeline "$timeline" --steps 64

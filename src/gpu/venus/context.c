@@ -86,29 +86,20 @@ pv_ctx_is_fatal(const struct pv_ctx *ctx)
     return atomic_load(&((struct pv_ctx *)ctx)->fatal);
 }
 
-static void
-sanitize_name(char *dst, size_t size, const char *src)
-{
-    size_t n = 0;
-    for (; src && src[n] && n + 1 < size; n++) {
-        char c = src[n];
-        dst[n] = (c >= 0x20 && c < 0x7f && c != '%') ? c : '?';
-    }
-    dst[n] = '\0';
-}
-
 static void *fence_thread_main(void *arg);
 
 int
 pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
               const struct pv_ctx_callbacks *cbs, struct pv_ctx **out)
 {
+    if (r->stats_only)
+        return -ENODEV; /* a renderer for statistics only has no host Vulkan */
     struct pv_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return -ENOMEM;
     ctx->r = r;
     ctx->id = ctx_id;
-    sanitize_name(ctx->name, sizeof(ctx->name), name ? name : "unnamed");
+    pv_log_sanitize(ctx->name, sizeof(ctx->name), name ? name : "unnamed");
     if (cbs)
         ctx->cbs = *cbs;
     int err = pv_objtab_init(&ctx->objs, PV_CTX_MAX_OBJECTS);

@@ -60,6 +60,7 @@ struct pv_renderer {
     PFN_vkGetInstanceProcAddr gipa;
     uint32_t instance_version;       /* host loader's version */
     atomic_uint ctx_count;
+    bool stats_only;                 /* PV_RENDERER_STATS_ONLY: no host Vulkan, no contexts */
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
     bool profile_commands;           /* PEARVISOR_PROFILE_COMMANDS=1: time every command */
     struct pv_stats stats;

@@ -64,6 +64,9 @@ enum pv_fatal_reason {
     PV_FATAL_REFUSED,     /* "refused": a command's handler refused its arguments, or could not
                            * get what it needed from the host */
     PV_FATAL_TRANSPORT,   /* "transport": the front door's own framing (pv_ctx_transport_fatal) */
+    PV_FATAL_LOST,        /* "lost": the render process that ran the context died (a crash
+                           * in the host driver or the renderer); counted by the front door
+                           * that started it (pv_renderer_stats_gone), never by the renderer */
     PV_FATAL_REASON_COUNT
 };
 

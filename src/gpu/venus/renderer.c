@@ -88,13 +88,10 @@ pin_host_drivers(struct pv_renderer *r)
     pv_loader_unlock();
 }
 
-int
-pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out)
+/* The host side: the loader's version, the drivers pinned, stream capture. */
+static int
+load_host(struct pv_renderer *r)
 {
-    struct pv_renderer *r = calloc(1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
-    r->stats.listen_fd = r->stats.stop_fd = -1;
     r->gipa = vkGetInstanceProcAddr;
     PFN_vkEnumerateInstanceVersion ver =
         (PFN_vkEnumerateInstanceVersion)r->gipa(VK_NULL_HANDLE, "vkEnumerateInstanceVersion");
@@ -105,25 +102,44 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         pv_err("venus", "the host Vulkan loader offers only Vulkan %u.%u; Venus needs 1.1",
                VK_API_VERSION_MAJOR(r->instance_version),
                VK_API_VERSION_MINOR(r->instance_version));
-        free(r);
         return -ENODEV;
     }
-    atomic_init(&r->ctx_count, 0);
-    pthread_mutex_init(&r->import_lock, NULL);
     pin_host_drivers(r);
+    const char *cap = getenv("PEARVISOR_CAPTURE_DIR");
+    if (cap && *cap) {
+        r->capture_dir = strdup(cap);
+        pv_warn("venus", "capturing client command streams (PEARVISOR_CAPTURE_DIR is set)");
+    }
+    return 0;
+}
+
+int
+pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out)
+{
+    struct pv_renderer *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->stats.listen_fd = r->stats.stop_fd = -1;
+    atomic_init(&r->ctx_count, 0);
+    /* Statistics only: no loader call at all, so this process holds no Vulkan state. */
+    r->stats_only = opts && (opts->flags & PV_RENDERER_STATS_ONLY);
+    if (!r->stats_only) {
+        int err = load_host(r);
+        if (err) {
+            free(r);
+            return err;
+        }
+    }
+    pthread_mutex_init(&r->import_lock, NULL);
+    /* Statistics-only renderers too: they serve the render processes' command times. */
+    const char *prof = getenv("PEARVISOR_PROFILE_COMMANDS");
+    r->profile_commands = prof && !strcmp(prof, "1");
     const char *stats = opts && opts->stats_socket ? opts->stats_socket
                                                    : getenv("PEARVISOR_STATS_SOCKET");
     if (stats && *stats) {
         int err = pv_stats_server_start(r, stats);
         if (err)
             pv_warn("stats", "cannot serve statistics on %s: %s", stats, strerror(-err));
-    }
-    const char *prof = getenv("PEARVISOR_PROFILE_COMMANDS");
-    r->profile_commands = prof && !strcmp(prof, "1");
-    const char *cap = getenv("PEARVISOR_CAPTURE_DIR");
-    if (cap && *cap) {
-        r->capture_dir = strdup(cap);
-        pv_warn("venus", "capturing client command streams (PEARVISOR_CAPTURE_DIR is set)");
     }
     *out = r;
     return 0;

@@ -1,5 +1,6 @@
 /* gpu/venus/stats: counters as JSON, and the control socket that serves them. See stats.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ pv_fatal_reason_name(enum pv_fatal_reason reason)
         [PV_FATAL_RING] = "ring",
         [PV_FATAL_REFUSED] = "refused",
         [PV_FATAL_TRANSPORT] = "transport",
+        [PV_FATAL_LOST] = "lost",
     };
     const char *name = (unsigned)reason < PV_FATAL_REASON_COUNT ? names[reason] : NULL;
     return name ? name : "unknown";
@@ -94,6 +96,76 @@ pv_renderer_stats_json(struct pv_renderer *r, char *buf, size_t size)
     if (buf && size)
         buf[n < size ? n : size - 1] = '\0';
     return n;
+}
+
+/*
+ * The counters in the order of pv_renderer_stats_save, after its vals[0]
+ * (the level): the scalars, the fatal reasons, the commands, their host times.
+ */
+static const size_t scalar_offsets[] = {
+    offsetof(struct pv_stats, contexts_created), offsetof(struct pv_stats, contexts_fatal),
+    offsetof(struct pv_stats, ring_bytes),       offsetof(struct pv_stats, submit_bytes),
+    offsetof(struct pv_stats, ring_sleeps),      offsetof(struct pv_stats, ring_notifies),
+    offsetof(struct pv_stats, blobs_created),    offsetof(struct pv_stats, blob_bytes),
+    offsetof(struct pv_stats, fences_retired),
+};
+#define N_SCALARS (sizeof(scalar_offsets) / sizeof(scalar_offsets[0]))
+#define N_COUNTS (N_SCALARS + PV_FATAL_REASON_COUNT + 2 * PVG_CMD_COUNT)
+#define N_VALS (1 + N_COUNTS)
+/* A counter added to struct pv_stats must be added here too (render processes report it). */
+_Static_assert(offsetof(struct pv_stats, listen_fd) ==
+                   N_COUNTS * sizeof(atomic_uint_fast64_t),
+               "every counter of struct pv_stats is in pv_renderer_stats_save's order");
+
+static atomic_uint_fast64_t *
+count_at(struct pv_stats *s, size_t i)
+{
+    if (i < N_SCALARS)
+        return (atomic_uint_fast64_t *)((char *)s + scalar_offsets[i]);
+    i -= N_SCALARS;
+    if (i < PV_FATAL_REASON_COUNT)
+        return &s->fatal_reasons[i];
+    i -= PV_FATAL_REASON_COUNT;
+    if (i < PVG_CMD_COUNT)
+        return &s->commands[i];
+    return &s->command_ns[i - PVG_CMD_COUNT];
+}
+
+size_t
+pv_renderer_stats_save(struct pv_renderer *r, uint64_t *vals, size_t n)
+{
+    if (n > 0)
+        vals[0] = atomic_load(&r->ctx_count);
+    for (size_t i = 0; i < N_COUNTS && i + 1 < n; i++)
+        vals[i + 1] = get(count_at(&r->stats, i));
+    return N_VALS;
+}
+
+int
+pv_renderer_stats_add(struct pv_renderer *r, const uint64_t *before, const uint64_t *now,
+                      size_t n)
+{
+    if (n != N_VALS)
+        return -EINVAL;
+    /* Unsigned arithmetic: a level that went down adds its wrapped difference. */
+    atomic_fetch_add(&r->ctx_count, (unsigned)(now[0] - (before ? before[0] : 0)));
+    for (size_t i = 0; i < N_COUNTS; i++) {
+        uint64_t d = now[i + 1] - (before ? before[i + 1] : 0);
+        if (d)
+            atomic_fetch_add_explicit(count_at(&r->stats, i), d, memory_order_relaxed);
+    }
+    return 0;
+}
+
+void
+pv_renderer_stats_gone(struct pv_renderer *r, const uint64_t *last, size_t n, bool lost)
+{
+    if (last && n == N_VALS)
+        atomic_fetch_sub(&r->ctx_count, (unsigned)last[0]);
+    if (lost) {
+        PV_STAT_ADD(r, contexts_fatal, 1);
+        PV_STAT_ADD(r, fatal_reasons[PV_FATAL_LOST], 1);
+    }
 }
 
 static void *
