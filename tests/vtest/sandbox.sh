@@ -13,7 +13,8 @@
 #   fds      with two clients connected (a Venus compute client holding its
 #            context and memory, and a raw client), each render process
 #            holds fds 0-2 (the server's), 3 (a socket the server holds too:
-#            its client), 4 (its channel), and otherwise only memfds, anon
+#            its client), 4 (its channel), and otherwise only shared memory
+#            (memfds, or unlinked POSIX shm objects with -Dshm=posix), anon
 #            inodes and device nodes: no other socket, pipe or file. It is
 #            behind its filter (Seccomp: 2, NoNewPrivs: 1), runs the
 #            server's binary, and has the host driver mapped while the
@@ -184,8 +185,10 @@ fds)
                 case $t in socket:*) ;; *) fail "render process $k: fd 4 is $t, not its channel" ;; esac ;;
             *)
                 case $t in
-                /memfd:* | anon_inode:* | /dev/dri/* | /dev/nvidia* | /dev/null) ;;
-                *) fail "render process $k: fd $n is $t (only memfds, anon inodes and device nodes may be opened)" ;;
+                # Shared memory: memfds, or with -Dshm=posix the renderer's own
+                # POSIX shm objects, unlinked as soon as made (src/common/shm.c).
+                /memfd:* | "/dev/shm/pv-"*" (deleted)" | anon_inode:* | /dev/dri/* | /dev/nvidia* | /dev/null) ;;
+                *) fail "render process $k: fd $n is $t (only shared memory, anon inodes and device nodes may be opened)" ;;
                 esac ;;
             esac
         done
