@@ -14,9 +14,12 @@ mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 ln -sf /proc/self/fd /dev/fd
 
-name=pearvisor
+name=pearvisor desktop=
 for arg in $(cat /proc/cmdline); do
-    case $arg in pearvisor.name=*) name=${arg#pearvisor.name=} ;; esac
+    case $arg in
+        pearvisor.name=*) name=${arg#pearvisor.name=} ;;
+        pearvisor.desktop=*) desktop=${arg#pearvisor.desktop=} ;;
+    esac
 done
 echo "$name" >/proc/sys/kernel/hostname
 
@@ -45,4 +48,9 @@ if [ "$dev_kb" -gt $((fs_kb + fs_kb / 10 + 65536)) ]; then
     echo "pearvisor-boot: growing / to the disk's size" >/dev/console
     resize2fs /dev/vda >/dev/null 2>&1 || echo "pearvisor-boot: resize2fs failed" >/dev/console
 fi
+# A desktop VM (pearvisor create --desktop): the session starts beside the
+# agent and says on the console when its compositor is up.
+case $desktop in
+    venus | 2d) setsid /usr/lib/pearvisor/desktop/session.sh "$desktop" </dev/null >/dev/null 2>&1 & ;;
+esac
 exit 0

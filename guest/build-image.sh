@@ -50,6 +50,7 @@ esac
 
 cache=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
 recipe=("$0" "$here/initramfs-init" "$here/boot.sh" "$here/agent/pv-init.c" "$here/agent/proto.h"
+    "$here/desktop/session.sh" "$here/desktop/weston.ini"
     "$top/scripts/rootfs.sh" "$top/scripts/rootfs/$profile.pkgs")
 key=$( (echo "$image"; [ $arch = x86_64 ] || echo "$arch"; cat "${recipe[@]}") | sha256sum | cut -c1-16)
 dest="$cache/images/$name-$key"
@@ -88,6 +89,8 @@ rm -rf "$tree"/boot/initrd.img-* "$tree"/usr/share/doc/* "$tree"/usr/share/man/*
     "$tree"/usr/share/info/* "$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/*.bin
 install -D -m 755 "$tmp/pv-init" "$tree/usr/lib/pearvisor/pv-init"
 install -D -m 755 "$here/boot.sh" "$tree/usr/lib/pearvisor/boot.sh"
+install -D -m 755 "$here/desktop/session.sh" "$tree/usr/lib/pearvisor/desktop/session.sh"
+install -D -m 644 "$here/desktop/weston.ini" "$tree/usr/lib/pearvisor/weston.ini"
 echo "nameserver 10.0.2.3" >"$tree/etc/resolv.conf"
 echo "/dev/vda / ext4 rw 0 1" >"$tree/etc/fstab"
 echo "pearvisor" >"$tree/etc/hostname"

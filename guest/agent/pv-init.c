@@ -90,6 +90,39 @@ child_reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* The desktop session's environment (guest/desktop/session.sh writes it once
+ * its compositor is up): NAME=VALUE lines, NAME of [A-Z0-9_]. Read in the
+ * forked child, so a session started after the agent reaches the next
+ * command. */
+#define SESSION_ENV "/run/pearvisor/session.env"
+
+static void
+apply_session_env(void)
+{
+    char buf[4096];
+    int fd = open(SESSION_ENV, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq || eq == line)
+            continue;
+        bool ok = true;
+        for (const char *c = line; c < eq; c++)
+            ok = ok && ((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_');
+        if (!ok)
+            continue;
+        *eq = '\0';
+        setenv(line, eq + 1, 1);
+    }
+}
+
 static void
 set_command_env(void)
 {
@@ -98,6 +131,7 @@ set_command_env(void)
     setenv("HOME", "/root", 1);
     setenv("LANG", "C.UTF-8", 1);
     setenv("TERM", "vt100", 1);
+    apply_session_env();
 }
 
 /* ------------------------------------------------------------------ agent */

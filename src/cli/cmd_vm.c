@@ -39,7 +39,10 @@ static const char vm_options_help[] =
     "  --renderer R       for --gpu venus: pearvisor (default, PearVisor's renderer)\n"
     "                     or virgl (the system's virglrenderer, for comparisons)\n"
     "  --port HOST:GUEST  forward 127.0.0.1:HOST to the guest's TCP port GUEST (repeatable)\n"
-    "  --append ARGS      extra kernel command line arguments\n";
+    "  --append ARGS      extra kernel command line arguments\n"
+    "  --desktop          a desktop session in the guest: weston on the VM's display, with\n"
+    "                     XWayland, keyboard and tablet; Vulkan and OpenGL (zink) apps run\n"
+    "                     in it on the GPU. Implies --gpu venus unless --gpu is given\n";
 
 static void
 fail(const char *verb, const char *msg)
@@ -164,7 +167,7 @@ install_signal_handlers(void)
 enum {
     OPT_IMAGE = 256, OPT_CPUS, OPT_MEMORY, OPT_DISK, OPT_GPU, OPT_PORT, OPT_APPEND,
     OPT_DRY_RUN, OPT_BOOT_TIMEOUT, OPT_TIMEOUT, OPT_NO_WAIT, OPT_FORCE, OPT_QUIET, OPT_RENDERER,
-    OPT_ARCH,
+    OPT_ARCH, OPT_DESKTOP,
 };
 
 #define VM_LONG_OPTIONS                                                                            \
@@ -174,7 +177,7 @@ enum {
         {"port", required_argument, NULL, OPT_PORT},                                               \
         {"append", required_argument, NULL, OPT_APPEND},                                           \
         {"renderer", required_argument, NULL, OPT_RENDERER},                                       \
-        {"arch", required_argument, NULL, OPT_ARCH}
+        {"arch", required_argument, NULL, OPT_ARCH}, {"desktop", no_argument, NULL, OPT_DESKTOP}
 
 static void
 def_defaults(struct pv_vm_def *d)
@@ -187,10 +190,15 @@ def_defaults(struct pv_vm_def *d)
     pv_uuid_generate(d->uuid);
 }
 
+/* Which VM options a command line gave. */
+struct vm_given {
+    bool any, gpu, desktop;
+};
+
 /* Applies one VM option; returns 0, 1 when c is not a VM option, or the
  * usage exit status after printing why. */
 static int
-vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, bool *set)
+vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, struct vm_given *given)
 {
     uint64_t sz;
     char msg[256];
@@ -223,6 +231,11 @@ vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, bool *s
     case OPT_GPU:
         if (pv_parse_gpu(arg, &d->gpu))
             return usage_error(verb, "--gpu takes venus, 2d or off");
+        given->gpu = true;
+        break;
+    case OPT_DESKTOP:
+        d->desktop = true;
+        given->desktop = true;
         break;
     case OPT_RENDERER:
         if (pv_parse_renderer(arg, &d->renderer))
@@ -249,8 +262,18 @@ vm_option(const char *verb, int c, const char *arg, struct pv_vm_def *d, bool *s
     default:
         return 1;
     }
-    if (set)
-        *set = true;
+    given->any = true;
+    return 0;
+}
+
+/* After the options: a desktop wants the GPU unless --gpu said otherwise. */
+static int
+vm_options_done(const char *verb, struct pv_vm_def *d, const struct vm_given *given)
+{
+    if (given->desktop && !given->gpu)
+        d->gpu = PV_GPU_VENUS;
+    if (d->desktop && d->gpu == PV_GPU_OFF)
+        return usage_error(verb, "--desktop needs a display: --gpu venus or 2d, not off");
     return 0;
 }
 
@@ -412,6 +435,7 @@ pv_cmd_create(int argc, char **argv)
     };
     struct pv_vm_def def;
     def_defaults(&def);
+    struct vm_given given = {0};
     bool dry = false;
     int c;
     opterr = 0;
@@ -424,11 +448,14 @@ pv_cmd_create(int argc, char **argv)
         } else if (c == '?' || c == ':') {
             return usage_error(verb, "unknown option or missing value");
         } else {
-            int r = vm_option(verb, c, optarg, &def, NULL);
+            int r = vm_option(verb, c, optarg, &def, &given);
             if (r)
                 return r;
         }
     }
+    int r = vm_options_done(verb, &def, &given);
+    if (r)
+        return r;
     if (argc - optind != 1)
         return usage_error(verb, "expected one VM name");
     if (!pv_vm_name_valid(argv[optind])) {
@@ -455,11 +482,12 @@ pv_cmd_create(int argc, char **argv)
     }
     char uuid[37], m[32], d[32];
     pv_uuid_str(def.uuid, uuid);
-    printf("created VM %s (%s): %s, %u CPUs, %s memory, %s disk, gpu %s%s%s\n", def.name, uuid,
+    printf("created VM %s (%s): %s, %u CPUs, %s memory, %s disk, gpu %s%s%s%s\n", def.name, uuid,
            def.image, def.cpus, pv_size_str(def.mem_bytes, m, sizeof(m)),
            pv_size_str(def.disk_bytes, d, sizeof(d)), pv_gpu_name(def.gpu),
            def.gpu == PV_GPU_VENUS ? " on " : "",
-           def.gpu == PV_GPU_VENUS ? pv_renderer_name(def.renderer) : "");
+           def.gpu == PV_GPU_VENUS ? pv_renderer_name(def.renderer) : "",
+           def.desktop ? ", desktop" : "");
     return PV_EXIT_OK;
 }
 
@@ -938,7 +966,8 @@ pv_cmd_run(int argc, char **argv)
     int nopt = dd < 0 ? argc : dd;
     struct pv_vm_def def;
     def_defaults(&def);
-    bool dry = false, quiet = false, vm_opts = false;
+    bool dry = false, quiet = false;
+    struct vm_given given = {0};
     int timeout_s = 0, c;
     opterr = 0;
     while ((c = getopt_long(nopt, argv, "hq", opts, NULL)) != -1) {
@@ -955,17 +984,20 @@ pv_cmd_run(int argc, char **argv)
         } else if (c == '?' || c == ':') {
             return usage_error(verb, "unknown option or missing value");
         } else {
-            int r = vm_option(verb, c, optarg, &def, &vm_opts);
+            int r = vm_option(verb, c, optarg, &def, &given);
             if (r)
                 return r == PV_EXIT_FAIL ? PV_EXIT_RUN_FAILED : r;
         }
     }
+    int r = vm_options_done(verb, &def, &given);
+    if (r)
+        return r;
     if (dd < 0 || dd + 1 >= argc)
         return usage_error(verb, "expected -- COMMAND");
     if (nopt - optind > 1)
         return usage_error(verb, "expected at most one VM name before --");
     const char *name = nopt - optind == 1 ? argv[optind] : NULL;
-    if (name && vm_opts)
+    if (name && given.any)
         return usage_error(verb, "VM options apply to throwaway VMs only (NAME has its own)");
     char **cmd = argv + dd + 1;
 

@@ -250,6 +250,10 @@ pv_vm_def_check(const struct pv_vm_def *d, char *err, size_t err_size)
         snprintf(err, err_size, "no image");
         return -EINVAL;
     }
+    if (d->desktop && d->gpu == PV_GPU_OFF) {
+        snprintf(err, err_size, "a desktop needs a display: gpu venus or 2d, not off");
+        return -EINVAL;
+    }
     for (unsigned i = 0; i < d->nports; i++) {
         for (unsigned j = 0; j < i; j++) {
             if (d->ports[i].host == d->ports[j].host) {
@@ -333,6 +337,10 @@ def_set(struct pv_vm_def *d, const char *key, const char *v)
         return pv_parse_port(v, &d->ports[d->nports++]);
     } else if (!strcmp(key, "append")) {
         return set_str(d->append, sizeof(d->append), v);
+    } else if (!strcmp(key, "desktop")) {
+        if ((err = parse_uint(v, 1, &x)))
+            return err;
+        d->desktop = x == 1;
     } else if (!strcmp(key, "created")) {
         if ((err = parse_uint(v, INT64_MAX, &x)))
             return err;
@@ -426,6 +434,8 @@ pv_vm_def_format(const struct pv_vm_def *d, char *buf, size_t size)
         EMIT("port=%u:%u\n", d->ports[i].host, d->ports[i].guest);
     if (d->append[0])
         EMIT("append=%s\n", d->append);
+    if (d->desktop)
+        EMIT("desktop=1\n");
     EMIT("created=%" PRId64 "\n", d->created);
 #undef EMIT
     return (int)off;

@@ -325,8 +325,11 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
     ADD("%s", p->initrd);
     ADD("-append");
     /* The serial console: the first 8250 UART on q35, the PL011 on virt. */
-    ADD("console=%s root=/dev/vda rw quiet panic=-1 pearvisor.name=%s%s%s",
-        arm ? "ttyAMA0" : "ttyS0", d->name, d->append[0] ? " " : "", d->append);
+    ADD("console=%s root=/dev/vda rw quiet panic=-1 pearvisor.name=%s%s%s%s%s",
+        arm ? "ttyAMA0" : "ttyS0", d->name,
+        d->desktop && d->gpu != PV_GPU_OFF ? " pearvisor.desktop=" : "",
+        d->desktop && d->gpu != PV_GPU_OFF ? (d->gpu == PV_GPU_VENUS ? "venus" : "2d") : "",
+        d->append[0] ? " " : "", d->append);
 
     /* Control: QMP on a Unix socket (stop, status). -qmp, not -chardev
      * with -mon: QEMU 11.1 deprecates -mon (for -object monitor-qmp, which
@@ -378,6 +381,15 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
     ADD("rng-random,id=pv-rng,filename=/dev/urandom");
     ADD("-device");
     ADD("virtio-rng-pci,rng=pv-rng");
+
+    /* A desktop's input: keyboard and absolute pointer (QEMU's window
+     * sends its events to them), virtio so the guest's modalias loads them. */
+    if (d->desktop && d->gpu != PV_GPU_OFF) {
+        ADD("-device");
+        ADD("virtio-keyboard-pci");
+        ADD("-device");
+        ADD("virtio-tablet-pci");
+    }
 
     /* GPU. */
     switch (d->gpu) {

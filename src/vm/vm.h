@@ -85,6 +85,7 @@ struct pv_vm_def {
     unsigned nports;
     struct pv_port_fwd ports[PV_VM_MAX_PORTS];
     char append[PV_VM_APPEND_MAX]; /* extra kernel command line, may be "" */
+    bool desktop;            /* "desktop=1": the guest's compositor session, input devices */
     int64_t created;         /* unix time */
 };
 
