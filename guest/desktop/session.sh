@@ -22,8 +22,9 @@
 mode=$1
 state=/run/pearvisor
 rt=/run/user/0
-mkdir -p "$state" "$rt"
+mkdir -p "$state" "$rt" /tmp/.X11-unix
 chmod 700 "$rt"
+chmod 1777 /tmp/.X11-unix
 exec >>"$state/session.log" 2>&1
 say() { echo "pearvisor-desktop: $*"; echo "pearvisor-desktop: $*" >/dev/console; }
 command -v weston >/dev/null || { say "no weston in this image: no desktop"; exit 1; }
@@ -50,7 +51,7 @@ for kv in $env; do export "$kv"; done
 set +f
 unset WAYLAND_DISPLAY DISPLAY
 
-weston --backend=drm --renderer=pixman --shell=desktop --xwayland \
+weston --backend=drm --renderer=pixman --shell=desktop --xwayland --socket=wayland-0 \
     --continue-without-input --config=/usr/lib/pearvisor/weston.ini \
     --log="$state/weston.log" &
 pid=$!

@@ -558,12 +558,14 @@ pv_cmd_start(int argc, char **argv)
     if (dry)
         return print_dry_run(verb, &dirs, &host, &def);
     install_signal_handlers();
-    char gpu_line[PV_MSG_MAX] = "";
+    char gpu_line[PV_MSG_MAX] = "", desktop_msg[PV_MSG_MAX] = "";
     struct pv_start_opts o = {.wait = wait, .boot_timeout_ms = boot_timeout_ms(&def, &host, timeout_s),
-                              .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
+                              .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line),
+                              .desktop_msg = desktop_msg, .desktop_msg_size = sizeof(desktop_msg)};
     double t0 = pv_clock_now_s();
     int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
     gpu_notice(gpu_line, quiet);
+    gpu_notice(desktop_msg, quiet);
     if (started) {
         fail(verb, msg);
         return PV_EXIT_FAIL;
@@ -1036,11 +1038,13 @@ pv_cmd_run(int argc, char **argv)
     }
     int ret = PV_EXIT_RUN_FAILED;
     double t0 = pv_clock_now_s();
-    char gpu_line[PV_MSG_MAX] = "";
+    char gpu_line[PV_MSG_MAX] = "", desktop_msg[PV_MSG_MAX] = "";
     struct pv_start_opts o = {.wait = true, .boot_timeout_ms = boot_timeout_ms(&def, &host, timeout_s),
-                              .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line)};
+                              .gpu_msg = gpu_line, .gpu_msg_size = sizeof(gpu_line),
+                              .desktop_msg = desktop_msg, .desktop_msg_size = sizeof(desktop_msg)};
     int started = pv_vm_start(&dirs, &host, &def, &o, msg, sizeof(msg));
     gpu_notice(gpu_line, quiet);
+    gpu_notice(desktop_msg, quiet);
     if (started) {
         fail(verb, msg);
         goto out;

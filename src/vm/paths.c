@@ -72,6 +72,7 @@ pv_vm_paths_get(const struct pv_dirs *d, const struct pv_vm_def *def, struct pv_
     PATHF(p->console_sock, "%s/console.sock", p->run_dir);
     PATHF(p->pidfile, "%s/qemu.pid", p->run_dir);
     PATHF(p->stats_sock, "%s/gpu-stats.sock", p->run_dir);
+    PATHF(p->vnc_sock, "%s/vnc.sock", p->run_dir);
     PATHF(p->xvfb_pidfile, "%s/xvfb.pid", p->run_dir);
     /* Xvfb -fbdir DIR keeps screen 0 in DIR/Xvfb_screen0 (XWD format). */
     PATHF(p->xvfb_screen, "%s/Xvfb_screen0", p->run_dir);

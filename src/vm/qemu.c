@@ -255,6 +255,13 @@ pv_qemu_uses_kvm(const struct pv_vm_def *d, const struct pv_host *h)
             goto fail;                                                                             \
     } while (0)
 
+bool
+pv_qemu_has_vnc(const struct pv_vm_def *d, const struct pv_host *h)
+{
+    return d->desktop && (d->gpu == PV_GPU_2D || (d->gpu == PV_GPU_VENUS &&
+                                                  pv_gpu_display(h, NULL) == PV_DISPLAY_EGL_HEADLESS));
+}
+
 int
 pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv_vm_paths *p,
              struct pv_argv *out, char *errbuf, size_t err_size)
@@ -389,6 +396,17 @@ pv_qemu_argv(const struct pv_vm_def *d, const struct pv_host *h, const struct pv
         ADD("virtio-keyboard-pci");
         ADD("-device");
         ADD("virtio-tablet-pci");
+    }
+
+    /* A desktop's remote view: QEMU's VNC on a socket in the VM's runtime
+     * directory (the user's own, removed at stop), wherever QEMU can serve
+     * it: the 2D device, or Venus on headless EGL. SDL's GL display takes
+     * no second listener ("Display vnc is incompatible with the GL
+     * context"), so a Venus desktop on a window or an Xvfb has none. */
+    if (pv_qemu_has_vnc(d, h)) {
+        qemu_escape(e1, sizeof(e1), p->vnc_sock);
+        ADD("-vnc");
+        ADD("unix:%s", e1);
     }
 
     /* GPU. */

@@ -144,6 +144,7 @@ struct pv_vm_paths {
     char console_sock[108];
     char pidfile[PATH_MAX];
     char stats_sock[108];     /* the renderer's statistics (PEARVISOR_STATS_SOCKET) */
+    char vnc_sock[108];       /* a desktop's remote view (QEMU's VNC), where it has one */
     char xvfb_pidfile[PATH_MAX]; /* the VM's private Xvfb, when it has one */
     char xvfb_screen[PATH_MAX];  /* that Xvfb's screen as an XWD file (-fbdir) */
     char kernel[PATH_MAX];
@@ -222,6 +223,8 @@ bool pv_qemu_uses_kvm(const struct pv_vm_def *def, const struct pv_host *host);
  * result does not daemonize; pv_vm_start adds -daemonize and -pidfile. */
 int pv_qemu_argv(const struct pv_vm_def *def, const struct pv_host *host,
                  const struct pv_vm_paths *p, struct pv_argv *out, char *err, size_t err_size);
+/* Whether pv_qemu_argv gives def a remote view (a desktop's VNC socket). */
+bool pv_qemu_has_vnc(const struct pv_vm_def *def, const struct pv_host *host);
 /* The environment QEMU gets on top of ours ("NAME=VALUE" strings): for
  * --gpu venus the renderer (LD_LIBRARY_PATH at our door, or the system's
  * virglrenderer with RENDER_SERVER_EXEC_PATH), PEARVISOR_STATS_SOCKET, and
@@ -330,6 +333,10 @@ struct pv_start_opts {
      * why". The VM then boots with 2D; the definition is not changed. */
     char *gpu_msg;
     size_t gpu_msg_size;
+    /* When given, for a desktop VM: one line saying where its screen is (a
+     * window, the remote view's socket, or screenshots only). */
+    char *desktop_msg;
+    size_t desktop_msg_size;
 };
 
 /* All return 0 or -errno, and on failure put one line for the user in msg

@@ -660,6 +660,33 @@ gpu_venus_plan(const struct pv_host *h, const struct pv_vm_paths *p, const struc
     return 0;
 }
 
+/* Where a desktop VM's screen is, for the user, in one line ("" when def
+ * has no desktop). */
+static void
+desktop_line(const struct pv_vm_def *def, const struct pv_host *h, const struct pv_vm_paths *p,
+             char *out, size_t size)
+{
+    out[0] = '\0';
+    if (!def->desktop || def->gpu == PV_GPU_OFF)
+        return;
+    const char *name = def->name;
+    if (pv_qemu_has_vnc(def, h)) {
+        snprintf(out, size,
+                 "pearvisor: desktop: remote view on VNC socket %s (from another machine: "
+                 "ssh -L 5900:%s THIS-HOST, then a VNC viewer on localhost:5900); "
+                 "'pearvisor screenshot %s FILE.png' saves the screen",
+                 p->vnc_sock, p->vnc_sock, name);
+    } else if (pv_gpu_display(h, NULL) == PV_DISPLAY_WINDOW) {
+        snprintf(out, size, "pearvisor: desktop: in QEMU's window on this desktop; "
+                 "'pearvisor screenshot %s FILE.png' saves the screen", name);
+    } else {
+        snprintf(out, size,
+                 "pearvisor: desktop: on the VM's private Xvfb, no window and no remote view "
+                 "(QEMU's VNC cannot show its GL display without a render node); "
+                 "'pearvisor screenshot %s FILE.png' saves the screen", name);
+    }
+}
+
 int
 pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct pv_vm_def *def,
             const struct pv_start_opts *o, char *msg, size_t msg_size)
@@ -777,6 +804,8 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
     }
     if (o->gpu_msg && o->gpu_msg_size)
         snprintf(o->gpu_msg, o->gpu_msg_size, "%s", gpu_line);
+    if (o->desktop_msg && o->desktop_msg_size)
+        desktop_line(&run, host, &p, o->desktop_msg, o->desktop_msg_size);
     if (r) {
         explain_qemu_failure(def, &p, out, r, msg, msg_size);
         err = -EIO;
