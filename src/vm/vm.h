@@ -13,6 +13,7 @@
  *   agent.c   host side of the guest agent protocol (guest/agent/proto.h)
  *   image.c   guest image recipes (guest/build-image.sh)
  *   vmm.c     lifecycle: create, start, stop, delete, state, exec
+ *   xwin.c    the VM's private Xvfb: QEMU's windows to the screen's origin
  *
  * Owner:   the VM manager (src/vm/). Review engine flags here, never in cli/.
  * Trust:   definitions, argv and the environment come from the local user.
@@ -223,6 +224,10 @@ bool pv_qemu_uses_kvm(const struct pv_vm_def *def, const struct pv_host *host);
  * result does not daemonize; pv_vm_start adds -daemonize and -pidfile. */
 int pv_qemu_argv(const struct pv_vm_def *def, const struct pv_host *host,
                  const struct pv_vm_paths *p, struct pv_argv *out, char *err, size_t err_size);
+/* Moves every top-level window of the X server at display (":N", its Unix
+ * socket, no authorization: the VM's private Xvfb) to (0, 0), waiting up to
+ * timeout_ms for one to exist. Returns how many moved, or -errno. */
+int pv_xvfb_windows_to_origin(const char *display, int timeout_ms);
 /* Whether pv_qemu_argv gives def a remote view (a desktop's VNC socket). */
 bool pv_qemu_has_vnc(const struct pv_vm_def *def, const struct pv_host *host);
 /* The environment QEMU gets on top of ours ("NAME=VALUE" strings): for

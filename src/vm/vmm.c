@@ -819,6 +819,9 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
         goto out_argv;
     }
     pv_vm_active_qemu = pid;
+    /* Best effort: without it a screenshot shows the display shifted. */
+    if (xvfb)
+        (void)pv_xvfb_windows_to_origin(xdisplay, 5000);
     if (!o->wait)
         goto out_argv;
 

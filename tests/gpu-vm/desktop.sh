@@ -5,7 +5,8 @@
 #   1. the definition and QEMU's command line carry the desktop (keyboard,
 #      tablet, pearvisor.desktop=venus); `pearvisor start` names the display;
 #   2. the guest's weston session comes up on the VM's display: a screenshot
-#      shows its background colour;
+#      shows its background colour, with the panel along the top edge (the
+#      whole display, the right way up);
 #   3. the stock vkcube (vulkan-tools, Wayland) runs on Venus in the session:
 #      two screenshots a moment apart have many colours (far more than the
 #      empty desktop's) and differ;
@@ -72,6 +73,12 @@ done
 [ "${share%%.*}" = 1 ] || [ "${share#0.}" -ge 500 ] ||
     vm_fail "the desktop's background (0x2a3b4c) covers $share of the screen, not half"
 desk_ms=$(($(date +%s%3N) - t0))
+# The right way up, the whole display: weston's panel is along the top
+# (weston.ini), the background along the bottom rows.
+top=$(python3 "$screens" share "$tmp/desk.png" 2a3b4c 0 16)
+bottom=$(python3 "$screens" share "$tmp/desk.png" 2a3b4c 784 800)
+[ "$top" = 0.000 ] && [ "$bottom" = 1.000 ] ||
+    vm_fail "the screen is not the desktop the right way up: background in the top rows $top (want 0, the panel), bottom rows $bottom (want 1)"
 desk_colours=$(colours desk)
 echo "ok: the weston session is up ${session_ms} ms after start, on screen at ${desk_ms} ms (background $share of it); the empty desktop has $desk_colours colours"
 

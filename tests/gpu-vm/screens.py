@@ -4,7 +4,9 @@ tests: decoded here, with every PNG filter, so a test asserts on pixels.
 
   screens.py colours A.png            distinct RGB colours in A
   screens.py diff A.png B.png         pixels that differ (same size required)
-  screens.py share A.png RRGGBB       the share (0-1) of A's pixels of that colour
+  screens.py share A.png RRGGBB [Y0 Y1]
+                                      the share (0-1) of A's pixels of that colour
+                                      (in rows Y0 to Y1-1 only, when given)
   screens.py stats A.png [B.png ...]  one line per file: size, colours, share of
                                       the most common colour
 """
@@ -74,10 +76,13 @@ def main():
         if (wa, ha) != (wb, hb):
             sys.exit('sizes differ: %dx%d and %dx%d' % (wa, ha, wb, hb))
         print(sum(x != y for x, y in zip(a, b)))
-    elif cmd == 'share' and len(sys.argv) == 4:
+    elif cmd == 'share' and len(sys.argv) in (4, 6):
         want = bytes.fromhex(sys.argv[3])
-        p = decode(sys.argv[2])[2]
-        print('%.3f' % (sum(px == want for px in p) / len(p)))
+        w, h, p = decode(sys.argv[2])
+        if len(sys.argv) == 6:
+            y0, y1 = max(0, int(sys.argv[4])), min(h, int(sys.argv[5]))
+            p = p[y0 * w:y1 * w]
+        print('%.3f' % (sum(px == want for px in p) / max(1, len(p))))
     elif cmd == 'stats':
         for path in sys.argv[2:]:
             w, h, p = decode(path)

@@ -314,6 +314,10 @@ virgl_renderer_get_cursor_data(uint32_t resource_id, uint32_t *width, uint32_t *
     return copy;
 }
 
+/* virtio-gpu's VIRTIO_GPU_RESOURCE_FLAG_Y_0_TOP, which QEMU passes in a 2D
+ * resource's flags. */
+#define VA_RESOURCE_FLAG_Y_0_TOP 1u
+
 static void
 fill_info(const struct va_res *r, struct virgl_renderer_resource_info *info)
 {
@@ -325,7 +329,11 @@ fill_info(const struct va_res *r, struct virgl_renderer_resource_info *info)
         info->width = r->width;
         info->height = r->height;
         info->depth = 1;
-        info->flags = r->flags;
+        /* Our textures hold the guest's rows top row first (texture row 0),
+         * uploaded as they are; virglrenderer stores a Y_0_TOP resource the
+         * other way up, and QEMU draws the flag as meaning that. Without the
+         * flag QEMU flips our texture onto the screen the right way up. */
+        info->flags = r->flags & ~VA_RESOURCE_FLAG_Y_0_TOP;
         info->tex_id = r->tex;
         info->stride = r->stride;
     }
