@@ -134,6 +134,11 @@ test_definitions(void)
     snprintf(d.append, sizeof(d.append), "loglevel=7 pearvisor.break=initramfs");
     pv_vm_def_format(&d, text, sizeof(text));
     CHECK(parse(text, &e, err) == 0 && !strcmp(e.append, d.append));
+    CHECK(!strstr(text, "desktop=") && !e.desktop);
+    d.desktop = true;
+    pv_vm_def_format(&d, text, sizeof(text));
+    CHECK(strstr(text, "\ndesktop=1\n") && parse(text, &e, err) == 0 && e.desktop);
+    d.desktop = false;
 
     const char *base = "version=1\nname=a\nuuid=123e4567-e89b-42d3-a456-426614174000\n"
                        "image=debian-13\nimage_dir=/x\ncpus=1\nmemory=1073741824\n";
@@ -350,6 +355,35 @@ test_configurator(void)
     CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
     CHECK(find_pair(&a, "-display", "sdl,gl=on") >= 0);
     pv_argv_free(&a);
+    /* A desktop: input devices and the session's mode on the kernel line;
+     * VNC only where QEMU serves it beside the display (not SDL's GL). */
+    d.desktop = true;
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(find_pair(&a, "-device", "virtio-keyboard-pci") >= 0);
+    CHECK(find_pair(&a, "-device", "virtio-tablet-pci") >= 0);
+    CHECK(find_pair(&a, "-append", "console=ttyS0 root=/dev/vda rw quiet panic=-1 "
+                                   "pearvisor.name=web pearvisor.desktop=venus loglevel=7") >= 0);
+    CHECK(!has_prefix_pair(&a, "-vnc", "") && !pv_qemu_has_vnc(&d, &h));
+    pv_argv_free(&a);
+    h.has_render_node = true;
+    CHECK(pv_qemu_has_vnc(&d, &h));
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    char vnc[160];
+    snprintf(vnc, sizeof(vnc), "unix:%s", p.vnc_sock);
+    CHECK(find_pair(&a, "-vnc", vnc) >= 0);
+    pv_argv_free(&a);
+    h.has_render_node = false;
+    d.gpu = PV_GPU_2D;
+    CHECK(pv_qemu_has_vnc(&d, &h));
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == 0);
+    CHECK(find_pair(&a, "-append", "console=ttyS0 root=/dev/vda rw quiet panic=-1 "
+                                   "pearvisor.name=web pearvisor.desktop=2d loglevel=7") >= 0);
+    pv_argv_free(&a);
+    d.gpu = PV_GPU_OFF;
+    CHECK(pv_vm_def_check(&d, err, sizeof(err)) == -EINVAL && strstr(err, "desktop"));
+    CHECK(pv_qemu_argv(&d, &h, &p, &a, err, sizeof(err)) == -EINVAL && a.n == 0);
+    d.gpu = PV_GPU_VENUS;
+    d.desktop = false;
     /* hostmem: RAM rounded down to a power of two, 256 MiB to 4 GiB. */
     d.mem_bytes = 1536ull << 20;
     CHECK(pv_qemu_hostmem_mib(&d) == 1024);
