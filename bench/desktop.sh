@@ -29,19 +29,8 @@ while [ $# -gt 0 ]; do
 done
 top=$(cd "$(dirname "$0")/.." && pwd)
 screens=$top/tests/gpu-vm/screens.py
-export PEARVISOR_CACHE=${PEARVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pearvisor}
-tmp=$(mktemp -d /tmp/pv-bench-desktop.XXXXXX)
-export XDG_DATA_HOME=$tmp/data XDG_STATE_HOME=$tmp/state XDG_RUNTIME_DIR=$tmp/run
-unset DISPLAY
-xvfb_pid=
-cleanup() {
-    set +e
-    for n in $(ls "$XDG_DATA_HOME/pearvisor/vms" 2>/dev/null); do "$pv" delete --force "$n" >/dev/null 2>&1; done
-    [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-"$pv" image path debian-13 >/dev/null || { echo "desktop.sh: build the image first (pearvisor image create debian-13)" >&2; exit 1; }
+. "$top/bench/vm-lib.sh"
+bench_vm_setup desktop
 now_ms() { date +%s%3N; }
 # vkcube's frame rate from two runs: "fps N" or "fps -".
 fps_of() { awk '/^t20 / { a = $2 } /^t220 / { b = $2 } END { if (a && b && b > a) printf "fps %.1f\n", 200000 / (b - a); else print "fps -" }'; }
@@ -51,10 +40,10 @@ for n in 20 220; do s=$(now); vkcube $1 --c $n >/dev/null 2>&1 || { echo "vkcube
 echo "# native: vkcube on the host's Xvfb" >&2
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/xdisp" >/dev/null 2>&1 &
 xvfb_pid=$!
+bench_pids+=($xvfb_pid)
 for i in $(seq 50); do [ -s "$tmp/xdisp" ] && break; sleep 0.1; done
 DISPLAY=:$(cat "$tmp/xdisp") sh -c "$vkcube_runs" sh "--wsi xcb" >"$tmp/native.txt" 2>&1 || true
 fps_of <"$tmp/native.txt" >>"$tmp/native.txt"
-kill "$xvfb_pid"; wait "$xvfb_pid" 2>/dev/null || true; xvfb_pid=
 
 for r in virgl pearvisor; do
     echo "# desktop guest on $r" >&2

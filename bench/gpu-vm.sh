@@ -23,25 +23,13 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-top=$(cd "$(dirname "$0")/.." && pwd)
-export PEARVISOR_CACHE=${PEARVISOR_CACHE:-$top/.cache/pearvisor}
-tmp=$(mktemp -d /tmp/pv-bench-gpuvm.XXXXXX)
-export XDG_DATA_HOME=$tmp/data XDG_STATE_HOME=$tmp/state XDG_RUNTIME_DIR=$tmp/run
-unset DISPLAY
-http_pid=
-cleanup() {
-    set +e
-    for n in $(ls "$XDG_DATA_HOME/pearvisor/vms" 2>/dev/null); do "$pv" delete --force "$n" >/dev/null 2>&1; done
-    [ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null && wait "$http_pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-"$pv" image path debian-13 >/dev/null || { echo "gpu-vm.sh: build the image first (pearvisor image create debian-13)" >&2; exit 1; }
+. "$(dirname "$0")/vm-lib.sh"
+bench_vm_setup gpu-vm
 mkdir -p "$tmp/www"
 cp "$compute" "$tmp/www/"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory "$tmp/www" "$port" >/dev/null 2>&1 &
-http_pid=$!
+bench_pids+=($!)
 cname=$(basename "$compute")
 sizes=4K,1M,4M
 

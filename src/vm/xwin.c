@@ -19,6 +19,7 @@
 #include "vm.h"
 
 #include "clock.h"
+#include "io.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,22 +55,6 @@ read_full(int fd, void *buf, size_t len, int64_t end)
             continue;
         if (n <= 0)
             return n ? -errno : -EPIPE;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -errno;
         p += n;
         len -= (size_t)n;
     }
@@ -141,7 +126,7 @@ x_connect(const char *display, int64_t end, int *out_fd, uint32_t *root)
     /* 'l': little endian; protocol 11.0; no authorization. */
     const uint8_t setup[12] = {'l', 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     uint8_t head[8];
-    int err = write_all(fd, setup, sizeof(setup));
+    int err = pv_io_write_all(fd, setup, sizeof(setup));
     if (!err)
         err = read_full(fd, head, sizeof(head), end);
     if (!err && head[0] != 1)
@@ -189,7 +174,7 @@ pv_xvfb_windows_to_origin(const char *display, int timeout_ms)
         uint8_t qt[8] = {X_QUERY_TREE, 0, 2, 0};
         put32(qt + 4, root);
         size_t n = 0;
-        if ((err = write_all(fd, qt, sizeof(qt))) ||
+        if ((err = pv_io_write_all(fd, qt, sizeof(qt))) ||
             (err = read_reply(fd, head, kids, 4096 * 4, &n, end)))
             break;
         size_t count = le16(head + 16);
@@ -202,7 +187,7 @@ pv_xvfb_windows_to_origin(const char *display, int timeout_ms)
             put32(cw + 4, le32(kids + 4 * i));
             cw[8] = X_CONFIG_X | X_CONFIG_Y;
             /* values: x = 0, y = 0 (already zero) */
-            err = write_all(fd, cw, sizeof(cw));
+            err = pv_io_write_all(fd, cw, sizeof(cw));
             moved++;
         }
         if (err || count)
@@ -217,7 +202,7 @@ pv_xvfb_windows_to_origin(const char *display, int timeout_ms)
         /* A round trip: the server has handled the moves before its reply. */
         const uint8_t gif[4] = {X_GET_INPUT_FOCUS, 0, 1, 0};
         size_t n;
-        err = write_all(fd, gif, sizeof(gif));
+        err = pv_io_write_all(fd, gif, sizeof(gif));
         if (!err)
             err = read_reply(fd, head, kids, 4096 * 4, &n, end);
     }

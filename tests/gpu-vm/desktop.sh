@@ -18,19 +18,9 @@
 #
 #   desktop.sh PEARVISOR SCREENS_PY
 set -euo pipefail
-. "$(dirname "$0")/../vm/lib.sh"
+. "$(dirname "$0")/lib.sh"
 screens=${2:?usage: desktop.sh PEARVISOR SCREENS_PY}
-vm_skip() {
-    if [ -n "${CI:-}" ]; then echo "FAIL: $* (CI must not skip)" >&2; exit 1; fi
-    echo "SKIP: $*"; exit 77
-}
-unset DISPLAY
-vm_setup "$1"
-command -v Xvfb >/dev/null || vm_skip "Xvfb missing (package xvfb)"
-[ -e /usr/lib/x86_64-linux-gnu/qemu/ui-opengl.so ] || vm_skip "QEMU's GL modules missing (qemu-system-modules-opengl)"
-vulkaninfo --summary >/dev/null 2>&1 || vm_skip "no Vulkan device on the host (mesa-vulkan-drivers)"
-host_dev=$(vulkaninfo --summary 2>/dev/null | sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' | head -n1)
-gx() { local vm=$1; shift; "$pv" exec "$vm" -- sh -c "$*"; }
+gpu_vm_setup "$1"
 shot() { "$pv" screenshot d "$tmp/$1.png" >/dev/null || vm_fail "screenshot $1"; }
 colours() { python3 "$screens" colours "$tmp/$1.png"; }
 

@@ -27,19 +27,11 @@
 #
 #   vm-venus.sh PEARVISOR PV_COMPUTE_TEST PV_RENDER_TEST VENUS_GARBAGE PV_FB_DRAW
 set -euo pipefail
-. "$(dirname "$0")/../vm/lib.sh"
+. "$(dirname "$0")/lib.sh"
 compute=${2:?} render=${3:?} garbage=${4:?} fbdraw=${5:?}
 t_start=$SECONDS
-vm_skip() {
-    if [ -n "${CI:-}" ]; then echo "FAIL: $* (CI must not skip)" >&2; exit 1; fi
-    echo "SKIP: $*"; exit 77
-}
 # The CI path: no desktop, no render node: each VM gets a private Xvfb.
-unset DISPLAY
-vm_setup "$1"
-command -v Xvfb >/dev/null || vm_skip "Xvfb missing (package xvfb)"
-[ -e /usr/lib/x86_64-linux-gnu/qemu/ui-opengl.so ] || vm_skip "QEMU's GL modules missing (qemu-system-modules-opengl)"
-vulkaninfo --summary >/dev/null 2>&1 || vm_skip "no Vulkan device on the host (mesa-vulkan-drivers)"
+gpu_vm_setup "$1"
 "$pv" gpu probe >/dev/null 2>&1 || vm_fail "pearvisor gpu probe fails on a host with Vulkan"
 
 # The test programs reach the guests over QEMU user networking (10.0.2.2 is
@@ -51,7 +43,6 @@ python3 -m http.server --bind 127.0.0.1 --directory "$tmp/www" "$port" >"$tmp/ht
 bg_pids=$!
 VKENV="VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json"
 fetch="cd /tmp && for f in $(basename "$compute") $(basename "$render") $(basename "$garbage") $(basename "$fbdraw"); do busybox wget -q http://10.0.2.2:$port/\$f && chmod +x \$f || exit 1; done"
-gx() { local vm=$1; shift; "$pv" exec "$vm" -- sh -c "$*"; }
 stats_ok() { "$pv" stats --json "$1" >"$tmp/stats-$1.json" 2>"$tmp/stats-$1.err" || vm_fail "pearvisor stats $1: $(cat "$tmp/stats-$1.err")"; }
 stat_of() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" "$tmp/stats-$1.json" | head -n1; }
 # fatal_reasons VM: "REASON N" lines of the VM's last stats.
@@ -61,7 +52,6 @@ fatal_reasons() {
 }
 
 # ---- native reference on the host ----
-host_dev=$(vulkaninfo --summary 2>/dev/null | sed -n 's/^[[:space:]]*deviceName[[:space:]]*=[[:space:]]*//p' | head -n1)
 "$compute" --sizes 4K,1M --iterations 5 >"$tmp/native-compute.out" 2>&1 || vm_fail "native pv-compute-test failed"
 "$render" --iterations 2 >"$tmp/native-render.out" 2>&1 || vm_fail "native pv-render-test failed"
 results() { sed -n 's/^\(path=[a-z]* ok colors=[0-9]* checksum=[0-9a-f]*\) .*/\1/p' "$1"; }

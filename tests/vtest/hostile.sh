@@ -38,55 +38,6 @@ else
     start_server "$pv"
 fi
 
-# The well-behaved client: one frame per run (both paths), run after run,
-# until stop_render; it must have rendered once before start_render returns.
-stop_file=$tmp/stop-render
-render_alive() { kill -0 "$render_pid" 2>/dev/null; }
-render_failed() {
-    wait "$render_pid"
-    local rc=$?
-    cat "$tmp/render.out" >&2
-    fail "the rendering client ended early (status $rc) $*"
-}
-refused_lines() { grep -c 'refused, already serving' "$server_log"; }
-# A client that has left holds its slot until the server has reaped its
-# render process (under ASan that includes the leak check), so a render
-# client refused for a full server right after other clients left is started
-# again, for up to 10 s; any other early end fails.
-start_render() {
-    local i attempt refused
-    for attempt in $(seq 1 50); do
-        rm -f "$stop_file"
-        refused=$(refused_lines)
-        (
-            while [ ! -e "$stop_file" ]; do
-                "${venus_cmd[@]}" "$render" --path all --iterations 2 || exit $?
-            done
-        ) >"$tmp/render.out" 2>&1 &
-        render_pid=$!
-        bg_pids+=("$render_pid")
-        for i in $(seq 1 1200); do
-            grep -qE '^path=[a-z]+ ok ' "$tmp/render.out" && return 0
-            render_alive || break
-            sleep 0.1
-        done
-        render_alive && fail "the rendering client made no frame within 120 s"
-        [ "$(refused_lines)" -gt "$refused" ] || render_failed "before its first frame"
-        wait "$render_pid"
-        note "the rendering client was refused (server full); starting it again"
-        sleep 0.2
-    done
-    render_failed "before its first frame (refused for 10 s)"
-}
-stop_render() {
-    touch "$stop_file"
-    wait "$render_pid"
-    local rc=$?
-    cat "$tmp/render.out" >&2
-    [ $rc -eq 0 ] || fail "the rendering client exited $rc"
-    grep -q 'FAIL' "$tmp/render.out" && fail "the rendering client reported a mismatch"
-    note "rendering client: $(grep -cE '^path=[a-z]+ ok ' "$tmp/render.out") frames passed"
-}
 start_render
 
 fatal_lines() { grep -c 'fatal' "$server_log"; }

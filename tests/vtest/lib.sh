@@ -179,3 +179,52 @@ stop_server() {
     [ -e "$sock" ] && fail "server exited but left its socket $sock"
     check_sanitizers
 }
+
+# ---- the well-behaved rendering client (hostile.sh, sandbox.sh) ----
+# RENDER (pv-render-test) renders one frame per run (both paths), run after
+# run, in the background until stop_render; start_render returns once it has
+# rendered once. A client that has left holds its slot until the server has
+# reaped its render process (under ASan that includes the leak check), so a
+# render client refused by a full server right after other clients left is
+# started again, for up to 10 s; any other early end fails.
+render_alive() { kill -0 "$render_pid" 2>/dev/null; }
+render_failed() {
+    wait "$render_pid"
+    local rc=$?
+    cat "$tmp/render.out" >&2
+    fail "the rendering client ended early (status $rc) $*"
+}
+refused_lines() { grep -c 'refused, already serving' "$server_log"; }
+start_render() {
+    local i attempt refused stop_file=$tmp/stop-render
+    for attempt in $(seq 1 50); do
+        rm -f "$stop_file"
+        refused=$(refused_lines)
+        (
+            while [ ! -e "$stop_file" ]; do
+                "${venus_cmd[@]}" "$render" --path all --iterations 2 || exit $?
+            done
+        ) >"$tmp/render.out" 2>&1 &
+        render_pid=$!
+        bg_pids+=("$render_pid")
+        for i in $(seq 1 1200); do
+            grep -qE '^path=[a-z]+ ok ' "$tmp/render.out" && return 0
+            render_alive || break
+            sleep 0.1
+        done
+        render_alive && fail "the rendering client made no frame within 120 s"
+        [ "$(refused_lines)" -gt "$refused" ] || render_failed "before its first frame"
+        wait "$render_pid"
+        note "the rendering client was refused (server full); starting it again"
+        sleep 0.2
+    done
+    fail "the rendering client was refused for 10 s"
+}
+stop_render() {
+    touch "$tmp/stop-render"
+    wait "$render_pid"
+    local rc=$?
+    [ $rc -eq 0 ] || { cat "$tmp/render.out" >&2; fail "the rendering client exited $rc"; }
+    grep -q 'FAIL' "$tmp/render.out" && fail "the rendering client reported a mismatch"
+    note "rendering client: $(grep -cE '^path=[a-z]+ ok ' "$tmp/render.out") frames passed"
+}

@@ -64,39 +64,7 @@ plus_one() {
 fatal_lines() { grep -ci 'fatal' "$server_log"; }
 children() { ps -o pid= --ppid "$server_pid" | tr -d ' '; }
 
-# The well-behaved client, as in hostile.sh: frames run after run until stop_render.
-stop_file=$tmp/stop-render
-render_alive() { kill -0 "$render_pid" 2>/dev/null; }
-render_failed() {
-    wait "$render_pid"
-    local rc=$?
-    cat "$tmp/render.out" >&2
-    fail "the rendering client ended early (status $rc) $*"
-}
-start_render() {
-    rm -f "$stop_file"
-    (
-        while [ ! -e "$stop_file" ]; do
-            "${venus_cmd[@]}" "$render" --path all --iterations 2 || exit $?
-        done
-    ) >"$tmp/render.out" 2>&1 &
-    render_pid=$!
-    bg_pids+=("$render_pid")
-    for i in $(seq 1 1200); do
-        grep -qE '^path=[a-z]+ ok ' "$tmp/render.out" && return 0
-        render_alive || render_failed "before its first frame"
-        sleep 0.1
-    done
-    fail "the rendering client made no frame within 120 s"
-}
-stop_render() {
-    touch "$stop_file"
-    wait "$render_pid"
-    local rc=$?
-    [ $rc -eq 0 ] || { cat "$tmp/render.out" >&2; fail "the rendering client exited $rc"; }
-    grep -q 'FAIL' "$tmp/render.out" && fail "the rendering client reported a mismatch"
-    note "rendering client: $(grep -cE '^path=[a-z]+ ok ' "$tmp/render.out") frames passed"
-}
+# The well-behaved client: start_render/stop_render (lib.sh).
 
 # wait_line PATTERN: waits up to 10 s for a server log line matching PATTERN (ERE).
 wait_line() {
