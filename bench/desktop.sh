@@ -35,7 +35,9 @@ now_ms() { date +%s%3N; }
 # vkcube's frame rate from two runs: "fps N" or "fps -".
 fps_of() { awk '/^t20 / { a = $2 } /^t220 / { b = $2 } END { if (a && b && b > a) printf "fps %.1f\n", 200000 / (b - a); else print "fps -" }'; }
 vkcube_runs='now() { date +%s%3N; }
-for n in 20 220; do s=$(now); vkcube $1 --c $n >/dev/null 2>&1 || { echo "vkcube FAIL"; exit 0; }; echo "t$n $(( $(now) - s ))"; done'
+for n in 20 220; do s=$(now); vkcube $1 --c $n >/tmp/pv-vkcube.log 2>&1 ||
+    { echo "vkcube FAIL: $(grep -v "^Selected" /tmp/pv-vkcube.log | tail -n 1 | cut -c1-150)"; exit 0; }
+    echo "t$n $(( $(now) - s ))"; done'
 
 echo "# native: vkcube on the host's Xvfb" >&2
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/xdisp" >/dev/null 2>&1 &
@@ -72,6 +74,7 @@ for r in virgl pearvisor; do
         -b shading:duration=5 >"$tmp/glmark2-$r.txt" 2>&1 || true
     sed -n 's/^ *glmark2 Score: *\([0-9]*\).*/glmark2 \1/p; s/^ *GL_RENDERER: *\(.*\)/renderer \1/p' \
         "$tmp/glmark2-$r.txt" >>"$res"
+    grep -q '^glmark2 ' "$res" || echo "glmark2 FAIL: $(grep -i 'error\|fail' "$tmp/glmark2-$r.txt" | head -n 1 | cut -c1-150)" >>"$res"
     "$pv" stop "$vm" >/dev/null
     "$pv" delete "$vm" >/dev/null
 done
@@ -90,6 +93,7 @@ for c in cols:
         d[key] = conv(m.group(1)) if m else None
     m = re.search(r"^renderer (.*)$", t, re.M); d["renderer"] = m.group(1) if m else ""
     m = re.search(r"^why (.*)$", t, re.M); d["why"] = m.group(1) if m else ""
+    d["fails"] = re.findall(r"^(\w+ FAIL: .*)$", t, re.M)
     data[c] = d
 def f(v): return "-" if v is None else ("%.1f" % v if isinstance(v, float) else str(v))
 def ratio(a, b): return "-" if a is None or b is None or b == 0 else "%.2f" % (a / b)
@@ -104,6 +108,8 @@ for c in cols:
         print(f"\n{c}: GL_RENDERER {data[c]['renderer']}")
     if data[c]["why"]:
         print(f"\n{c}: {data[c]['why']}")
+    for line in data[c]["fails"]:
+        print(f"\n{c}: {line}")
 TABLE
 cat "$tmp/table.md"
 [ -n "$out" ] && cp "$tmp/table.md" "$out"

@@ -19,8 +19,24 @@
 # wl_shm copies: a pixman compositor takes no dma-bufs) and for GL apps
 # (Mesa's zink on Venus through its Vulkan WSI, kopper). Logs:
 # /run/pearvisor/weston.log and /run/pearvisor/session.log.
-mode=$1
+#
+#   session.sh venus|2d        the session (boot.sh, in the background)
+#   session.sh --wait [SECS]   waits for it to be up (pearvisor start runs
+#                              this): exit 0, or 1 with the reason on stdout
 state=/run/pearvisor
+if [ "${1:-}" = --wait ]; then
+    n=$((${2:-120} * 10))
+    while [ "$n" -gt 0 ]; do
+        [ -e "$state/session.env" ] && exit 0
+        why=$(sed -n 's/^pearvisor-desktop: //p' "$state/session.log" 2>/dev/null | grep -v ' is up ' | tail -n 1)
+        [ -n "$why" ] && { echo "$why"; exit 1; }
+        sleep 0.1
+        n=$((n - 1))
+    done
+    echo "no compositor after ${2:-120} s (see $state/session.log in the guest)"
+    exit 1
+fi
+mode=$1
 rt=/run/user/0
 mkdir -p "$state" "$rt" /tmp/.X11-unix
 chmod 700 "$rt"

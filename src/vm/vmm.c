@@ -687,6 +687,41 @@ desktop_line(const struct pv_vm_def *def, const struct pv_host *h, const struct 
     }
 }
 
+/* A desktop VM: waits (up to two minutes) for the guest's session to say its
+ * compositor is up, so `pearvisor exec NAME -- APP` right after start finds
+ * it; the outcome goes on the desktop line. A session that does not come up
+ * is not a failed start: the VM runs, and the line says why. */
+static void
+wait_desktop(struct pv_agent *ag, int pidfd, const struct pv_start_opts *o)
+{
+    char *const argv[] = {"/usr/lib/pearvisor/desktop/session.sh", "--wait", "120", NULL};
+    int fds[2], status = -1;
+    if (pipe2(fds, O_CLOEXEC))
+        return;
+    int64_t t0 = pv_clock_now_ms();
+    int err = pv_agent_exec(ag, argv, fds[1], fds[1], &status, pidfd);
+    close(fds[1]);
+    char why[256] = "";
+    ssize_t n = read(fds[0], why, sizeof(why) - 1);
+    close(fds[0]);
+    why[n > 0 ? n : 0] = '\0';
+    why[strcspn(why, "\n")] = '\0';
+    sanitize(why);
+    if (!o->desktop_msg || !o->desktop_msg_size)
+        return;
+    size_t len = strlen(o->desktop_msg);
+    if (!err && status == 0)
+        snprintf(o->desktop_msg + len, o->desktop_msg_size - len,
+                 "; the session (weston) is up %.1f s after the guest",
+                 (double)(pv_clock_now_ms() - t0) / 1000.0);
+    else
+        snprintf(o->desktop_msg, o->desktop_msg_size,
+                 "pearvisor: desktop: the guest's session did not come up: %.200s",
+                 err ? strerror(-err) : status == 127 ? "this image has no desktop session "
+                                                        "(rebuild it: pearvisor image create)"
+                 : why[0] ? why : "no reason given (see /run/pearvisor/session.log in the guest)");
+}
+
 int
 pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct pv_vm_def *def,
             const struct pv_start_opts *o, char *msg, size_t msg_size)
@@ -830,6 +865,8 @@ pv_vm_start(const struct pv_dirs *dirs, const struct pv_host *host, const struct
     err = pv_agent_open(&ag, p.agent_sock);
     if (!err) {
         err = pv_agent_ping(&ag, o->boot_timeout_ms, pidfd);
+        if (!err && run.desktop && run.gpu != PV_GPU_OFF)
+            wait_desktop(&ag, pidfd, o);
         pv_agent_close(&ag);
     }
     if (err) {

@@ -3,7 +3,8 @@
 # lavapipe as the host driver, PearVisor's renderer through QEMU's
 # virtio-gpu-gl with Venus), one boot:
 #   1. the definition and QEMU's command line carry the desktop (keyboard,
-#      tablet, pearvisor.desktop=venus); `pearvisor start` names the display;
+#      tablet, pearvisor.desktop=venus); `pearvisor start` returns once the
+#      session is up and says where the screen is;
 #   2. the guest's weston session comes up on the VM's display: a screenshot
 #      shows its background colour, with the panel along the top edge (the
 #      whole display, the right way up);
@@ -42,6 +43,9 @@ t0=$(date +%s%3N)
 "$pv" start d >"$tmp/start.out" 2>"$tmp/start.err" || { cat "$tmp/start.err" >&2; vm_fail "start d"; }
 cat "$tmp/start.err"
 expect_grep "display line" "^pearvisor: GPU: Venus on PearVisor's renderer; display: a private Xvfb" "$tmp/start.err"
+# start returns once the session is up, and says where the screen is.
+expect_grep "desktop line" "^pearvisor: desktop: on the VM's private Xvfb, no window and no remote view .*; the session (weston) is up [0-9.]* s after the guest$" "$tmp/start.err"
+gx d "test -e /run/pearvisor/session.env" || vm_fail "start returned before the session was up"
 
 # ---- 2. the session on the VM's display ----
 for i in $(seq 1 240); do
