@@ -36,7 +36,7 @@ now_ms() { date +%s%3N; }
 fps_of() { awk '/^t20 / { a = $2 } /^t220 / { b = $2 } END { if (a && b && b > a) printf "fps %.1f\n", 200000 / (b - a); else print "fps -" }'; }
 vkcube_runs='now() { date +%s%3N; }
 for n in 20 220; do s=$(now); vkcube $1 --c $n >/tmp/pv-vkcube.log 2>&1 ||
-    { echo "vkcube FAIL: $(grep -v "^Selected" /tmp/pv-vkcube.log | tail -n 1 | cut -c1-150)"; exit 0; }
+    { echo "vkcube FAIL: $(grep -iE "fail|error|fault" /tmp/pv-vkcube.log | head -n 1 | cut -c1-150)"; exit 0; }
     echo "t$n $(( $(now) - s ))"; done'
 
 echo "# native: vkcube on the host's Xvfb" >&2
@@ -74,7 +74,7 @@ for r in virgl pearvisor; do
         -b shading:duration=5 >"$tmp/glmark2-$r.txt" 2>&1 || true
     sed -n 's/^ *glmark2 Score: *\([0-9]*\).*/glmark2 \1/p; s/^ *GL_RENDERER: *\(.*\)/renderer \1/p' \
         "$tmp/glmark2-$r.txt" >>"$res"
-    grep -q '^glmark2 ' "$res" || echo "glmark2 FAIL: $(grep -i 'error\|fail' "$tmp/glmark2-$r.txt" | head -n 1 | cut -c1-150)" >>"$res"
+    grep -q '^glmark2 ' "$res" || echo "glmark2 FAIL: $(grep -iE 'error|fail|fault' "$tmp/glmark2-$r.txt" | grep -v DRI3 | head -n 1 | cut -c1-150)" >>"$res"
     "$pv" stop "$vm" >/dev/null
     "$pv" delete "$vm" >/dev/null
 done
