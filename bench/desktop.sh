@@ -71,10 +71,10 @@ for r in virgl pearvisor; do
     "$pv" exec "$vm" -- sh -c "$vkcube_runs" sh "--wsi wayland" >>"$res" 2>&1 || true
     fps_of <"$res" >>"$res"
     "$pv" exec "$vm" -- glmark2-wayland -s 400x300 -b build:duration=5 -b texture:duration=5 \
-        -b shading:duration=5 >"$tmp/glmark2-$r.txt" 2>&1 || true
+        -b shading:duration=5 >"$tmp/glmark2-$r.txt" 2>&1 && grc=0 || grc=$?
     sed -n 's/^ *glmark2 Score: *\([0-9]*\).*/glmark2 \1/p; s/^ *GL_RENDERER: *\(.*\)/renderer \1/p' \
         "$tmp/glmark2-$r.txt" >>"$res"
-    grep -q '^glmark2 ' "$res" || echo "glmark2 FAIL: $(grep -iE 'error|fail|fault' "$tmp/glmark2-$r.txt" | grep -v DRI3 | head -n 1 | cut -c1-150)" >>"$res"
+    grep -q '^glmark2 ' "$res" || echo "glmark2 FAIL: exit status $grc$([ "$grc" -gt 128 ] && echo " (signal $((grc - 128)))") $(grep -iE 'error|fail' "$tmp/glmark2-$r.txt" | grep -v DRI3 | head -n 1 | cut -c1-150)" >>"$res"
     "$pv" stop "$vm" >/dev/null
     "$pv" delete "$vm" >/dev/null
 done
