@@ -58,8 +58,7 @@ if [ "$mode" = venus ]; then
     env="$env
 VK_LOADER_DRIVERS_SELECT=*virtio*
 MESA_VK_WSI_DEBUG=sw
-MESA_LOADER_DRIVER_OVERRIDE=zink
-LIBGL_ALWAYS_SOFTWARE=1"
+MESA_LOADER_DRIVER_OVERRIDE=zink"
 fi
 # weston's own children (its shell, XWayland's clients) get the same.
 set -f
@@ -79,6 +78,15 @@ while [ ! -S "$rt/wayland-0" ] && [ $i -lt 600 ]; do
     i=$((i + 1))
 done
 [ -S "$rt/wayland-0" ] || { say "weston made no socket in 60 s (log: $state/weston.log)"; exit 1; }
+# zink through kopper takes the first Vulkan device, but a CPU-type one
+# (Venus on lavapipe) only when LIBGL_ALWAYS_SOFTWARE says so, and then only
+# a CPU-type one (Mesa 25.0, zink_screen.c choose_pdev): set it exactly when
+# the host's device is a CPU.
+if [ "$mode" = venus ] && VK_LOADER_DRIVERS_SELECT='*virtio*' timeout 60 vulkaninfo --summary 2>/dev/null |
+    grep -q 'deviceType *= *PHYSICAL_DEVICE_TYPE_CPU'; then
+    env="$env
+LIBGL_ALWAYS_SOFTWARE=1"
+fi
 printf '%s\n' "$env" >"$state/session.env.tmp" && mv "$state/session.env.tmp" "$state/session.env"
 say "weston is up on wayland-0 (X11 apps: DISPLAY=:0), $mode"
 wait "$pid"
