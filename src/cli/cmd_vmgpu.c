@@ -315,8 +315,14 @@ pv_cmd_screenshot(int argc, char **argv)
         pv_qmp_close(&q);
     }
     if (err) {
-        fprintf(stderr, "pearvisor %s: VM '%s': QEMU could not save the screen: %s\n", verb,
-                argv[1], err == -EIO && ret[0] ? ret : strerror(-err));
+        /* QEMU's screendump has no surface to save while the guest's scanout
+         * is a GL texture (a --gpu venus VM in a window or on headless EGL). */
+        bool gl = err == -EIO && strstr(ret, "no surface");
+        fprintf(stderr, "pearvisor %s: VM '%s': QEMU could not save the screen: %s%s\n", verb,
+                argv[1], err == -EIO && ret[0] ? ret : strerror(-err),
+                gl ? " (QEMU cannot save a GL display: a --gpu venus VM started without $DISPLAY "
+                     "draws into a private Xvfb, which screenshots read; here, use the window)"
+                   : "");
         return PV_EXIT_FAIL;
     }
     return PV_EXIT_OK;
