@@ -628,148 +628,111 @@ case_too_many_blobs(void)
 }
 
 /*
- * vkAllocateDescriptorSets of n = 262143 new ids, the last one repeating the
- * first: the renderer must find the repeat (and make the context fatal)
- * before it calls the host, and fast. Comparing every pair takes 34 G
- * comparisons; the client waits vc_timeout_ms.
+ * A descriptor pool of one set, then vkAllocateDescriptorSets of n = 262143
+ * sets from it, with new ids (the last one repeating the first when
+ * repeat_last), submitted on the context channel. Returns vc_submit's result;
+ * the caller waits for the server's answer.
+ */
+#define MANY_SETS 262143u
+
+static int
+submit_many_sets(struct vc_session *s, bool repeat_last)
+{
+    struct vc_ring *r = s->rings[0];
+    const VkDescriptorSetLayoutBinding bind = {.binding = 0,
+                                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                               .descriptorCount = 1,
+                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+    const VkDescriptorSetLayoutCreateInfo lci = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 1,
+        .pBindings = &bind};
+    VkDescriptorSetLayout layout = (VkDescriptorSetLayout)(uintptr_t)s->next_id++;
+    VC_ENC(r, vkCreateDescriptorSetLayout, 0, .device = DEV(s), .pCreateInfo = &lci,
+           .pSetLayout = &layout);
+    const VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1};
+    const VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                            .maxSets = 1, .poolSizeCount = 1, .pPoolSizes = &ps};
+    VkDescriptorPool pool = (VkDescriptorPool)(uintptr_t)s->next_id++;
+    VC_ENC(r, vkCreateDescriptorPool, 0, .device = DEV(s), .pCreateInfo = &pci,
+           .pDescriptorPool = &pool);
+    vc_ring_flush_wait(r, "descriptor set layout and pool");
+
+    const uint32_t n = MANY_SETS;
+    VkDescriptorSetLayout *layouts = malloc(sizeof(*layouts) * n);
+    VkDescriptorSet *sets = malloc(sizeof(*sets) * n);
+    size_t cap = 16u * n + 4096;
+    uint8_t *cmd = malloc(cap);
+    if (!layouts || !sets || !cmd)
+        vc_die("out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        layouts[i] = layout;
+        sets[i] = (VkDescriptorSet)(uintptr_t)(0x40000000ull + i);
+    }
+    if (repeat_last)
+        sets[n - 1] = sets[0];
+    bool fatal = false;
+    struct pv_cs_enc e = {cmd, cmd + cap, &fatal};
+    const VkCommandStreamDescriptionMESA d = {.resourceId = s->reply_res, .offset = 0,
+                                              .size = VC_REPLY_SIZE};
+    struct pvg_args_vkSetReplyCommandStreamMESA sr = {.pStream = &d};
+    pvg_encode_vkSetReplyCommandStreamMESA(&e, 0, &sr);
+    const VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                            .descriptorPool = pool, .descriptorSetCount = n,
+                                            .pSetLayouts = layouts};
+    struct pvg_args_vkAllocateDescriptorSets a = {.device = DEV(s), .pAllocateInfo = &ai,
+                                                  .pDescriptorSets = sets};
+    pvg_encode_vkAllocateDescriptorSets(&e, VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
+    if (fatal)
+        vc_die("internal: the command does not fit");
+    int err = vc_submit(&s->c, cmd, (uint32_t)(e.cur - cmd));
+    free(layouts);
+    free(sets);
+    free(cmd);
+    return err;
+}
+
+/*
+ * dup-ids: the sets' ids new but the last repeating the first: the renderer
+ * must find the repeat (and make the context fatal) before it calls the
+ * host, and fast. Comparing every pair takes 34 G comparisons; the client
+ * waits vc_timeout_ms.
  */
 static int
 case_dup_ids(void)
 {
     struct vc_session *s = session("hostile-dup-ids");
-    struct vc_ring *r = s->rings[0];
-    const VkDescriptorSetLayoutBinding bind = {.binding = 0,
-                                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                               .descriptorCount = 1,
-                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
-    const VkDescriptorSetLayoutCreateInfo lci = {
-        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 1,
-        .pBindings = &bind};
-    VkDescriptorSetLayout layout = (VkDescriptorSetLayout)(uintptr_t)s->next_id++;
-    VC_ENC(r, vkCreateDescriptorSetLayout, 0, .device = DEV(s), .pCreateInfo = &lci,
-           .pSetLayout = &layout);
-    const VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1};
-    const VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-                                            .maxSets = 1, .poolSizeCount = 1, .pPoolSizes = &ps};
-    VkDescriptorPool pool = (VkDescriptorPool)(uintptr_t)s->next_id++;
-    VC_ENC(r, vkCreateDescriptorPool, 0, .device = DEV(s), .pCreateInfo = &pci,
-           .pDescriptorPool = &pool);
-    vc_ring_flush_wait(r, "descriptor set layout and pool");
-
-    const uint32_t n = 262143;
-    VkDescriptorSetLayout *layouts = malloc(sizeof(*layouts) * n);
-    VkDescriptorSet *sets = malloc(sizeof(*sets) * n);
-    size_t cap = 16u * n + 4096;
-    uint8_t *cmd = malloc(cap);
-    if (!layouts || !sets || !cmd)
-        vc_die("out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        layouts[i] = layout;
-        sets[i] = (VkDescriptorSet)(uintptr_t)(0x40000000ull + i);
-    }
-    sets[n - 1] = sets[0];
-    bool fatal = false;
-    struct pv_cs_enc e = {cmd, cmd + cap, &fatal};
-    const VkCommandStreamDescriptionMESA d = {.resourceId = s->reply_res, .offset = 0,
-                                              .size = VC_REPLY_SIZE};
-    struct pvg_args_vkSetReplyCommandStreamMESA sr = {.pStream = &d};
-    pvg_encode_vkSetReplyCommandStreamMESA(&e, 0, &sr);
-    const VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-                                            .descriptorPool = pool, .descriptorSetCount = n,
-                                            .pSetLayouts = layouts};
-    struct pvg_args_vkAllocateDescriptorSets a = {.device = DEV(s), .pAllocateInfo = &ai,
-                                                  .pDescriptorSets = sets};
-    pvg_encode_vkAllocateDescriptorSets(&e, VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
-    if (fatal)
-        vc_die("internal: the command does not fit");
     double elapsed = 0;
-    int rc = 0;
-    if (vc_submit(&s->c, cmd, (uint32_t)(e.cur - cmd)) == 0 &&
-        !vc_wait_closed(&s->c, vc_timeout_ms, &elapsed)) {
+    if (submit_many_sets(s, true) == 0 && !vc_wait_closed(&s->c, vc_timeout_ms, &elapsed)) {
         fprintf(stderr, "%s: dup-ids: no answer to %u ids with one repeat within %.0f ms\n",
-                vc_prog, n, elapsed);
-        rc = 1;
-    } else {
-        printf("%s: dup-ids: the repeat among %u ids was refused after %.0f ms (ok)\n", vc_prog,
-               n, elapsed);
+                vc_prog, MANY_SETS, elapsed);
+        return 1;
     }
-    free(layouts);
-    free(sets);
-    free(cmd);
-    return rc;
+    printf("%s: dup-ids: the repeat among %u ids was refused after %.0f ms (ok)\n", vc_prog,
+           MANY_SETS, elapsed);
+    return 0;
 }
 
 /*
  * host-crash: a call the Venus protocol lets through but the host driver is
  * not hardened against. lavapipe (Mesa 25 and 26) ignores maxSets and
- * overruns a descriptor pool of one set when asked for many more (262143
- * here; all ids new and distinct, so the renderer has nothing to refuse):
- * the process that runs the host driver crashes. The render process of
- * this client must die alone; the client sees its connection end.
+ * overruns a descriptor pool of one set when asked for many more (all ids
+ * new and distinct, so the renderer has nothing to refuse): the process that
+ * runs the host driver crashes. The render process of this client must die
+ * alone; the client sees its connection end.
  */
 static int
 case_host_crash(void)
 {
     struct vc_session *s = session("hostile-host-crash");
-    struct vc_ring *r = s->rings[0];
-    const VkDescriptorSetLayoutBinding bind = {.binding = 0,
-                                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                               .descriptorCount = 1,
-                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
-    const VkDescriptorSetLayoutCreateInfo lci = {
-        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, .bindingCount = 1,
-        .pBindings = &bind};
-    VkDescriptorSetLayout layout = (VkDescriptorSetLayout)(uintptr_t)s->next_id++;
-    VC_ENC(r, vkCreateDescriptorSetLayout, 0, .device = DEV(s), .pCreateInfo = &lci,
-           .pSetLayout = &layout);
-    const VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1};
-    const VkDescriptorPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-                                            .maxSets = 1, .poolSizeCount = 1, .pPoolSizes = &ps};
-    VkDescriptorPool pool = (VkDescriptorPool)(uintptr_t)s->next_id++;
-    VC_ENC(r, vkCreateDescriptorPool, 0, .device = DEV(s), .pCreateInfo = &pci,
-           .pDescriptorPool = &pool);
-    vc_ring_flush_wait(r, "descriptor set layout and pool");
-
-    const uint32_t n = 262143;
-    VkDescriptorSetLayout *layouts = malloc(sizeof(*layouts) * n);
-    VkDescriptorSet *sets = malloc(sizeof(*sets) * n);
-    size_t cap = 16u * n + 4096;
-    uint8_t *cmd = malloc(cap);
-    if (!layouts || !sets || !cmd)
-        vc_die("out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        layouts[i] = layout;
-        sets[i] = (VkDescriptorSet)(uintptr_t)(0x40000000ull + i);
-    }
-    bool fatal = false;
-    struct pv_cs_enc e = {cmd, cmd + cap, &fatal};
-    const VkCommandStreamDescriptionMESA d = {.resourceId = s->reply_res, .offset = 0,
-                                              .size = VC_REPLY_SIZE};
-    struct pvg_args_vkSetReplyCommandStreamMESA sr = {.pStream = &d};
-    pvg_encode_vkSetReplyCommandStreamMESA(&e, 0, &sr);
-    const VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-                                            .descriptorPool = pool, .descriptorSetCount = n,
-                                            .pSetLayouts = layouts};
-    struct pvg_args_vkAllocateDescriptorSets a = {.device = DEV(s), .pAllocateInfo = &ai,
-                                                  .pDescriptorSets = sets};
-    pvg_encode_vkAllocateDescriptorSets(&e, VK_COMMAND_GENERATE_REPLY_BIT_EXT, &a);
-    if (fatal)
-        vc_die("internal: the command does not fit");
     double elapsed = 0;
-    int rc = 0;
-    if (vc_submit(&s->c, cmd, (uint32_t)(e.cur - cmd)) == 0 &&
-        !vc_wait_closed(&s->c, vc_timeout_ms, &elapsed)) {
+    if (submit_many_sets(s, false) == 0 && !vc_wait_closed(&s->c, vc_timeout_ms, &elapsed)) {
         fprintf(stderr, "%s: host-crash: the server still serves this client after %.0f ms\n",
                 vc_prog, elapsed);
-        rc = 1;
-    } else {
-        printf("%s: host-crash: the connection ended %.0f ms after %u sets from a pool of one "
-               "(ok)\n", vc_prog, elapsed, n);
+        return 1;
     }
-    free(layouts);
-    free(sets);
-    free(cmd);
-    return rc;
+    printf("%s: host-crash: the connection ended %.0f ms after %u sets from a pool of one "
+           "(ok)\n", vc_prog, elapsed, MANY_SETS);
+    return 0;
 }
 
 /*
