@@ -1,11 +1,14 @@
 /*
  * cli/cmd_gpu: `pearvisor gpu serve [--socket PATH] [--max-clients N] [--in-process]
- * [--no-seccomp] [--verbose]`, and the hidden `pearvisor gpu render-process`
- * that the server runs (from /proc/self/exe) for each client.
+ * [--no-seccomp] [--verbose]`, the hidden `pearvisor gpu render-process`
+ * that the server runs (from /proc/self/exe) for each client, and the hidden
+ * `pearvisor gpu door-process` that our libvirglrenderer.so.1 runs inside
+ * QEMU for each VM (src/gpu/door-process/).
  */
 #include "cli.h"
 
 #include <pvgpu/pvgpu.h>
+#include "door-process.h"
 #include "vtest.h"
 
 #include <errno.h>
@@ -398,6 +401,9 @@ pv_cli_gpu(int argc, char **argv)
     /* Not in the help: only `gpu serve` starts it, with its fds set up. */
     if (!strcmp(sub, "render-process") && argc == 2)
         return pv_vtest_render_process();
+    /* Not in the help either: our libvirglrenderer.so.1 starts it inside QEMU. */
+    if (!strcmp(sub, "door-process") && argc == 2)
+        return pv_door_process_main();
     if (sub[0] == '-')
         fprintf(stderr, "pearvisor gpu: unknown option '%s'\n", sub);
     else

@@ -15,10 +15,19 @@
 #      waits for the host to say so on its serial line) count one fatal
 #      context, under "unsupported" only, so no other guest context
 #      (vulkaninfo, the compute test) went fatal.
+#   4. The VM's contexts run in the door's render process (issue 11;
+#      src/gpu/door-process): QEMU's log says it started; while the guest
+#      runs, the host driver (lavapipe) is mapped in that process, a child
+#      of QEMU behind its syscall filter, and not in QEMU.
+#   5. pv-host-crash makes lavapipe crash (a real crash of the host driver:
+#      an out-of-bounds copy): QEMU's log has exactly one line "render
+#      process P killed by signal N (SIG...): fatal (lost)", the app ends
+#      without completing its copy, a new render process serves vulkaninfo
+#      and pv-compute-test after it, and the VM powers off normally.
 # Checks that QEMU really loaded our library (/proc/PID/maps and its log line),
 # and prints guest vulkaninfo time, per-dispatch compute time, QEMU peak RSS.
 #
-#   venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE PEARVISOR
+#   venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE PEARVISOR PV_HOST_CRASH
 #
 # The guest: the project image's kernel and modules (guest/build-image.sh
 # --lookup debian-13, or PV_GUEST_IMAGE=DIR holding vmlinuz and root.img or
@@ -30,11 +39,12 @@ set -u
 test_name=venus
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-usage="usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE PEARVISOR"
+usage="usage: venus.sh LIBDIR PV_COMPUTE_TEST VENUS_GARBAGE PEARVISOR PV_HOST_CRASH"
 libdir=${1:?$usage}
 compute=${2:?$usage}
 garbage=${3:?$usage}
 pv=${4:?$usage}
+crash=${5:?$usage}
 sizes=${PV_COMPUTE_SIZES:-4K,1M,4M}
 qemu_timeout=${PV_QEMU_TIMEOUT:-300}
 
@@ -62,7 +72,7 @@ fail() {
 
 # ---- prerequisites ----
 [ -e "$libdir/libvirglrenderer.so.1" ] || fail "no libvirglrenderer.so.1 in $libdir"
-for x in "$compute" "$garbage" "$pv"; do [ -x "$x" ] || fail "not an executable: $x"; done
+for x in "$compute" "$garbage" "$pv" "$crash"; do [ -x "$x" ] || fail "not an executable: $x"; done
 for tool in qemu-system-x86_64 Xvfb busybox cpio gzip xz ldd debugfs; do
     command -v $tool >/dev/null || skip "$tool missing (scripts/rootfs/client.pkgs has the packages)"
 done
@@ -85,9 +95,12 @@ done
 # The host reads the renderer's statistics now and then answers on ttyS0.
 read -t 120 ack </dev/ttyS0; echo "PVTEST host read the stats: \$ack"
 vulkaninfo --summary >/tmp/vi2.txt 2>&1; echo "PVTEST after-garbage rc=\$? \$(grep -c 'Virtio-GPU Venus' /tmp/vi2.txt)"
+timeout 120 /usr/local/bin/$(basename "$crash"); echo "PVTEST crash rc=\$?"
+vulkaninfo --summary >/tmp/vi3.txt 2>&1; echo "PVTEST after-crash rc=\$? \$(grep -c 'Virtio-GPU Venus' /tmp/vi3.txt)"
+/usr/local/bin/$(basename "$compute") --sizes 4K --iterations 5; echo "PVTEST compute-after-crash rc=\$?"
 echo PVTEST-END
 EOF
-"$top/guest/venus-initramfs.sh" "$img" "$tmp/initramfs.gz" "$tmp/script" "$compute" "$garbage" \
+"$top/guest/venus-initramfs.sh" "$img" "$tmp/initramfs.gz" "$tmp/script" "$compute" "$garbage" "$crash" \
     >"$tmp/initramfs.log" 2>&1 || fail "initramfs: $(tail -n 3 "$tmp/initramfs.log")"
 
 # ---- run: Xvfb + QEMU with SDL GL; only our directory added to the library path ----
@@ -119,6 +132,7 @@ env "${qemu_env[@]}" DISPLAY=$disp LD_LIBRARY_PATH=$libdir PEARVISOR_LOG=info \
     -kernel "$img/vmlinuz" -initrd "$tmp/initramfs.gz" \
     -append "console=ttyS0 panic=-1 quiet rdinit=/init" <&3 >"$tmp/guest.out" 2>"$tmp/qemu.err" &
 qemu_pid=$!
+qemu_pid_seen=$qemu_pid
 peak=0 loaded=
 deadline=$((SECONDS + qemu_timeout))
 while kill -0 "$qemu_pid" 2>/dev/null; do
@@ -126,6 +140,17 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
     r=$(awk '/^VmHWM/ { print $2 }' "/proc/$qemu_pid/status" 2>/dev/null)
     [ -n "$r" ] && peak=$r
     [ -z "$loaded" ] && loaded=$(awk '/libvirglrenderer/ { print $6; exit }' "/proc/$qemu_pid/maps" 2>/dev/null)
+    # While the guest runs its compute test: who has the host driver mapped.
+    if [ ! -s "$tmp/where" ] && grep -q '^size=' "$tmp/guest.out" 2>/dev/null; then
+        rp=$(sed -n 's/.*render process \([0-9]*\) ready.*/\1/p' "$tmp/qemu.err" | head -n1)
+        {
+            echo "rp=${rp:-none}"
+            echo "rp_parent=$(awk '/^PPid:/ { print $2 }' "/proc/$rp/status" 2>/dev/null)"
+            echo "rp_seccomp=$(awk '/^Seccomp:/ { print $2 }' "/proc/$rp/status" 2>/dev/null)"
+            echo "rp_lvp=$(grep -c libvulkan_lvp "/proc/$rp/maps" 2>/dev/null)"
+            echo "qemu_lvp=$(grep -c libvulkan_lvp "/proc/$qemu_pid/maps" 2>/dev/null)"
+        } >"$tmp/where"
+    fi
     # After the garbage: the renderer's counters, then let the guest go on.
     if [ ! -s "$tmp/stats.json" ] && grep -q '^PVTEST garbage' "$tmp/guest.out" 2>/dev/null &&
         "$pv" gpu stats --json "$stats_sock" >"$tmp/stats.new" 2>/dev/null; then
@@ -161,9 +186,10 @@ case $dev in "Virtio-GPU Venus (llvmpipe"*) ;; *) fail "guest device is '$dev'" 
 [ "$(grep -c '^PVTEST vulkaninfo rc=0' "$tmp/guest.out")" -eq 4 ] || fail "guest vulkaninfo failed"
 grep -q '^PVTEST compute rc=0' "$tmp/guest.out" || fail "pv-compute-test failed in the guest"
 n_sizes=$(printf '%s\n' "$sizes" | tr ',' '\n' | grep -c .)
-[ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/guest.out")" -eq "$n_sizes" ] || fail "not every compute size ok"
+# (and the one size of the run after the crash)
+[ "$(grep -cE '^size=[0-9]+ ok ' "$tmp/guest.out")" -eq $((n_sizes + 1)) ] || fail "not every compute size ok"
 grep -q '^PVTEST garbage rc=0' "$tmp/guest.out" || fail "venus-garbage did not get its fence back"
-fatal=$(grep -i 'fatal' "$tmp/qemu.err")
+fatal=$(grep -i 'fatal' "$tmp/qemu.err" | grep -v 'fatal (lost)')
 [ -n "$fatal" ] || fail "the malformed stream did not mark its context fatal"
 [ "$(printf '%s\n' "$fatal" | wc -l)" -eq 1 ] || fail "more than one fatal line in QEMU's log: $fatal"
 printf '%s\n' "$fatal" | grep -qE 'context [0-9]+ \(venus-garbage\): fatal \(unsupported\): ' ||
@@ -179,6 +205,26 @@ grep -q '"contexts_fatal":1,' "$tmp/stats.json" &&
     [ "$(echo "$reasons" | awk '{ n += $2 } END { print n + 0 }')" = 1 ] ||
     fail "statistics after the garbage: want contexts_fatal 1, all under unsupported: $(cat "$tmp/stats.json")"
 grep -q '^PVTEST after-garbage rc=0 1' "$tmp/guest.out" || fail "a new context after the fatal one failed"
+# 4. the render process
+[ -s "$tmp/where" ] || fail "the guest's compute test was not seen running"
+. "$tmp/where"
+[ "$rp" != none ] || fail "no 'render process N ready' line in QEMU's log"
+[ "$rp_parent" = "$qemu_pid_seen" ] || fail "render process $rp is not QEMU's child (parent '$rp_parent')"
+[ "${rp_lvp:-0}" -gt 0 ] && [ "${qemu_lvp:-1}" = 0 ] ||
+    fail "the host driver should be mapped in the render process only: $rp_lvp mappings there, $qemu_lvp in QEMU"
+[ "$rp_seccomp" = 2 ] || fail "render process $rp is not behind its filter (Seccomp: '$rp_seccomp')"
+# 5. the host driver's crash
+crash_rc=$(sed -n 's/^PVTEST crash rc=\([0-9]*\).*/\1/p' "$tmp/guest.out")
+[ -n "$crash_rc" ] || fail "pv-host-crash did not end in the guest"
+[ "$crash_rc" != 1 ] || fail "pv-host-crash's copy completed (or it failed before it): rc 1"
+lost=$(grep 'fatal (lost)' "$tmp/qemu.err")
+[ "$(printf '%s\n' "$lost" | grep -c .)" -eq 1 ] || fail "want one 'fatal (lost)' line in QEMU's log: ${lost:-none}"
+printf '%s\n' "$lost" | grep -qE 'render process [0-9]+ killed by signal [0-9]+ \(SIG[A-Z]+\): fatal \(lost\)' ||
+    fail "the lost line does not say the render process was killed by a signal: $lost"
+[ "$(grep -c 'render process [0-9]* ready' "$tmp/qemu.err")" -eq 2 ] ||
+    fail "want two render processes (before and after the crash): $(grep 'render process' "$tmp/qemu.err")"
+grep -q '^PVTEST after-crash rc=0 1' "$tmp/guest.out" || fail "vulkaninfo after the crash failed"
+grep -q '^PVTEST compute-after-crash rc=0' "$tmp/guest.out" || fail "pv-compute-test after the crash failed"
 
 drv=$(sed -n 's/^[[:space:]]*driverInfo[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
 api=$(sed -n 's/^[[:space:]]*apiVersion[[:space:]]*=[[:space:]]*//p' "$tmp/guest.out" | head -n1)
@@ -187,6 +233,8 @@ vi_ms=$(awk '/^PVTEST vulkaninfo rc=0/ { split($4, s, "="); split($5, e, "="); p
 echo "guest vulkaninfo --summary (ms, 10 ms resolution, first cold): $vi_ms"
 grep -E '^size=' "$tmp/guest.out" | sed 's/^/compute per dispatch: /'
 printf '%s\n' "$fatal" | sed 's/^/host log: /'
+echo "render process: $rp (QEMU's child, Seccomp $rp_seccomp, host driver mapped there only); pv-host-crash rc $crash_rc"
+printf '%s\n' "$lost" | sed 's/^/host log: /'
 echo "host statistics: contexts_fatal 1, fatal_reasons: $(echo $reasons)"
 echo "QEMU peak RSS: $((peak / 1024)) MiB; whole run ${wall} s; library: $loaded"
 echo "PASS $test_name: Venus in the guest on PearVisor's libvirglrenderer.so.1"

@@ -61,8 +61,15 @@ va_fence_push(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
     pthread_mutex_lock(&va_fences.lock);
     *va_fences.tail = f;
     va_fences.tail = &f->next;
-    int efd = va.event_fd;
     pthread_mutex_unlock(&va_fences.lock);
+    va_kick();
+}
+
+void
+va_kick(void)
+{
+    /* Set before any renderer thread runs, closed after the last has stopped. */
+    int efd = __atomic_load_n(&va.event_fd, __ATOMIC_ACQUIRE);
     if (efd >= 0) {
         uint64_t one = 1;
         ssize_t w = write(efd, &one, sizeof(one));
@@ -107,6 +114,7 @@ virgl_renderer_poll(void)
     uint64_t count;
     ssize_t rd = read(va.event_fd, &count, sizeof(count));
     (void)rd; /* EAGAIN: nothing new; the list below is the truth */
+    va_be_check(); /* a render process that died: its fences join the list */
     struct va_fence *f = fences_take();
     while (f) {
         struct va_fence *next = f->next;
@@ -149,8 +157,8 @@ virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags, uint32_t ri
     if (!va.inited)
         return -EINVAL;
     struct va_ctx *ctx = va_ctx_find(ctx_id);
-    if (ctx && ctx->pv) {
-        int err = pv_ctx_create_fence(ctx->pv, ring_idx, fence_id);
+    if (ctx && va_venus(ctx)) {
+        int err = va_be_create_fence(ctx, ring_idx, fence_id);
         if (!err)
             return 0;
         va_log_once("a context fence could not be queued (bad ring index or too many "
@@ -180,19 +188,42 @@ virgl_renderer_context_get_poll_fd(uint32_t ctx_id)
 
 /* ---- init, capsets ---- */
 
+/*
+ * The renderer, made at first need (QEMU asks for capsets before init). By
+ * default the VM's contexts run in a sandboxed render process (remote.c)
+ * and va.r only keeps its statistics; PEARVISOR_DOOR_IN_PROCESS=1 runs them
+ * in QEMU's own process, as does a door that cannot start its process (said
+ * in one line, with the reason: the guest keeps its GPU, without the
+ * sandbox).
+ */
 static struct pv_renderer *
 renderer(void)
 {
-    if (!va.r) {
-        uint64_t t0 = pv_clock_now_ns();
-        int err = pv_renderer_create(NULL, &va.r);
-        if (err) {
-            pv_err("virgl-abi", "PearVisor renderer unavailable: %s", strerror(-err));
+    if (va.r)
+        return va.r;
+    if (va_be_remote_wanted()) {
+        const struct pv_renderer_opts opts = {.flags = PV_RENDERER_STATS_ONLY};
+        int err = pv_renderer_create(&opts, &va.r);
+        if (!err) {
+            va.remote = true;
+            if (!va_be_start())
+                return va.r;
+            va_be_stop(false);
+            va.remote = false;
+            pv_renderer_destroy(va.r);
             va.r = NULL;
-        } else {
-            pv_info("virgl-abi", "renderer ready in %.1f ms (host driver loaded and probed)",
-                    (double)(pv_clock_now_ns() - t0) / 1e6);
         }
+        pv_warn("virgl-abi", "no render process: Venus runs inside QEMU's process, without the "
+                "sandbox (PEARVISOR_DOOR_IN_PROCESS=1 chooses this and silences this line)");
+    }
+    uint64_t t0 = pv_clock_now_ns();
+    int err = pv_renderer_create(NULL, &va.r);
+    if (err) {
+        pv_err("virgl-abi", "PearVisor renderer unavailable: %s", strerror(-err));
+        va.r = NULL;
+    } else {
+        pv_info("virgl-abi", "renderer ready in %.1f ms (host driver loaded and probed)",
+                (double)(pv_clock_now_ns() - t0) / 1e6);
     }
     return va.r;
 }
@@ -240,7 +271,7 @@ capset_size(uint32_t set)
 {
     if (set != PV_CAPSET_VENUS || !renderer())
         return 0;
-    return (uint32_t)pv_renderer_get_capset(va.r, set, 0, NULL, 0);
+    return (uint32_t)va_be_capset(set, 0, NULL, 0);
 }
 
 VIRGL_EXPORT void
@@ -260,7 +291,7 @@ virgl_renderer_fill_caps(uint32_t set, uint32_t version, void *caps)
     uint32_t size = capset_size(set);
     if (!caps || !size)
         return;
-    pv_renderer_get_capset(va.r, set, version, caps, size);
+    va_be_capset(set, version, caps, size);
 }
 
 /* ---- contexts ---- */
@@ -297,7 +328,7 @@ virgl_renderer_context_create_with_flags(uint32_t ctx_id, uint32_t ctx_flags, ui
     if (ctx->capset == PV_CAPSET_VENUS) {
         const struct pv_ctx_callbacks cbs = {.data = (void *)(uintptr_t)ctx_id,
                                              .fence_retired = ctx_fence_retired};
-        int err = pv_ctx_create(va.r, ctx_id, cname, &cbs, &ctx->pv);
+        int err = va_be_ctx_create(ctx, cname, &cbs);
         if (err) {
             free(ctx);
             return err;
@@ -321,8 +352,8 @@ virgl_renderer_context_create(uint32_t handle, uint32_t nlen, const char *name)
 static void
 ctx_free(struct va_ctx *ctx)
 {
-    /* After pv_ctx_destroy no renderer thread can touch the loans. */
-    pv_ctx_destroy(ctx->pv);
+    /* After the context is destroyed no renderer thread can touch the loans. */
+    va_be_ctx_destroy(ctx);
     va_res_forget_ctx(ctx->id);
     struct va_loan *l = ctx->loans;
     while (l) {
@@ -351,12 +382,12 @@ VIRGL_EXPORT int
 virgl_renderer_submit_cmd(void *buffer, int ctx_id, int ndw)
 {
     struct va_ctx *ctx = va.inited ? va_ctx_find((uint32_t)ctx_id) : NULL;
-    if (!ctx || !ctx->pv || ndw < 0 || (size_t)ndw > VA_MAX_SUBMIT_BYTES / 4 ||
+    if (!ctx || !va_venus(ctx) || ndw < 0 || (size_t)ndw > VA_MAX_SUBMIT_BYTES / 4 ||
         (ndw && !buffer))
         return -EINVAL;
     if ((uintptr_t)buffer % 4)
         return -EFAULT;
-    return pv_ctx_submit(ctx->pv, buffer, (size_t)ndw * 4);
+    return va_be_submit(ctx, buffer, (size_t)ndw * 4);
 }
 
 VIRGL_EXPORT int
@@ -411,10 +442,12 @@ virgl_renderer_cleanup(void *cookie)
         return;
     destroy_all();
     va_gl_fini();
+    va_be_stop(false);
     close(va.event_fd);
     va.event_fd = -1;
     pv_renderer_destroy(va.r);
     va.r = NULL;
+    va.remote = false;
     va.inited = false;
     if (log_cb_free)
         log_cb_free(log_cb_data);

@@ -402,13 +402,13 @@ virgl_renderer_resource_create_blob(const struct virgl_renderer_resource_create_
     int err;
     if (args->blob_mem == VIRGL_RENDERER_BLOB_MEM_HOST3D) {
         struct va_ctx *ctx = va_ctx_find(args->ctx_id);
-        if (!ctx || !ctx->pv)
+        if (!ctx || !va_venus(ctx))
             return -EINVAL;
         struct va_res *r = res_new(args->res_handle, VA_RES_BLOB_HOST);
         if (!r)
             return -EINVAL;
         uint32_t map_info = 0;
-        err = pv_ctx_create_blob(ctx->pv, r->id, args->blob_id, args->size, args->blob_flags,
+        err = va_be_create_blob(ctx, r->id, args->blob_id, args->size, args->blob_flags,
                                  &r->fd, &map_info);
         if (err) {
             free(r);
@@ -449,6 +449,9 @@ virgl_renderer_resource_create_blob(const struct virgl_renderer_resource_create_
         if (contiguous)
             r->guest_base = r->iov[0].iov_base;
         struct va_ctx *ctx = va_ctx_find(args->ctx_id);
+        if (ctx && ctx->remote)
+            va_log_once("a GUEST blob cannot reach the render process (the guest's pages are "
+                        "QEMU's); Venus uses HOST3D blobs, which it can");
         if (ctx && ctx->pv && r->guest_base &&
             pv_ctx_import_resource(ctx->pv, r->id, r->guest_base, r->size) == 0) {
             r->owner = ctx->id;
@@ -593,14 +596,14 @@ virgl_renderer_ctx_attach_resource(int ctx_id, int res_handle)
 {
     struct va_ctx *ctx = va_ctx_find((uint32_t)ctx_id);
     struct va_res *r = va_res_find((uint32_t)res_handle);
-    if (!ctx || !ctx->pv || !r || r->kind == VA_RES_2D || in_ctx(r, ctx->id))
+    if (!ctx || !va_venus(ctx) || !r || r->kind == VA_RES_2D || in_ctx(r, ctx->id))
         return;
     if (r->n_in_ctx == VA_MAX_ATTACH) {
         va_log_once("ctx_attach_resource: resource shared with too many contexts");
         return;
     }
     if (r->kind == VA_RES_BLOB_GUEST) {
-        if (r->guest_base && pv_ctx_import_resource(ctx->pv, r->id, r->guest_base, r->size) == 0)
+        if (ctx->pv && r->guest_base && pv_ctx_import_resource(ctx->pv, r->id, r->guest_base, r->size) == 0)
             r->in_ctx[r->n_in_ctx++] = ctx->id;
         return;
     }
@@ -611,6 +614,12 @@ virgl_renderer_ctx_attach_resource(int ctx_id, int res_handle)
      */
     if (!host_mappable(r))
         return;
+    if (ctx->remote) {
+        /* The render process maps the fd itself, for as long as the context lives. */
+        if (va_be_import_fd(ctx, r->id, r->fd, r->size) == 0)
+            r->in_ctx[r->n_in_ctx++] = ctx->id;
+        return;
+    }
     struct va_loan *loan = malloc(sizeof(*loan));
     if (!loan)
         return;
@@ -637,8 +646,8 @@ virgl_renderer_ctx_detach_resource(int ctx_id, int res_handle)
     if (!r || !in_ctx(r, (uint32_t)ctx_id))
         return;
     struct va_ctx *ctx = va_ctx_find((uint32_t)ctx_id);
-    if (ctx && ctx->pv)
-        pv_ctx_destroy_resource(ctx->pv, r->id);
+    if (ctx && va_venus(ctx))
+        va_be_destroy_resource(ctx, r->id);
     in_ctx_remove(r, (uint32_t)ctx_id);
 }
 
@@ -647,8 +656,8 @@ res_free(struct va_res *r)
 {
     for (uint32_t i = 0; i < r->n_in_ctx; i++) {
         struct va_ctx *ctx = va_ctx_find(r->in_ctx[i]);
-        if (ctx && ctx->pv)
-            pv_ctx_destroy_resource(ctx->pv, r->id);
+        if (ctx && va_venus(ctx))
+            va_be_destroy_resource(ctx, r->id);
     }
     if (r->map) {
         /* QEMU unmaps before unref; if not, its memory region still points here: keep it. */

@@ -26,7 +26,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #define VIRGL_RENDERER_UNSTABLE_APIS
@@ -62,9 +64,33 @@ struct va_loan {
 struct va_ctx {
     uint32_t id;
     uint32_t capset;
-    struct pv_ctx *pv;   /* NULL: a capset we do not serve (submits fail) */
+    struct pv_ctx *pv;   /* in-process Venus context; NULL otherwise */
+    bool remote;         /* a Venus context in the render process (remote.c) */
+    bool lost;           /* remote: its process died; submits fail, fences retire */
+    unsigned gen;        /* remote: which render process (va_remote.gen) */
+    uint64_t fence_rings; /* remote: rings with a fence asked for, and the last of each */
+    uint64_t last_fence[PV_MAX_TIMELINES];
     struct va_loan *loans;
     struct va_ctx *next;
+};
+
+/* A Venus context, served in either mode (else a capset we do not serve). */
+static inline bool
+va_venus(const struct va_ctx *ctx)
+{
+    return ctx->pv || ctx->remote;
+}
+
+/* The render process (remote.c). */
+struct va_remote {
+    pid_t pid;    /* 0: none running */
+    int req, evt; /* our ends of the two socketpairs */
+    unsigned gen; /* counts processes started */
+    bool gone;    /* the event thread saw its socket end (atomic) */
+    pthread_t thread;
+    bool thread_started;
+    size_t nvals;        /* counters per report */
+    uint64_t *last, *now; /* its counters as last added, and the newest */
 };
 
 enum va_res_kind {
@@ -113,7 +139,11 @@ struct va_state {
     void (*destroy_gl_context)(void *cookie, virgl_renderer_gl_context ctx);
     int (*make_current)(void *cookie, int scanout_idx, virgl_renderer_gl_context ctx);
 
+    /* In-process: the renderer. With a render process (remote): a
+     * statistics-only renderer that serves the process's counters. */
     struct pv_renderer *r;
+    bool remote;
+    struct va_remote rp;
     int event_fd;
     struct va_ctx *ctxs;
     struct va_res *res[256];
@@ -127,6 +157,30 @@ struct va_ctx *va_ctx_find(uint32_t ctx_id) VA_HIDDEN;
 void va_log_once(const char *what) VA_HIDDEN;
 /* Queues a retirement for QEMU (any thread); ctx_id 0 + ring UINT32_MAX = ctx0 fence. */
 void va_fence_push(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id) VA_HIDDEN;
+
+/* Wakes QEMU's poll (virgl_renderer_poll runs); any thread. */
+void va_kick(void) VA_HIDDEN;
+
+/* remote.c: the renderer calls of the door, in QEMU's process or in the
+ * render process (va.remote). Same contracts as their pv_* in pvgpu.h. */
+bool va_be_remote_wanted(void) VA_HIDDEN;
+/* Starts the render process when none runs; 0 or -errno (logged). */
+int va_be_start(void) VA_HIDDEN;
+/* Ends it; `lost`: it died or broke (one log line, its contexts lost). */
+void va_be_stop(bool lost) VA_HIDDEN;
+/* From QEMU's poll: handles a process the event thread saw end. */
+void va_be_check(void) VA_HIDDEN;
+size_t va_be_capset(uint32_t id, uint32_t version, void *buf, size_t size) VA_HIDDEN;
+int va_be_ctx_create(struct va_ctx *ctx, const char *name,
+                     const struct pv_ctx_callbacks *cbs) VA_HIDDEN;
+void va_be_ctx_destroy(struct va_ctx *ctx) VA_HIDDEN;
+int va_be_submit(struct va_ctx *ctx, const void *cmds, size_t size) VA_HIDDEN;
+int va_be_create_blob(struct va_ctx *ctx, uint32_t res_id, uint64_t blob_id, uint64_t size,
+                      uint32_t flags, int *fd, uint32_t *map_info) VA_HIDDEN;
+/* remote only: the context maps the blob's fd itself (a blob of another context). */
+int va_be_import_fd(struct va_ctx *ctx, uint32_t res_id, int fd, uint64_t size) VA_HIDDEN;
+void va_be_destroy_resource(struct va_ctx *ctx, uint32_t res_id) VA_HIDDEN;
+int va_be_create_fence(struct va_ctx *ctx, uint32_t ring_idx, uint64_t fence_id) VA_HIDDEN;
 
 /* resource.c */
 struct va_res *va_res_find(uint32_t id) VA_HIDDEN;
