@@ -147,6 +147,10 @@ pv_qemu_env(const struct pv_vm_def *d, const struct pv_host *h, const struct pv_
             goto fail;
         if ((err = pv_argv_addf(out, "PEARVISOR_STATS_SOCKET=%s", p->stats_sock)))
             goto fail;
+        /* The door's render process is this very program (gpu door-process). */
+        if (h->self_exe[0] &&
+            (err = pv_argv_addf(out, "PEARVISOR_RENDER_EXE=%s", h->self_exe)))
+            goto fail;
     } else {
         /* The system's virglrenderer, unmodified: LD_LIBRARY_PATH must not
          * point at our door (ours may be set by a developer's shell). */

@@ -394,10 +394,16 @@ test_configurator(void)
      * virglrenderer with our door kept out. */
     struct pv_argv e;
     snprintf(h.door_dir, sizeof(h.door_dir), "/b/src/gpu/virgl-abi");
+    /* ... and the door's render process: this program. */
+    char saved_exe[sizeof(h.self_exe)];
+    memcpy(saved_exe, h.self_exe, sizeof(saved_exe));
+    snprintf(h.self_exe, sizeof(h.self_exe), "/b/src/cli/pearvisor");
     CHECK(pv_qemu_env(&d, &h, &p, ":7", &e) == 0);
-    CHECK(e.n == 3 && !strcmp(e.v[0], "LD_LIBRARY_PATH=/b/src/gpu/virgl-abi") &&
+    CHECK(e.n == 4 && !strcmp(e.v[0], "LD_LIBRARY_PATH=/b/src/gpu/virgl-abi") &&
           !strcmp(e.v[1], "PEARVISOR_STATS_SOCKET=/r/web/gpu-stats.sock") &&
-          !strcmp(e.v[2], "DISPLAY=:7"));
+          !strcmp(e.v[2], "PEARVISOR_RENDER_EXE=/b/src/cli/pearvisor") &&
+          !strcmp(e.v[3], "DISPLAY=:7"));
+    memcpy(h.self_exe, saved_exe, sizeof(saved_exe));
     pv_argv_free(&e);
     d.renderer = PV_RENDERER_VIRGL;
     snprintf(h.render_server, sizeof(h.render_server), "/usr/libexec/virgl_render_server");

@@ -38,9 +38,10 @@
 #include "log.h"
 
 #define MOD "virgl-abi"
-/* The longest a request may take (a device's creation or destruction on a
- * slow host driver is well under this); past it the process is killed. */
-#define REPLY_TIMEOUT_MS 20000
+/* The longest a request may take (a device's creation or destruction, a
+ * context-channel wait behind a long GPU job, all well under it); past it
+ * the process is killed, so that QEMU's main loop never stays blocked. */
+#define REPLY_TIMEOUT_MS 60000
 /* How long a closing process gets to destroy its contexts and exit. */
 #define EXIT_WAIT_MS 2000
 
