@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # bench/gpu-vm: the same Debian 13 guest (`pearvisor create --gpu venus`)
-# under QEMU with the system's virglrenderer (--renderer virgl) and with
-# PearVisor's renderer, and the same programs natively on the host, in one
-# run on one host (docs/STYLE.md §B.12: each next to its baseline):
+# under QEMU with the system's virglrenderer (--renderer virgl, its render
+# server), with PearVisor's renderer (its door's render process, the
+# default) and with PearVisor's renderer inside QEMU
+# (PEARVISOR_DOOR_IN_PROCESS=1), and the same programs natively on the
+# host, in one run on one host (docs/STYLE.md §B.12: each next to its
+# baseline):
 #   vulkaninfo   `vulkaninfo --summary` wall time (median of N, guest clock)
 #   compute      pv-compute-test: median ms per dispatch at 4K, 1M, 4M
 #   vkmark       vkmark --winsys headless per-scene FPS, where it runs
@@ -49,11 +52,14 @@ chmod +x "$tmp/www/measure.sh"
 
 echo "# native" >&2
 sh "$tmp/www/measure.sh" "$compute" >"$tmp/native.txt" 2>&1
-for r in virgl pearvisor; do
+for r in virgl pearvisor inproc; do
     echo "# guest on $r" >&2
-    "$pv" create "b-$r" --gpu venus --renderer $r --cpus 2 --memory 2G >/dev/null
+    renderer=$r inproc=0
+    [ $r = inproc ] && renderer=pearvisor inproc=1
+    "$pv" create "b-$r" --gpu venus --renderer $renderer --cpus 2 --memory 2G >/dev/null
     t=$(date +%s%N)
-    "$pv" start -q "b-$r" >/dev/null 2>"$tmp/start-$r.err" || { cat "$tmp/start-$r.err" >&2; exit 1; }
+    PEARVISOR_DOOR_IN_PROCESS=$inproc "$pv" start -q "b-$r" >/dev/null 2>"$tmp/start-$r.err" ||
+        { cat "$tmp/start-$r.err" >&2; exit 1; }
     boot_ms=$(( ($(date +%s%N) - t) / 1000000 ))
     if grep -q "falling back" "$tmp/start-$r.err"; then
         cat "$tmp/start-$r.err" >&2
@@ -63,8 +69,16 @@ for r in virgl pearvisor; do
             VK_DRIVER_FILES=/usr/share/vulkan/icd.d/virtio_icd.json sh measure.sh /tmp/$cname" >"$tmp/$r.txt" 2>&1 || true
     fi
     echo "boot $boot_ms" >>"$tmp/$r.txt"
-    rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$(cat "$XDG_RUNTIME_DIR/pearvisor/b-$r/qemu.pid")/status" 2>/dev/null || echo 0)
+    qpid=$(cat "$XDG_RUNTIME_DIR/pearvisor/b-$r/qemu.pid")
+    rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$qpid/status" 2>/dev/null || echo 0)
     echo "rss $((rss / 1024))" >>"$tmp/$r.txt"
+    # Render processes (ours, the peer's render server and its workers): QEMU's children.
+    crss=0
+    for c in $(pgrep -P "$qpid" 2>/dev/null); do
+        v=$(awk '/^VmHWM/ { print $2 }' "/proc/$c/status" 2>/dev/null || echo 0)
+        crss=$((crss + v))
+    done
+    echo "crss $((crss / 1024))" >>"$tmp/$r.txt"
     "$pv" stop "b-$r" >/dev/null
     "$pv" delete "b-$r" >/dev/null
 done
@@ -73,7 +87,7 @@ echo "boot -" >>"$tmp/native.txt"
 python3 - "$tmp" "$runs" >"$tmp/table.md" <<'TABLE'
 import re, statistics, sys
 tmp, runs = sys.argv[1], sys.argv[2]
-cols = ["native", "virgl", "pearvisor"]
+cols = ["native", "virgl", "pearvisor", "inproc"]
 data = {}
 for c in cols:
     t = open(f"{tmp}/{c}.txt", errors="replace").read()
@@ -86,6 +100,7 @@ for c in cols:
         d["vk " + m.group(1) + " " + m.group(2)[:40]] = int(m.group(3))
     m = re.search(r"^boot (\d+)", t, re.M); d["boot"] = int(m.group(1)) if m else None
     m = re.search(r"^rss (\d+)", t, re.M); d["rss"] = int(m.group(1)) if m else None
+    m = re.search(r"^crss (\d+)", t, re.M); d["crss"] = int(m.group(1)) if m else None
     e = re.search(r"(\S*rror.*)", t)
     d["why"] = "fell back to 2D" if "FALLBACK" in t else (e.group(1)[:100] if e else "")
     data[c] = d
@@ -96,16 +111,17 @@ for s in ("4096", "1048576", "4194304"):
     keys.append(("compute %s B (ms per dispatch, median of 20)" % s, "c" + s))
 for k in sorted({k for c in cols for k in data[c] if k.startswith("vk ")}):
     keys.append(("vkmark %s (FPS)" % k[3:], k))
-keys += [("start to guest agent up (ms)", "boot"), ("QEMU peak RSS (MiB)", "rss")]
-print("| case | native | QEMU + virglrenderer | QEMU + PearVisor | PearVisor / virgl |")
-print("|---|---|---|---|---|")
+keys += [("start to guest agent up (ms)", "boot"), ("QEMU peak RSS (MiB)", "rss"),
+         ("QEMU's children's peak RSS, summed (MiB)", "crss")]
+print("| case | native | QEMU + virglrenderer | QEMU + PearVisor | PearVisor in QEMU | PearVisor / virgl | PearVisor / in QEMU |")
+print("|---|---|---|---|---|---|---|")
 for label, k in keys:
-    n, v, p = (data[c].get(k) for c in cols)
-    print(f"| {label} | {f(n)} | {f(v)} | {f(p)} | {ratio(p, v)} |")
+    n, v, p, i = (data[c].get(k) for c in cols)
+    print(f"| {label} | {f(n)} | {f(v)} | {f(p)} | {f(i)} | {ratio(p, v)} | {ratio(p, i)} |")
 for c in cols:
     if data[c]["why"]:
         print(f"\n{c}: {data[c]['why']}")
 TABLE
 cat "$tmp/table.md"
 [ -n "$out" ] && cp "$tmp/table.md" "$out"
-for c in native virgl pearvisor; do echo "---- raw $c" >&2; cat "$tmp/$c.txt" >&2; done
+for c in native virgl pearvisor inproc; do echo "---- raw $c" >&2; cat "$tmp/$c.txt" >&2; done

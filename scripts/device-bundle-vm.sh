@@ -2,7 +2,8 @@
 # Packs a whole GPU VM for another Linux machine (the NVIDIA machine: no
 # network, no QEMU, no X) into one folder: the environment's QEMU with its
 # virtio-gpu and SDL modules and the firmware it loads, PearVisor's door
-# (libvirglrenderer.so.1) in a folder of its own, libglvnd's EGL for the
+# (libvirglrenderer.so.1) in a folder of its own and its render process
+# (pearvisor, run through pearvisor-render), libglvnd's EGL for the
 # host driver, every library those load plus the dynamic loader, and a guest:
 # the project image's kernel with an initramfs (guest/venus-initramfs.sh)
 # holding Mesa's Venus driver and our measuring programs. QEMU draws through
@@ -53,6 +54,11 @@ for p in tests/vk/pv-compute-test tests/vk/pv-render-test tests/vk/pv-timeline-t
     [ -x "$build/$p" ] && progs+=("$build/$p")
 done
 cp "${progs[@]}" /usr/bin/vulkaninfo "$out/bin/"
+# The door's render process (pearvisor gpu door-process), started by the door
+# through the bundled loader: BUNDLE/pearvisor-render (PEARVISOR_RENDER_EXE).
+cp "$build/src/cli/pearvisor" "$out/bin/"
+printf '#!/bin/sh\nexec "$(dirname "$0")/run" pearvisor "$@"\n' >"$out/pearvisor-render"
+chmod +x "$out/pearvisor-render"
 for f in "$out/bin/"* "${mods[@]}" "$door" "${glvnd[@]}"; do
     ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }'
 done | sort -u | grep -v '/libvirglrenderer\.so' | while read -r lib; do cp -L "$lib" "$out/lib/"; done

@@ -40,6 +40,7 @@ start=$(date +%s%N)
 # SDL's offscreen driver gives QEMU a GL display through EGL (NVIDIA's, via
 # the bundled libglvnd) with no X server.
 SDL_VIDEODRIVER=offscreen QEMU_MODULE_DIR="$d/qemu/modules" PEARVISOR_LOG=info \
+    PEARVISOR_RENDER_EXE="$d/pearvisor-render" \
     PV_BUNDLE_LIBRARY_FIRST="$d/door" timeout "$timeout" "$d/run" qemu-system-x86_64 \
     -L "$d/qemu/firmware" -accel tcg,thread=multi -M q35 -cpu max -smp "$smp" -m "$mem" \
     -nodefaults -no-user-config -no-reboot \
@@ -49,7 +50,7 @@ SDL_VIDEODRIVER=offscreen QEMU_MODULE_DIR="$d/qemu/modules" PEARVISOR_LOG=info \
     -serial stdio -kernel "$d/guest/vmlinuz" -initrd "$d/guest/initramfs.gz" \
     -append "console=ttyS0 panic=-1 quiet rdinit=/init${shape:+ pv.llm_shape=$shape}" </dev/null >"$OUT/guest.txt" 2>"$OUT/qemu.err" &
 qp=$!
-peak=0 rss=0 first=
+peak=0 rss=0 first= rp_peak=0
 while kill -0 "$qp" 2>/dev/null; do
     pid=$(pgrep -P "$qp" -f qemu-system 2>/dev/null | head -n 1)
     [ -n "$pid" ] || pid=$(pgrep -f "$d/bin/qemu-system-x86_64" | head -n 1)
@@ -57,6 +58,10 @@ while kill -0 "$qp" 2>/dev/null; do
         v=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null); [ -n "$v" ] && peak=$v
         v=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null); [ -n "$v" ] && rss=$v
     fi
+    for c in $(pgrep -f 'pearvisor gpu door-process' 2>/dev/null); do
+        v=$(awk '/^VmHWM/ { print $2 }' "/proc/$c/status" 2>/dev/null)
+        [ -n "$v" ] && [ "$v" -gt "$rp_peak" ] && rp_peak=$v
+    done
     [ -z "$first" ] && [ -s "$OUT/guest.txt" ] && first=$(( ($(date +%s%N) - start) / 1000000 ))
     sleep 0.2
 done
@@ -66,5 +71,6 @@ wall=$(( ($(date +%s%N) - start) / 1000000 ))
 grep -v '^\[' "$OUT/guest.txt" | tr -d '\r'
 echo "== VM costs"
 echo "qemu exit status $rc; whole run $wall ms; QEMU start to the guest's first console line $first ms"
-grep -E 'renderer ready|front door|fatal|rror' "$OUT/qemu.err" | head -n 10
+grep -E 'renderer ready|render process|front door|fatal|rror' "$OUT/qemu.err" | head -n 10
 echo "QEMU resident memory: peak $((peak / 1024)) MiB, last seen $((rss / 1024)) MiB"
+echo "render process resident memory: peak $((rp_peak / 1024)) MiB"
