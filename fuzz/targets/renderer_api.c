@@ -116,6 +116,7 @@ enum op {
 #define MAX_RES 64
 #define MAX_RINGS 16
 #define MAX_GRAVE 256
+#define MAX_MARK_TIDS 64
 #define WAIT_BOUND_MS 1000
 #define INPUT_BUDGET_MS 5000
 #define IMPORT_MAX (16u << 20)
@@ -161,6 +162,8 @@ struct ctx_state {
 static struct harness {
     struct pv_renderer *r;
     unsigned threads_base, fds_base;
+    unsigned long mark_tids[MAX_MARK_TIDS]; /* the tasks there at the mark */
+    unsigned nmark_tids;
     bool counted;
     bool report;
     /* per input */
@@ -266,6 +269,60 @@ count_threads(void)
             n++;
     closedir(d);
     return n;
+}
+
+/* A task's name (its comm, what pthread_setname_np set), "?" if it is gone. */
+static void
+task_name(const char *tid, char *name, size_t size)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "/proc/self/task/%s/comm", tid);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(name, (int)size, f))
+        snprintf(name, size, "?");
+    if (f)
+        fclose(f);
+    name[strcspn(name, "\n")] = '\0';
+}
+
+static bool
+tid_marked(const struct harness *h, unsigned long tid)
+{
+    for (unsigned i = 0; i < h->nmark_tids; i++)
+        if (h->mark_tids[i] == tid)
+            return true;
+    return false;
+}
+
+/* The tasks there now, as the mark: the next inputs' threads are compared with them. */
+static void
+mark_tids(struct harness *h)
+{
+    DIR *d = opendir("/proc/self/task");
+    h->nmark_tids = 0;
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d)) && h->nmark_tids < MAX_MARK_TIDS;)
+        if (e->d_name[0] != '.')
+            h->mark_tids[h->nmark_tids++] = strtoul(e->d_name, NULL, 10);
+    closedir(d);
+}
+
+/* Which threads are new since the mark, by name, for the report of one left behind. */
+static void
+list_threads(const struct harness *h)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || tid_marked(h, strtoul(e->d_name, NULL, 10)))
+            continue;
+        char name[64];
+        task_name(e->d_name, name, sizeof(name));
+        fprintf(stderr, "  thread %s: %s (not there at the mark)\n", e->d_name, name);
+    }
+    closedir(d);
 }
 
 /*
@@ -941,10 +998,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!h->counted) {
         h->threads_base = threads;
         h->fds_base = fds;
+        mark_tids(h);
         h->counted = true;
     } else if (threads > h->threads_base || fds > h->fds_base) {
         fprintf(stderr, "renderer_api: %u threads and %u fds after the input, %u and %u before\n",
                 threads, fds, h->threads_base, h->fds_base);
+        list_threads(h);
         list_fds();
         abort();
     }
