@@ -451,6 +451,7 @@ static void *
 fence_thread_main(void *arg)
 {
     struct pv_ctx *ctx = arg;
+    pthread_setname_np(pthread_self(), "pv-fence");
     pthread_mutex_lock(&ctx->lock);
     while (!ctx->stopping) {
         if (ctx->fence_head == ctx->fence_tail) {

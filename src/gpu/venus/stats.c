@@ -172,6 +172,7 @@ static void *
 stats_thread_main(void *arg)
 {
     struct pv_renderer *r = arg;
+    pthread_setname_np(pthread_self(), "pv-stats");
     struct pollfd fds[2] = {{r->stats.listen_fd, POLLIN, 0}, {r->stats.stop_fd, POLLIN, 0}};
     for (;;) {
         if (poll(fds, 2, -1) < 0) {
