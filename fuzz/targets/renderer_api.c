@@ -995,6 +995,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * The first input sets the mark, once the host driver has loaded.
      */
     unsigned threads = count_threads(), fds = count_fds();
+    /*
+     * A thread that was just joined (ours, or the host driver's at
+     * vkDestroyDevice) can stay listed in /proc/self/task for a moment:
+     * pthread_join returns when the thread has cleared its tid, before the
+     * kernel has reaped it, and on a busy machine that moment is long
+     * enough to see. So a count above the mark is looked at again for up
+     * to a second; what is still there then is left behind.
+     */
+    for (unsigned ms = 0; h->counted && ms < 1000 &&
+                          (threads > h->threads_base || fds > h->fds_base);
+         ms++) {
+        usleep(1000);
+        threads = count_threads();
+        fds = count_fds();
+    }
     if (!h->counted) {
         h->threads_base = threads;
         h->fds_base = fds;
