@@ -79,8 +79,14 @@ for r in virgl pearvisor inproc; do
         crss=$((crss + v))
     done
     echo "crss $((crss / 1024))" >>"$tmp/$r.txt"
-    "$pv" stop "b-$r" >/dev/null
-    "$pv" delete "b-$r" >/dev/null
+    if ! "$pv" stop "b-$r" >/dev/null 2>&1; then
+        # It ended by itself: say how (QEMU's log), and count what it measured.
+        echo "DIED" >>"$tmp/$r.txt"
+        for f in $(find "$XDG_STATE_HOME" "$XDG_RUNTIME_DIR" -path "*b-$r*" -name 'qemu*.log' 2>/dev/null); do
+            [ -s "$f" ] && { echo "---- $f" >&2; tail -n 20 "$f" >&2; }
+        done
+    fi
+    "$pv" delete --force "b-$r" >/dev/null
 done
 echo "boot -" >>"$tmp/native.txt"
 
@@ -103,6 +109,8 @@ for c in cols:
     m = re.search(r"^crss (\d+)", t, re.M); d["crss"] = int(m.group(1)) if m else None
     e = re.search(r"(\S*rror.*)", t)
     d["why"] = "fell back to 2D" if "FALLBACK" in t else (e.group(1)[:100] if e else "")
+    if "DIED" in t:
+        d["why"] = ("the VM died during the run (QEMU's log above); " + d["why"]).rstrip("; ")
     data[c] = d
 def f(v): return "-" if v is None else ("%.1f" % v if isinstance(v, float) else str(v))
 def ratio(a, b): return "-" if a is None or b is None or b == 0 else "%.2f" % (a / b)
