@@ -197,7 +197,13 @@ va_be_start(void)
     free(rp->now);
     rp->last = calloc(rp->nvals, sizeof(uint64_t));
     rp->now = calloc(rp->nvals, sizeof(uint64_t));
-    if (pthread_create(&rp->thread, NULL, events_main, rp)) {
+    /* QEMU's signals stay with QEMU's threads (as its own helper threads do). */
+    sigset_t block, old;
+    sigfillset(&block);
+    pthread_sigmask(SIG_SETMASK, &block, &old);
+    err = pthread_create(&rp->thread, NULL, events_main, rp);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
         va_be_stop(false);
         return -EAGAIN;
     }
