@@ -4,8 +4,11 @@
  * so that an unmodified QEMU 10 or 11 (virtio-gpu-gl, venus=on) runs a
  * guest's Venus driver on our renderer.
  *
- * Owner:   front door 2 (this folder). It calls only include/pvgpu/pvgpu.h
- *          and src/common's logger; it never reaches into src/gpu/venus/.
+ * Owner:   front door 2 (this folder). It calls only include/pvgpu/pvgpu.h,
+ *          src/common's logger and clock, and the wire of its render process
+ *          (src/gpu/door-process/door-process.h); it never reaches into
+ *          src/gpu/venus/. By default the renderer runs in that process
+ *          (remote.c), one per VM; PEARVISOR_DOOR_IN_PROCESS=1 runs it here.
  * Trust:   every id, size, offset, transfer box and iovec a call carries is
  *          chosen by the guest and passed on by QEMU with few checks. Each is
  *          checked here; a bad request fails that call. A malformed Venus
@@ -13,7 +16,8 @@
  *          aborts or asserts on a guest value: QEMU must keep running.
  * Threads: QEMU makes every API call from its main loop (holding the BQL),
  *          one at a time; only that thread touches the context and resource
- *          tables. Renderer threads only append fence retirements to a
+ *          tables. Renderer threads (in-process) or the render process's
+ *          event thread (remote.c) only append fence retirements to a
  *          queue (va_fences, its own lock) and kick an eventfd;
  *          virgl_renderer_poll() hands them to QEMU's callbacks on QEMU's
  *          thread, which is what QEMU's fence code expects.
