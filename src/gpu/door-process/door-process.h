@@ -107,7 +107,8 @@ struct pv_dp_evt {
 };
 
 /* The body of `pearvisor gpu door-process`: serves the door on fds 3 and 4
- * until it closes them. Exit status 0, or 1 when the renderer cannot start. */
+ * until it closes them. Exit status 0; 1 when the renderer cannot start; 2
+ * without a door (fds 3 and 4 not sockets: run by hand). */
 int pv_door_process_main(void);
 
 #endif /* PV_GPU_DOOR_PROCESS_H */

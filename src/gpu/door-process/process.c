@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -402,6 +403,13 @@ serve(void)
 int
 pv_door_process_main(void)
 {
+    struct stat st_req, st_evt;
+    if (fstat(PV_DP_REQ_FD, &st_req) || !S_ISSOCK(st_req.st_mode) || fstat(PV_DP_EVT_FD, &st_evt) ||
+        !S_ISSOCK(st_evt.st_mode)) {
+        pv_err(MOD, "no door on fds %d and %d (this command is started by PearVisor's "
+               "libvirglrenderer.so.1 inside QEMU, not by hand)", PV_DP_REQ_FD, PV_DP_EVT_FD);
+        return 2;
+    }
     /* QEMU's end ends us; and of QEMU's descriptors we keep none but ours. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     syscall(SYS_close_range, PV_DP_EVT_FD + 1, ~0u, 0);
