@@ -161,8 +161,8 @@ virgl_renderer_context_create_fence(uint32_t ctx_id, uint32_t flags, uint32_t ri
         int err = va_be_create_fence(ctx, ring_idx, fence_id);
         if (!err)
             return 0;
-        va_log_once("a context fence could not be queued (bad ring index or too many "
-                    "fences in flight); it retires at once");
+        va_log_once("a context fence could not be queued (bad ring index, too many fences "
+                    "in flight, or its render process is gone); it retires at once");
     } else {
         va_log_once("a fence for an unknown or non-Venus context retires at once");
     }

@@ -132,9 +132,8 @@ events_main(void *arg)
 
 /* ---- start and stop ---- */
 
-static int
-request(const struct pv_dp_req *q, const void *data, int fd, struct pv_dp_rep *rep, void *out,
-        size_t out_size, int *out_fd);
+static int send_req(const struct pv_dp_req *q, const void *data, int fd);
+static int recv_rep(struct pv_dp_rep *rep, void *out, size_t out_size, int *out_fd);
 
 int
 va_be_start(void)
@@ -209,9 +208,13 @@ va_be_start(void)
     }
     rp->thread_started = true;
     uint64_t t0 = pv_clock_now_ns();
-    const struct pv_dp_req q = {.op = PV_DP_HELLO, .a = (uint32_t)getpid()};
-    struct pv_dp_rep rep;
-    err = request(&q, NULL, -1, &rep, NULL, 0, NULL);
+    /* Not request(): a process that never came up is no lost one. */
+    const struct pv_dp_req q = {.magic = PV_DP_MAGIC, .op = PV_DP_HELLO,
+                                .a = (uint32_t)getpid()};
+    struct pv_dp_rep rep = {0};
+    err = send_req(&q, NULL, -1);
+    if (!err)
+        err = recv_rep(&rep, NULL, 0, NULL);
     if (err || rep.rc) {
         pv_err(MOD, "the render process %s did not start (%s)", exe,
                strerror(err ? -err : -rep.rc));
