@@ -8,9 +8,11 @@
  * context starts a new process that serves it, and cleanup leaves no
  * process behind. Last, with a "render process" that is not one
  * (PEARVISOR_RENDER_EXE=/bin/false), init still succeeds: the door falls
- * back to running the renderer in this process.
+ * back to running the renderer in this process. With DOOR_FLOOD (a fake
+ * render process that sends fence retirements without end), the door
+ * queues no more than its bound for QEMU and kills that process.
  *
- *   test_door PEARVISOR   (the program the door runs as its render process)
+ *   test_door PEARVISOR [DOOR_FLOOD]
  * Exit 77 without a Vulkan device (the renderer cannot start).
  */
 #define VIRGL_RENDERER_UNSTABLE_APIS
@@ -150,8 +152,8 @@ blob_roundtrip(uint32_t ctx, uint32_t res)
 int
 main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_door PEARVISOR\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: test_door PEARVISOR [DOOR_FLOOD]\n");
         return 2;
     }
     setenv("PEARVISOR_RENDER_EXE", argv[1], 1);
@@ -225,6 +227,26 @@ main(int argc, char **argv)
     virgl_renderer_cleanup(&qemu_singleton);
     n = render_processes(pids, 4);
     CHECK_MSG(n == 0, "%d render processes after cleanup", n);
+
+    /* A render process that is no longer ours floods the door with fence
+     * retirements while QEMU does not poll: the door queues a bounded number,
+     * stops trusting it, and at the next poll kills it. */
+    if (argc > 2) {
+        setenv("PEARVISOR_RENDER_EXE", argv[2], 1);
+        memset(&qemu_singleton, 0, sizeof(qemu_singleton));
+        CHECK(virgl_renderer_init(&qemu_singleton, VIRGL_RENDERER_VENUS, &callbacks) == 0);
+        CHECK(render_processes(pids, 4) == 1);
+        sleep(3); /* no poll: the flood piles up */
+        for (int i = 0; i < 5000 && render_processes(pids, 4) > 0; i++) {
+            virgl_renderer_poll();
+            usleep(1000);
+        }
+        CHECK_MSG(render_processes(pids, 4) == 0, "the flooding process is still there");
+        virgl_renderer_poll();
+        CHECK_MSG(qemu_singleton.fences == 65536, "QEMU got %u retirements, want the bound, 65536",
+                  qemu_singleton.fences);
+        virgl_renderer_cleanup(&qemu_singleton);
+    }
 
     /* A program that is no render process: the door falls back to this process. */
     setenv("PEARVISOR_RENDER_EXE", "/bin/false", 1);

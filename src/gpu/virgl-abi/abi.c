@@ -47,22 +47,44 @@ struct va_fence {
 static struct {
     pthread_mutex_t lock;
     struct va_fence *head, **tail;
-} va_fences = {PTHREAD_MUTEX_INITIALIZER, NULL, &va_fences.head};
+    unsigned n; /* queued since QEMU last took them */
+} va_fences = {PTHREAD_MUTEX_INITIALIZER, NULL, &va_fences.head, 0};
 
-void
-va_fence_push(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+static bool
+fence_queue(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id, bool bounded)
 {
     struct va_fence *f = malloc(sizeof(*f));
     if (!f) {
         va_log_once("out of memory queueing a fence retirement; the guest may wait forever");
-        return;
+        return true;
     }
     *f = (struct va_fence){.ctx_id = ctx_id, .ring_idx = ring_idx, .fence_id = fence_id};
     pthread_mutex_lock(&va_fences.lock);
-    *va_fences.tail = f;
-    va_fences.tail = &f->next;
+    bool full = bounded && va_fences.n >= VA_MAX_QUEUED_FENCES;
+    if (!full) {
+        *va_fences.tail = f;
+        va_fences.tail = &f->next;
+        va_fences.n++;
+    }
     pthread_mutex_unlock(&va_fences.lock);
+    if (full) {
+        free(f);
+        return false;
+    }
     va_kick();
+    return true;
+}
+
+void
+va_fence_push(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+    fence_queue(ctx_id, ring_idx, fence_id, false);
+}
+
+bool
+va_fence_push_bounded(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+    return fence_queue(ctx_id, ring_idx, fence_id, true);
 }
 
 void
@@ -84,6 +106,7 @@ fences_take(void)
     struct va_fence *list = va_fences.head;
     va_fences.head = NULL;
     va_fences.tail = &va_fences.head;
+    va_fences.n = 0;
     pthread_mutex_unlock(&va_fences.lock);
     return list;
 }

@@ -119,8 +119,12 @@ events_main(void *arg)
         memcpy(&e, buf, sizeof(e));
         if (e.magic != PV_DP_MAGIC)
             break;
-        if (e.op == PV_DP_EVT_FENCE && e.ring_idx < PV_MAX_TIMELINES)
-            va_fence_push(e.ctx_id, e.ring_idx, e.fence_id);
+        if (e.op == PV_DP_EVT_FENCE && e.ring_idx < PV_MAX_TIMELINES &&
+            !va_fence_push_bounded(e.ctx_id, e.ring_idx, e.fence_id)) {
+            pv_err(MOD, "render process %d sent %u fence retirements that QEMU has not taken "
+                   "yet: it is no longer trusted", (int)rp->pid, VA_MAX_QUEUED_FENCES);
+            break;
+        }
         else if (e.op == PV_DP_EVT_STATS)
             stats_in(&e, buf + sizeof(e), (size_t)n - sizeof(e));
     }

@@ -54,6 +54,9 @@ int virgl_renderer_get_dev_fd(int ctx_id);
 #define VA_MAX_2D_BYTES (256ull << 20)
 #define VA_MAX_IOVS 65536
 #define VA_MAX_SUBMIT_BYTES (64u << 20)
+/* Fence retirements a render process may have waiting for QEMU's poll: far
+ * more than the renderer's per-context fence budget allows in flight. */
+#define VA_MAX_QUEUED_FENCES 65536u
 /* Contexts a resource can be registered in at once (owner + sharers). */
 #define VA_MAX_ATTACH 8
 
@@ -161,6 +164,9 @@ struct va_ctx *va_ctx_find(uint32_t ctx_id) VA_HIDDEN;
 void va_log_once(const char *what) VA_HIDDEN;
 /* Queues a retirement for QEMU (any thread); ctx_id 0 + ring UINT32_MAX = ctx0 fence. */
 void va_fence_push(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id) VA_HIDDEN;
+/* The same for what a render process sends: false (nothing queued) when
+ * VA_MAX_QUEUED_FENCES are waiting for QEMU's next poll already. */
+bool va_fence_push_bounded(uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id) VA_HIDDEN;
 
 /* Wakes QEMU's poll (virgl_renderer_poll runs); any thread. */
 void va_kick(void) VA_HIDDEN;
