@@ -23,6 +23,10 @@ pv_channel_init(struct pv_channel *ch, struct pv_ctx *ctx, struct pv_ring *ring)
     ch->ctx = ctx;
     ch->ring = ring;
     pv_arena_init(&ch->arena, CHANNEL_ARENA_LIMIT);
+    char name[16];
+    if (ring)
+        snprintf(name, sizeof(name), "r%u", ring->ordinal);
+    ch->trace = pv_trace_buf_new(ctx->r->trace_fd, ctx->id, ring ? name : "c");
 }
 
 void
@@ -36,6 +40,8 @@ pv_channel_fini(struct pv_channel *ch)
     free(ch->exec_copy);
     ch->exec_copy = NULL;
     ch->exec_cap = 0;
+    pv_trace_buf_free(ch->trace);
+    ch->trace = NULL;
 }
 
 bool
@@ -111,6 +117,7 @@ pv_ctx_create(struct pv_renderer *r, uint32_t ctx_id, const char *name,
     pv_clock_cond_init(&ctx->fence_cond);
     pv_clock_cond_init(&ctx->monitor_cond);
     pv_channel_init(&ctx->chan, ctx, NULL);
+    ctx->fence_trace = pv_trace_buf_new(r->trace_fd, ctx->id, "f");
     pv_capture_ctx_init(ctx);
     atomic_fetch_add(&r->ctx_count, 1);
     PV_STAT_ADD(r, contexts_created, 1);
@@ -141,6 +148,8 @@ pv_ctx_destroy(struct pv_ctx *ctx)
     pthread_mutex_unlock(&ctx->lock);
     if (ctx->fence_thread_started)
         pthread_join(ctx->fence_thread, NULL);
+    pv_trace_buf_free(ctx->fence_trace);
+    ctx->fence_trace = NULL;
     if (ctx->monitor_started)
         pthread_join(ctx->monitor_thread, NULL);
     /*
@@ -185,7 +194,10 @@ pv_ctx_submit(struct pv_ctx *ctx, const void *cmds, size_t size)
     pv_capture_stream(ctx, "submit", cmds, size);
     pv_capture_event(ctx, PV_CAPTURE_SUBMIT, 0, 0, 0, 0, cmds, size);
     PV_STAT_ADD(ctx->r, submit_bytes, size);
+    uint64_t t0 = ctx->chan.trace ? pv_clock_now_ns() : 0;
     bool ok = pv_venus_dispatch_stream(&ctx->chan, cmds, size, NULL);
+    if (t0)
+        pv_trace_span(ctx->chan.trace, t0, pv_clock_now_ns(), "submit", size);
     pv_capture_event(ctx, PV_CAPTURE_SUBMIT_DONE, ok, 0, 0, 0, NULL, 0);
     if (!ok || pv_ctx_is_fatal(ctx))
         return -EINVAL;
@@ -461,6 +473,7 @@ fence_thread_main(void *arg)
         struct pv_fence_req req = ctx->fences[ctx->fence_head];
         pthread_mutex_unlock(&ctx->lock);
         if (req.host) {
+            uint64_t t0 = ctx->fence_trace ? pv_clock_now_ns() : 0;
             VkResult res;
             do {
                 res = req.dev->t.WaitForFences(req.dev->host, 1, &req.host, VK_TRUE, 100000000ull);
@@ -469,6 +482,8 @@ fence_thread_main(void *arg)
                 pthread_mutex_lock(&ctx->lock);
                 break; /* stopping: the destroy path frees the fence */
             }
+            if (t0)
+                pv_trace_span(ctx->fence_trace, t0, pv_clock_now_ns(), "fence-wait", req.fence_id);
             req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
             /* May be the device's last reference: its teardown runs here. */
             pv_life_put(&req.dev->life);

@@ -30,6 +30,7 @@
 #include "renderer.h"
 #include "pvg.gen.h"
 #include "stats.h"
+#include "trace.h"
 
 struct pv_ring;
 struct pv_channel;
@@ -63,6 +64,7 @@ struct pv_renderer {
     bool stats_only;                 /* PV_RENDERER_STATS_ONLY: no host Vulkan, no contexts */
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
     bool profile_commands;           /* PEARVISOR_PROFILE_COMMANDS=1: time every command */
+    int trace_fd;                    /* PEARVISOR_TRACE: the timeline file (trace.h); -1 off */
     struct pv_stats stats;
     /* Which host memory types a host pointer can be imported into, per
      * device model (device.c, pv_device_host_import_types): probed once. */
@@ -119,6 +121,7 @@ struct pv_channel {
     unsigned npins;
     uint8_t *exec_copy;    /* private copy of an indirect stream (transport.c) */
     size_t exec_cap;
+    struct pv_trace_buf *trace; /* the timeline of this channel's thread; NULL when off */
 };
 
 /* One shared-memory command ring (ring.c). */
@@ -148,6 +151,7 @@ struct pv_ring {
     uint64_t vq_seqno;             /* last vkSubmitVirtqueueSeqnoMESA value */
     uint64_t vq_wait;              /* seqno the ring waits for in vkWaitVirtqueueSeqnoMESA; 0 none */
     uint32_t head_waiters;
+    uint32_t ordinal;              /* the context's Nth ring (its name in a trace) */
     uint8_t *scratch;              /* contiguous copy of the bytes being decoded */
     struct pv_channel chan;
 };
@@ -241,6 +245,7 @@ struct pv_ctx {
     uint64_t shm_bytes;
     atomic_uint memfds;
     struct pv_ring *rings;
+    uint32_t rings_made;           /* rings created so far (under lock) */
     struct pv_queue *timelines[PV_MAX_TIMELINES];
 
     struct pv_objtab objs;
@@ -254,6 +259,7 @@ struct pv_ctx {
     struct pv_fence_req fences[PV_FENCE_QUEUE_MAX];
     uint32_t fence_head, fence_tail;
     bool stopping;
+    struct pv_trace_buf *fence_trace; /* the fence thread's timeline; NULL when off */
 
     /* ring monitor thread */
     pthread_t monitor_thread;

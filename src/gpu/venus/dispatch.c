@@ -401,13 +401,17 @@ pv_venus_dispatch_stream(struct pv_channel *ch, const void *data, size_t size,
             PV_STAT_ADD(ctx->r, commands[cmd], 1);
             VkObjectType owner_type = pvg_command_infos[cmd].dispatch_type;
             pv_dispatch_fn fn = pv_dispatch_handlers[cmd];
-            uint64_t t0 = ctx->r->profile_commands ? pv_clock_now_ns() : 0;
+            uint64_t t0 = ctx->r->profile_commands || ch->trace ? pv_clock_now_ns() : 0;
             ok = owner_type == VK_OBJECT_TYPE_UNKNOWN || pin_owner(ch, &dec, owner_type);
             if (ok)
                 ok = fn ? fn(ch, &dec, (uint32_t)cmd, flags)
                         : pv_dispatch_generic(ch, &dec, (uint32_t)cmd, flags);
-            if (t0)
-                PV_STAT_ADD(ctx->r, command_ns[cmd], pv_clock_now_ns() - t0);
+            if (t0) {
+                uint64_t t1 = pv_clock_now_ns();
+                if (ctx->r->profile_commands)
+                    PV_STAT_ADD(ctx->r, command_ns[cmd], t1 - t0);
+                pv_trace_span(ch->trace, t0, t1, pvg_command_infos[cmd].name, flags);
+            }
         }
         pv_channel_unpin_to(ch, mark);
         ch->owner = outer;

@@ -4,6 +4,7 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "context.h"
 #include "log.h"
@@ -105,6 +106,7 @@ load_host(struct pv_renderer *r)
         return -ENODEV;
     }
     pin_host_drivers(r);
+    r->trace_fd = pv_trace_open();
     const char *cap = getenv("PEARVISOR_CAPTURE_DIR");
     if (cap && *cap) {
         r->capture_dir = strdup(cap);
@@ -120,6 +122,7 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
     if (!r)
         return -ENOMEM;
     r->stats.listen_fd = r->stats.stop_fd = -1;
+    r->trace_fd = -1;
     atomic_init(&r->ctx_count, 0);
     /* Statistics only: no loader call at all, so this process holds no Vulkan state. */
     r->stats_only = opts && (opts->flags & PV_RENDERER_STATS_ONLY);
@@ -152,6 +155,8 @@ pv_renderer_destroy(struct pv_renderer *r)
         return;
     pv_stats_server_stop(r);
     pthread_mutex_destroy(&r->import_lock);
+    if (r->trace_fd >= 0)
+        close(r->trace_fd);
     free(r->capture_dir);
     free(r);
 }

@@ -85,11 +85,14 @@ ring_relax(struct pv_ring *ring, uint32_t iter)
     uint32_t shift = (iter - 128) / 32;
     struct timespec ts;
     pv_clock_deadline(&ts, 10000ull << (shift > 2 ? 2 : shift));
+    uint64_t t0 = ring->chan.trace ? pv_clock_now_ns() : 0;
     pthread_mutex_lock(&ring->lock);
     if (!ring->kick && !ring->stop)
         pthread_cond_timedwait(&ring->cond, &ring->lock, &ts);
     ring->kick = false;
     pthread_mutex_unlock(&ring->lock);
+    if (t0)
+        pv_trace_span(ring->chan.trace, t0, pv_clock_now_ns(), "ring-sleep", 0);
 }
 
 static void
@@ -98,6 +101,7 @@ ring_sleep_until_notified(struct pv_ring *ring)
     atomic_fetch_or(ring->status, VK_RING_STATUS_IDLE_BIT_MESA);
     /* Pairs with the client's store of tail and load of status (both seq_cst). */
     uint32_t tail = atomic_load(ring->tail);
+    uint64_t t0 = ring->chan.trace ? pv_clock_now_ns() : 0;
     pthread_mutex_lock(&ring->lock);
     if (tail == ring->cur) {
         PV_STAT_ADD(ring->ctx->r, ring_sleeps, 1);
@@ -124,6 +128,8 @@ ring_sleep_until_notified(struct pv_ring *ring)
     ring->notified = false;
     pthread_mutex_unlock(&ring->lock);
     atomic_fetch_and(ring->status, ~(uint32_t)VK_RING_STATUS_IDLE_BIT_MESA);
+    if (t0)
+        pv_trace_span(ring->chan.trace, t0, pv_clock_now_ns(), "ring-sleep", 1);
 }
 
 static void *
@@ -312,6 +318,9 @@ pv_ring_create(struct pv_ctx *ctx, uint64_t ring_id, const VkRingCreateInfoMESA 
     ring->monitor_period_us = period;
     ring->scratch = scratch;
     ring->cur = atomic_load(ring->head);
+    pthread_mutex_lock(&ctx->lock);
+    ring->ordinal = ctx->rings_made++;
+    pthread_mutex_unlock(&ctx->lock);
     pthread_mutex_init(&ring->lock, NULL);
     pv_clock_cond_init(&ring->cond);
     pv_channel_init(&ring->chan, ctx, ring);
