@@ -92,6 +92,18 @@ int pv_renderer_stats_add(struct pv_renderer *r, const uint64_t *before, const u
 void pv_renderer_stats_gone(struct pv_renderer *r, const uint64_t *last, size_t n, bool lost);
 
 /*
+ * The renderer's timeline (PEARVISOR_TRACE=FILE, see the renderer's
+ * trace.h): pv_renderer_tracing says whether it is being written, and a
+ * front door adds a span of its own work with pv_renderer_trace_span (its
+ * channel "d"; t0_ns and t1_ns on CLOCK_MONOTONIC; `what` a short name
+ * without spaces). Any thread may call them; they do nothing when tracing is
+ * off.
+ */
+bool pv_renderer_tracing(const struct pv_renderer *r);
+void pv_renderer_trace_span(struct pv_renderer *r, uint32_t ctx_id, const char *what,
+                            uint64_t t0_ns, uint64_t t1_ns, uint64_t arg);
+
+/*
  * Copies the capset `id` (version `version`) into buf (at most `size`
  * bytes). Returns its full size, or 0 when the capset is not supported.
  */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,11 @@
 #include "clock.h"
 #include "log.h"
 #include "shm.h"
+
+/* How long the fence thread stays awake after a retirement, and how often it
+ * looks at a fence before a blocking wait. */
+#define FENCE_SPIN_NS 500000ull
+#define FENCE_POLLS 64
 
 /* Decoded arguments of one command; far above any real command (shader code, cache data). */
 #define CHANNEL_ARENA_LIMIT (64u << 20)
@@ -402,6 +408,42 @@ fence_start(struct pv_ctx *ctx)
         ctx->fence_thread_started = true;
 }
 
+/* An unsignalled host fence of dev's: a pooled one, else a new one; NULL on failure. */
+static VkFence
+fence_get(struct pv_ctx *ctx, struct pv_device *dev)
+{
+    VkFence fence = VK_NULL_HANDLE;
+    pthread_mutex_lock(&dev->fence_pool_lock);
+    if (dev->fence_pool_count)
+        fence = dev->fence_pool[--dev->fence_pool_count];
+    pthread_mutex_unlock(&dev->fence_pool_lock);
+    if (fence)
+        return fence;
+    uint64_t t0 = ctx->chan.trace ? pv_clock_now_ns() : 0;
+    const VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    if (dev->t.CreateFence(dev->host, &fci, NULL, &fence) != VK_SUCCESS)
+        fence = VK_NULL_HANDLE;
+    if (t0)
+        pv_trace_span(ctx->chan.trace, t0, pv_clock_now_ns(), "host-CreateFence", 0);
+    return fence;
+}
+
+/* A signalled fence back into dev's pool, reset; destroyed when the pool is full. */
+static void
+fence_put(struct pv_device *dev, VkFence fence)
+{
+    if (dev->t.ResetFences(dev->host, 1, &fence) == VK_SUCCESS) {
+        pthread_mutex_lock(&dev->fence_pool_lock);
+        bool kept = dev->fence_pool_count < PV_DEVICE_FENCE_POOL;
+        if (kept)
+            dev->fence_pool[dev->fence_pool_count++] = fence;
+        pthread_mutex_unlock(&dev->fence_pool_lock);
+        if (kept)
+            return;
+    }
+    dev->t.DestroyFence(dev->host, fence, NULL);
+}
+
 int
 pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
 {
@@ -409,20 +451,27 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
         return -EINVAL;
     pv_capture_event(ctx, PV_CAPTURE_FENCE, ring_idx, fence_id, 0, 0, NULL, 0);
     struct pv_fence_req req = {.ring_idx = ring_idx, .fence_id = fence_id};
+    if (ctx->chan.trace) {
+        uint64_t now = pv_clock_now_ns();
+        pv_trace_span(ctx->chan.trace, now, now, "fence-create", fence_id);
+    }
     struct pv_device *unref = NULL; /* a reference to drop once the lock is released */
     pthread_mutex_lock(&ctx->lock);
     struct pv_queue *q = ctx->timelines[ring_idx];
     /* The pending fence keeps the device (and so the queue) alive; a destroyed one has none. */
     if (q && !pv_ctx_is_fatal(ctx) && pv_life_get(&q->dev->life, true)) {
         struct pv_device *dev = q->dev;
-        VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        VkFence fence = VK_NULL_HANDLE;
         unref = dev;
-        if (dev->t.CreateFence(dev->host, &fci, NULL, &fence) == VK_SUCCESS) {
+        VkFence fence = fence_get(ctx, dev);
+        if (fence) {
             /* An empty submit signals the fence once all earlier work on the queue is done. */
+            uint64_t t0 = ctx->chan.trace ? pv_clock_now_ns() : 0;
             pthread_mutex_lock(&q->lock);
             VkResult res = dev->t.QueueSubmit(q->host, 0, NULL, fence);
             pthread_mutex_unlock(&q->lock);
+            if (t0)
+                pv_trace_span(ctx->chan.trace, t0, pv_clock_now_ns(), "host-fence-submit",
+                              fence_id);
             if (res == VK_SUCCESS) {
                 req.host = fence;
                 req.dev = dev;
@@ -465,8 +514,20 @@ fence_thread_main(void *arg)
     struct pv_ctx *ctx = arg;
     pthread_setname_np(pthread_self(), "pv-fence");
     pthread_mutex_lock(&ctx->lock);
+    uint64_t last_retired = 0;
     while (!ctx->stopping) {
         if (ctx->fence_head == ctx->fence_tail) {
+            /*
+             * A client that waits for each submit sends the next fence soon:
+             * stay awake a while rather than pay a wake-up (tens to hundreds
+             * of microseconds on an idle core) on each one.
+             */
+            if (pv_clock_now_ns() - last_retired < FENCE_SPIN_NS) {
+                pthread_mutex_unlock(&ctx->lock);
+                sched_yield();
+                pthread_mutex_lock(&ctx->lock);
+                continue;
+            }
             pthread_cond_wait(&ctx->fence_cond, &ctx->lock);
             continue;
         }
@@ -474,17 +535,29 @@ fence_thread_main(void *arg)
         pthread_mutex_unlock(&ctx->lock);
         if (req.host) {
             uint64_t t0 = ctx->fence_trace ? pv_clock_now_ns() : 0;
-            VkResult res;
-            do {
-                res = req.dev->t.WaitForFences(req.dev->host, 1, &req.host, VK_TRUE, 100000000ull);
-            } while (res == VK_TIMEOUT && !__atomic_load_n(&ctx->stopping, __ATOMIC_RELAXED));
+            /* Small work is done in microseconds: look before a blocking wait. */
+            VkResult res = VK_NOT_READY;
+            for (int i = 0; i < FENCE_POLLS && res == VK_NOT_READY; i++) {
+                res = req.dev->t.GetFenceStatus(req.dev->host, req.host);
+                if (res == VK_NOT_READY)
+                    sched_yield();
+            }
+            if (res != VK_SUCCESS) {
+                do {
+                    res = req.dev->t.WaitForFences(req.dev->host, 1, &req.host, VK_TRUE,
+                                                   100000000ull);
+                } while (res == VK_TIMEOUT && !__atomic_load_n(&ctx->stopping, __ATOMIC_RELAXED));
+            }
             if (res == VK_TIMEOUT) {
                 pthread_mutex_lock(&ctx->lock);
                 break; /* stopping: the destroy path frees the fence */
             }
             if (t0)
                 pv_trace_span(ctx->fence_trace, t0, pv_clock_now_ns(), "fence-wait", req.fence_id);
-            req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
+            if (res == VK_SUCCESS)
+                fence_put(req.dev, req.host);
+            else
+                req.dev->t.DestroyFence(req.dev->host, req.host, NULL);
             /* May be the device's last reference: its teardown runs here. */
             pv_life_put(&req.dev->life);
         }
@@ -493,6 +566,7 @@ fence_thread_main(void *arg)
             ctx->cbs.fence_retired(ctx->cbs.data, req.ring_idx, req.fence_id);
         pthread_mutex_lock(&ctx->lock);
         ctx->fence_head = (ctx->fence_head + 1) % PV_FENCE_QUEUE_MAX;
+        last_retired = pv_clock_now_ns();
     }
     pthread_mutex_unlock(&ctx->lock);
     return NULL;

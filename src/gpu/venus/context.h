@@ -65,6 +65,8 @@ struct pv_renderer {
     char *capture_dir;               /* PEARVISOR_CAPTURE_DIR: record streams for fuzz seeds */
     bool profile_commands;           /* PEARVISOR_PROFILE_COMMANDS=1: time every command */
     int trace_fd;                    /* PEARVISOR_TRACE: the timeline file (trace.h); -1 off */
+    pthread_mutex_t door_trace_lock; /* guards door_trace: any front-door thread writes it */
+    struct pv_trace_buf *door_trace; /* pv_renderer_trace_span's spans; NULL when off */
     struct pv_stats stats;
     /* Which host memory types a host pointer can be imported into, per
      * device model (device.c, pv_device_host_import_types): probed once. */
@@ -179,6 +181,8 @@ struct pv_queue {
     struct pv_queue *next;         /* dev->queues, under ctx->lock */
 };
 
+#define PV_DEVICE_FENCE_POOL 16
+
 struct pv_device {
     struct pv_life life;           /* + pending context fences */
     struct pv_ctx *ctx;
@@ -197,6 +201,11 @@ struct pv_device {
     PFN_vkGetPhysicalDeviceExternalBufferProperties ext_buffer_props;
     PFN_vkGetPhysicalDeviceImageFormatProperties2 image_format_props2;
     struct pv_queue *queues;       /* under ctx->lock; freed with the device */
+    /* Signalled-and-reset host fences for context fences to reuse: a driver
+     * may take far longer to create one than to reset one (NVIDIA). */
+    pthread_mutex_t fence_pool_lock;
+    VkFence fence_pool[PV_DEVICE_FENCE_POOL];
+    uint32_t fence_pool_count;
 };
 
 /* Host-visible memory the renderer backs with shared memory (src/common/shm)

@@ -184,6 +184,7 @@ PV_DECLARE_HANDLER(vkCreateDevice)
         return REPLY();
     }
     pv_life_init(&dev->life, pv_device_last);
+    pthread_mutex_init(&dev->fence_pool_lock, NULL);
     dev->ctx = ctx;
     dev->inst = inst;
     dev->host = host;

@@ -317,6 +317,9 @@ pv_device_last(struct pv_life *life)
             qsort(l.v, l.n, sizeof(*l.v), by_rank);
         for (size_t i = 0; i < l.n; i++)
             pv_lifetime_destroy_host(dev, l.v[i]);
+        /* Pooled fences are signalled and reset: nothing uses them. */
+        for (uint32_t i = 0; i < dev->fence_pool_count; i++)
+            dev->t.DestroyFence(dev->host, dev->fence_pool[i], NULL);
         pv_loader_lock();
         dev->t.DestroyDevice(dev->host, NULL);
         pv_loader_unlock();
@@ -325,6 +328,7 @@ pv_device_last(struct pv_life *life)
     }
     free_list(&l);
     struct pv_instance *inst = dev->inst;
+    pthread_mutex_destroy(&dev->fence_pool_lock);
     free(dev);
     /* A device left busy keeps its instance for good: the driver's queue still uses it. */
     if (idle)

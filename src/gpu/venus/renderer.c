@@ -134,6 +134,8 @@ pv_renderer_create(const struct pv_renderer_opts *opts, struct pv_renderer **out
         }
     }
     pthread_mutex_init(&r->import_lock, NULL);
+    pthread_mutex_init(&r->door_trace_lock, NULL);
+    r->door_trace = pv_trace_buf_new(r->trace_fd, 0, "d");
     /* Statistics-only renderers too: they serve the render processes' command times. */
     const char *prof = getenv("PEARVISOR_PROFILE_COMMANDS");
     r->profile_commands = prof && !strcmp(prof, "1");
@@ -155,10 +157,29 @@ pv_renderer_destroy(struct pv_renderer *r)
         return;
     pv_stats_server_stop(r);
     pthread_mutex_destroy(&r->import_lock);
+    pv_trace_buf_free(r->door_trace);
+    pthread_mutex_destroy(&r->door_trace_lock);
     if (r->trace_fd >= 0)
         close(r->trace_fd);
     free(r->capture_dir);
     free(r);
+}
+
+bool
+pv_renderer_tracing(const struct pv_renderer *r)
+{
+    return r->door_trace != NULL;
+}
+
+void
+pv_renderer_trace_span(struct pv_renderer *r, uint32_t ctx_id, const char *what, uint64_t t0_ns,
+                       uint64_t t1_ns, uint64_t arg)
+{
+    if (!r->door_trace)
+        return;
+    pthread_mutex_lock(&r->door_trace_lock);
+    pv_trace_span_ctx(r->door_trace, ctx_id, t0_ns, t1_ns, what, arg);
+    pthread_mutex_unlock(&r->door_trace_lock);
 }
 
 size_t

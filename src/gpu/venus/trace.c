@@ -77,12 +77,20 @@ pv_trace_buf_free(struct pv_trace_buf *b)
 void
 pv_trace_span(struct pv_trace_buf *b, uint64_t t0, uint64_t t1, const char *what, uint64_t arg)
 {
+    if (b)
+        pv_trace_span_ctx(b, b->ctx_id, t0, t1, what, arg);
+}
+
+void
+pv_trace_span_ctx(struct pv_trace_buf *b, uint32_t ctx_id, uint64_t t0, uint64_t t1,
+                  const char *what, uint64_t arg)
+{
     if (!b)
         return;
     if (PV_TRACE_BUF_SIZE - b->len < 160)
         flush(b);
     int n = snprintf(b->data + b->len, PV_TRACE_BUF_SIZE - b->len, "%llu %llu %u %s %.96s %llu\n",
-                     (unsigned long long)t0, (unsigned long long)t1, b->ctx_id, b->chan, what,
+                     (unsigned long long)t0, (unsigned long long)t1, ctx_id, b->chan, what,
                      (unsigned long long)arg);
     if (n > 0 && (size_t)n < PV_TRACE_BUF_SIZE - b->len)
         b->len += (size_t)n;

@@ -4,7 +4,7 @@
  *
  * Each line of the file is one span: begin and end on CLOCK_MONOTONIC in
  * nanoseconds, the context, the thread's channel ("c" the context channel,
- * "rN" the Nth ring the context made, "f" its fence thread), what ran (a
+ * "rN" the Nth ring the context made, "f" its fence thread, "d" the front door), what ran (a
  * Venus command's name, or one of the events below) and one number:
  *
  *   T0 T1 CTX CHAN WHAT ARG
@@ -16,6 +16,10 @@
  *                  the fence id (retired at T1)
  *   submit         a front door's submit of a context-channel stream; ARG
  *                  its size
+ *   fence-create   a front door asked for a context fence; ARG its id
+ *   <door span>    what a front door reports of its own work
+ *                  (pv_renderer_trace_span, channel "d": vtest's messages,
+ *                  as "vtest-<NAME>")
  *
  * "%p" in FILE becomes the process id, so every render process writes a
  * file of its own. bench/trace-summary.py reads it.
@@ -55,5 +59,8 @@ void pv_trace_buf_free(struct pv_trace_buf *b);
 /* Appends one span (nothing when b is NULL). */
 void pv_trace_span(struct pv_trace_buf *b, uint64_t t0, uint64_t t1, const char *what,
                    uint64_t arg);
+/* The same for another context than the buffer's (a front door's buffer serves all). */
+void pv_trace_span_ctx(struct pv_trace_buf *b, uint32_t ctx_id, uint64_t t0, uint64_t t1,
+                       const char *what, uint64_t arg);
 
 #endif /* PV_VENUS_TRACE_H */

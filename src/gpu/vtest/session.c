@@ -8,6 +8,7 @@
 #include "proto.h"
 #include "sync.h"
 
+#include "clock.h"
 #include "io.h"
 #include "log.h"
 #include <pvgpu/pvgpu.h>
@@ -612,7 +613,15 @@ pv_vtest_session_serve(struct pv_vtest_session *c)
         }
         pv_dbg(MOD, "client %u: %s (%u)", c->id, pv_vtest_cmd_name(id), len);
 
-        if (dispatch(c, id, c->buf, len))
+        /* With the renderer's timeline on, each message is a span of it. */
+        uint64_t t0 = pv_renderer_tracing(c->renderer) ? pv_clock_now_ns() : 0;
+        err = dispatch(c, id, c->buf, len);
+        if (t0) {
+            char what[48];
+            snprintf(what, sizeof(what), "vtest-%s", pv_vtest_cmd_name(id));
+            pv_renderer_trace_span(c->renderer, c->ctx_id, what, t0, pv_clock_now_ns(), len);
+        }
+        if (err)
             return;
 
         if (c->buf_cap > KEEP_BUF_BYTES) {
