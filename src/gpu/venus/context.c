@@ -494,7 +494,8 @@ pv_ctx_create_fence(struct pv_ctx *ctx, uint32_t ring_idx, uint64_t fence_id)
         return -EBUSY;
     }
     ctx->fences[ctx->fence_tail] = req;
-    ctx->fence_tail = next;
+    /* Atomic: the fence thread's spin reads it without the lock. */
+    __atomic_store_n(&ctx->fence_tail, next, __ATOMIC_RELEASE);
     fence_start(ctx);
     pthread_cond_signal(&ctx->fence_cond);
     pthread_mutex_unlock(&ctx->lock);
@@ -523,9 +524,17 @@ fence_thread_main(void *arg)
              * of microseconds on an idle core) on each one.
              */
             if (pv_clock_now_ns() - last_retired < FENCE_SPIN_NS) {
+                /* Without the lock: the front door takes it to queue a fence. */
+                uint32_t head = ctx->fence_head; /* only this thread moves it */
                 pthread_mutex_unlock(&ctx->lock);
-                sched_yield();
+                uint64_t until = last_retired + FENCE_SPIN_NS;
+                while (__atomic_load_n(&ctx->fence_tail, __ATOMIC_ACQUIRE) == head &&
+                       !__atomic_load_n(&ctx->stopping, __ATOMIC_RELAXED) &&
+                       pv_clock_now_ns() < until)
+                    sched_yield();
                 pthread_mutex_lock(&ctx->lock);
+                if (ctx->fence_head == ctx->fence_tail)
+                    last_retired = 0; /* the spin is over: sleep until signalled */
                 continue;
             }
             pthread_cond_wait(&ctx->fence_cond, &ctx->lock);
