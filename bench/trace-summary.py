@@ -10,10 +10,12 @@ command merged), all channels interleaved in time order: where a client's time g
 """
 import argparse
 import collections
+import signal
 import sys
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file")
     ap.add_argument("--at", type=float, default=None, help="timeline start, seconds into the trace (default: the middle)")
